@@ -1,0 +1,103 @@
+// Decides whether a caller may act in this tenant: tenant status, membership (with just-in-time
+// joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
+import { eq } from "drizzle-orm";
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { appendAudit } from "./audit-chain";
+import { BUILTIN_ROLES, type Permission, permissionsOf } from "./permissions";
+import { type Caller, type Failure, fail, ok, type Result, type TenantConfig } from "./rpc-contract";
+import type * as schema from "./schema";
+import { members, roles } from "./schema";
+
+export interface Principal {
+  kind: Caller["kind"];
+  sub: string;
+  roles: string[];
+  permissions: Set<Permission>;
+}
+
+type Db = DrizzleSqliteDODatabase<typeof schema>;
+
+/** The answer for a tenant that is not (or no longer) able to serve, or null when it can. */
+export function statusFailure(config: TenantConfig | null): Failure | null {
+  if (!config) return fail("not_found", "Tenant not found.");
+  if (config.status === "suspended") return fail("tenant_suspended", "This tenant is suspended.");
+  if (config.status === "cancelled") return fail("tenant_cancelled", "This tenant has been cancelled.");
+  return null;
+}
+
+export function actorOf(caller: Caller): string {
+  return caller.kind === "admin" ? `admin:${caller.sub}` : `user:${caller.sub}`;
+}
+
+export function authorize(
+  db: Db,
+  config: TenantConfig | null,
+  caller: Caller,
+  permission: Permission | null,
+): Result<Principal> {
+  const down = statusFailure(config);
+  if (down) return down;
+  const resolved = caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, config as TenantConfig, caller);
+  if (!resolved.ok) return resolved;
+  const names = caller.tokenRoles ? resolved.value.filter((r) => caller.tokenRoles?.includes(r)) : resolved.value;
+  const principal: Principal = {
+    kind: caller.kind,
+    sub: caller.sub,
+    roles: names,
+    permissions: permissionsOf(names, (n) => customRole(db, n)),
+  };
+  if (permission && !principal.permissions.has(permission)) {
+    return deny(db, caller, `Missing permission ${permission}.`, { permission });
+  }
+  return ok(principal);
+}
+
+function adminRoles(db: Db, caller: Caller): Result<string[]> {
+  // A platform admin inside a tenant acts with owner rights; every such request is on the record.
+  appendAudit(db, {
+    actor: actorOf(caller),
+    action: "platform_admin.access",
+    resource: "tenant",
+    success: true,
+    details: { reason: caller.reason, requestId: caller.requestId },
+  });
+  return ok(["owner"]);
+}
+
+function memberRoles(db: Db, config: TenantConfig, caller: Caller): Result<string[]> {
+  const member = db.select({ roles: members.roles }).from(members).where(eq(members.sub, caller.sub)).get();
+  if (member) return ok(member.roles);
+  const joinRole = config.settings.autoJoinRole;
+  if (joinRole && (BUILTIN_ROLES[joinRole] || customRole(db, joinRole))) {
+    const now = new Date().toISOString();
+    db.transaction(() => {
+      db.insert(members)
+        .values({ sub: caller.sub, roles: [joinRole], createdAt: now, updatedAt: now })
+        .run();
+      appendAudit(db, {
+        actor: actorOf(caller),
+        action: "member.auto_joined",
+        resource: `member:${caller.sub}`,
+        success: true,
+        details: { roles: [joinRole] },
+      });
+    });
+    return ok([joinRole]);
+  }
+  return deny(db, caller, "You are not a member of this tenant.", {});
+}
+
+function customRole(db: Db, name: string): string[] | undefined {
+  return db.select({ p: roles.permissions }).from(roles).where(eq(roles.name, name)).get()?.p;
+}
+
+function deny(db: Db, caller: Caller, detail: string, details: Record<string, unknown>): Failure {
+  appendAudit(db, {
+    actor: actorOf(caller),
+    action: "access.denied",
+    resource: "tenant",
+    success: false,
+    details: { ...details, requestId: caller.requestId },
+  });
+  return fail("forbidden", detail);
+}

@@ -1,0 +1,50 @@
+// The Worker's HTTP application: middleware order, route mounting, the one error handler and
+// the OpenAPI document.
+import { HTTPException } from "hono/http-exception";
+import { ApiError, problemResponse } from "./errors";
+import { authenticate } from "./middleware/authenticate";
+import { bodyLimit } from "./middleware/body-limit";
+import { requestId } from "./middleware/request-id";
+import { newRouter } from "./openapi";
+import { healthRoutes } from "./routes/health";
+import { meRoutes } from "./routes/me";
+import { tenantRoutes } from "./routes/tenants";
+
+export function createApp() {
+  const app = newRouter();
+  app.use("*", requestId);
+  app.use("/v1/*", bodyLimit());
+  app.use("/v1/*", authenticate);
+
+  app.route("/", healthRoutes);
+  app.route("/", tenantRoutes);
+  app.route("/", meRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A JWT (tenant user or platform admin) or a Silo API key (silo_<tenant>_<secret>).",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Silo API",
+      version: "1.0.0",
+      description: "Database-per-tenant backend: every tenant has its own SQLite database in its own Durable Object.",
+    },
+  });
+
+  app.notFound((c) => problemResponse("not_found", "No such route.", c.get("requestId") ?? crypto.randomUUID()));
+  app.onError((err, c) => {
+    const id = c.get("requestId") ?? crypto.randomUUID();
+    if (err instanceof ApiError) return problemResponse(err.code, err.detail, id, err.extras, err.headers);
+    if (err instanceof HTTPException && err.status < 500) {
+      // Hono's own 4xx (malformed JSON, wrong content type) carry safe messages.
+      const code = err.status === 413 ? "payload_too_large" : "validation_failed";
+      return problemResponse(code, err.message || "The request is not valid.", id);
+    }
+    console.error(JSON.stringify({ msg: "unhandled error", requestId: id, error: String(err), stack: err.stack }));
+    return problemResponse("internal", "Something went wrong on our side.", id);
+  });
+  return app;
+}

@@ -1,0 +1,104 @@
+// Verifies bearer JWTs with jose against the configured keys: a JWKS string, a remote JWKS URL
+// (cached; an unknown `kid` triggers a refetch, so rotation is honoured) or an HS256 secret.
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
+import { ApiError } from "../errors";
+
+/** Asymmetric algorithms accepted from a JWKS; HS256 only from the local secret. */
+const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+const CLOCK_TOLERANCE_SECONDS = 60;
+
+export interface AuthConfig {
+  AUTH_JWKS?: string;
+  AUTH_JWKS_URL?: string;
+  AUTH_HS256_SECRET?: string;
+  AUTH_ISSUER?: string;
+  AUTH_AUDIENCE?: string;
+}
+
+// Key material is parsed once per isolate and reused; keyed by its source so a config change
+// (tests, redeploys) never reuses a stale key.
+const jwksCache = new Map<string, JWTVerifyGetKey>();
+const secretCache = new Map<string, Uint8Array>();
+
+function jwksFor(config: AuthConfig): JWTVerifyGetKey | null {
+  const source = config.AUTH_JWKS
+    ? `local:${config.AUTH_JWKS}`
+    : config.AUTH_JWKS_URL
+      ? `url:${config.AUTH_JWKS_URL}`
+      : "";
+  if (!source) return null;
+  let getKey = jwksCache.get(source);
+  if (!getKey) {
+    getKey = config.AUTH_JWKS
+      ? createLocalJWKSet(JSON.parse(config.AUTH_JWKS))
+      : createRemoteJWKSet(new URL(config.AUTH_JWKS_URL as string), {
+          cacheMaxAge: 10 * 60_000,
+          cooldownDuration: 30_000,
+        });
+    jwksCache.set(source, getKey);
+  }
+  return getKey;
+}
+
+function secretFor(config: AuthConfig): Uint8Array | null {
+  const secret = config.AUTH_HS256_SECRET;
+  if (!secret) return null;
+  let key = secretCache.get(secret);
+  if (!key) {
+    key = new TextEncoder().encode(secret);
+    secretCache.set(secret, key);
+  }
+  return key;
+}
+
+const refuse = (detail: string) => new ApiError("unauthenticated", detail);
+
+export async function verifyJwt(token: string, config: AuthConfig): Promise<JWTPayload> {
+  let alg: string | undefined;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    throw refuse("The bearer token is not a well-formed JWT.");
+  }
+  const options = {
+    issuer: config.AUTH_ISSUER || undefined,
+    audience: config.AUTH_AUDIENCE || undefined,
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    requiredClaims: ["exp"],
+  };
+  try {
+    if (alg === "HS256") {
+      const secret = secretFor(config);
+      if (!secret) throw refuse("HS256 tokens are not accepted here.");
+      return (await jwtVerify(token, secret, { ...options, algorithms: ["HS256"] })).payload;
+    }
+    const jwks = alg && ASYMMETRIC_ALGS.includes(alg) ? jwksFor(config) : null;
+    if (!jwks) throw refuse(`Tokens signed with ${alg ?? "no algorithm"} are not accepted.`);
+    return (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS })).payload;
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw refuse(describeJoseError(err));
+  }
+}
+
+function describeJoseError(err: unknown): string {
+  const code = (err as { code?: string })?.code;
+  switch (code) {
+    case "ERR_JWT_EXPIRED":
+      return "The token has expired.";
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED":
+      return `The token's ${(err as { claim?: string }).claim ?? "claims"} claim is not acceptable.`;
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+    case "ERR_JWKS_NO_MATCHING_KEY":
+      return "The token's signature does not verify.";
+    default:
+      return "The token could not be verified.";
+  }
+}

@@ -1,0 +1,52 @@
+// Turns the authenticated principal into the tenant a data-plane request acts in and the Caller
+// the tenant's object sees. The tenant comes from the credential; a header or path naming another
+// tenant answers 404. Platform admins must name the tenant and state a reason, which is audited.
+import type { Context } from "hono";
+import type { Caller } from "../durable-objects/rpc-contract";
+import type { AppEnv } from "./context";
+import { adminAuditInsert, controlDb } from "./control/control-db";
+import { forbidden, invalid, notFound } from "./errors";
+import { isTenantId } from "./tenant-id";
+
+export interface TenantCall {
+  tenantId: string;
+  caller: Caller;
+}
+
+const MAX_REASON_LENGTH = 500;
+
+export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promise<TenantCall> {
+  const principal = c.get("principal");
+  const requestId = c.get("requestId");
+  const headerTenant = c.req.header("x-silo-tenant");
+  if (principal.kind === "user") {
+    for (const named of [headerTenant, pathTenant]) {
+      if (named !== undefined && named !== principal.tenantId) throw notFound();
+    }
+    return {
+      tenantId: principal.tenantId,
+      caller: { kind: "user", sub: principal.sub, tokenRoles: principal.tokenRoles, reason: null, requestId },
+    };
+  }
+  const tenantId = pathTenant ?? headerTenant;
+  const reason = c.req.header("x-silo-reason")?.trim();
+  if (!tenantId) throw invalid("Platform admins name the tenant to act in with the X-Silo-Tenant header.");
+  if (!isTenantId(tenantId)) throw notFound();
+  if (pathTenant && headerTenant && headerTenant !== pathTenant) throw notFound();
+  if (!reason) throw invalid("Platform admins state why they act inside a tenant with the X-Silo-Reason header.");
+  if (reason.length > MAX_REASON_LENGTH) throw invalid(`X-Silo-Reason is limited to ${MAX_REASON_LENGTH} characters.`);
+  const db = controlDb(c.env);
+  await adminAuditInsert(db, { sub: principal.sub, requestId }, "tenant.data_access", tenantId, {
+    reason,
+    method: c.req.method,
+    path: c.req.path,
+  });
+  return { tenantId, caller: { kind: "admin", sub: principal.sub, tokenRoles: null, reason, requestId } };
+}
+
+/** The admin actor for control-plane routes; anyone else is refused. */
+export function requireAdmin(c: Context<AppEnv>) {
+  const principal = c.get("principal");
+  if (principal.kind !== "admin") throw forbidden("This endpoint is for platform administrators.");
+  return { sub: principal.sub, requestId: c.get("requestId") };
+}

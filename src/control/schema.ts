@@ -1,0 +1,54 @@
+// The control plane's D1 tables (drizzle view of migrations/*.sql; the SQL files are the truth).
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { Limits, Settings } from "../../durable-objects/rpc-contract";
+
+export interface PlanPrices {
+  baseCents: number;
+  included: { requests: number; records: number; storageBytes: number };
+  overageCents: { per1kRequests: number; per1kRecords: number; perGbStorage: number };
+}
+
+export const plans = sqliteTable("plans", {
+  tier: text().primaryKey(),
+  name: text().notNull(),
+  limits: text({ mode: "json" }).$type<Limits>().notNull(),
+  prices: text({ mode: "json" }).$type<PlanPrices>().notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+export type RegistryStatus = "provisioning" | "active" | "suspended" | "cancelled" | "deleted";
+
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: text().primaryKey(),
+    name: text().notNull(),
+    status: text().$type<RegistryStatus>().notNull(),
+    tier: text().notNull(),
+    jurisdiction: text(),
+    settings: text({ mode: "json" }).$type<Partial<Settings>>().notNull(),
+    limitOverrides: text("limit_overrides", { mode: "json" }).$type<Partial<Limits>>().notNull(),
+    legalHold: integer("legal_hold", { mode: "boolean" }).notNull(),
+    wrappedKey: text("wrapped_key"),
+    ownerSub: text("owner_sub").notNull(),
+    revision: integer().notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    cancelledAt: text("cancelled_at"),
+    deletedAt: text("deleted_at"),
+  },
+  (t) => [index("tenants_status").on(t.status, t.id), index("tenants_tier").on(t.tier, t.id)],
+);
+
+export type TenantRow = typeof tenants.$inferSelect;
+
+export const adminAudit = sqliteTable("admin_audit", {
+  id: integer().primaryKey({ autoIncrement: true }),
+  at: text().notNull(),
+  actor: text().notNull(),
+  action: text().notNull(),
+  target: text(),
+  success: integer({ mode: "boolean" }).notNull(),
+  details: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  requestId: text("request_id"),
+});

@@ -1,0 +1,213 @@
+// Tenant management: provisioning, listing, updates and status transitions. D1 is the registry;
+// every change is pushed to the tenant's object at once so the request path never reads D1.
+import { and, asc, eq, gt, like, or, type SQL, sql } from "drizzle-orm";
+import type { Limits, Result, Settings } from "../../durable-objects/rpc-contract";
+import { wrapNewDataKey } from "../crypto/data-key";
+import { ApiError, notFound } from "../errors";
+import { tenantStub } from "../tenant-client";
+import { generateTenantId } from "../tenant-id";
+import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb } from "./control-db";
+import { requirePlan } from "./plans";
+import { type RegistryStatus, type TenantRow, tenants } from "./schema";
+import { tenantConfig } from "./tenant-config";
+
+export interface CreateTenantInput {
+  id?: string;
+  name: string;
+  tier: string;
+  jurisdiction?: string | null;
+  owner: { sub: string; email?: string | null; displayName?: string | null };
+  settings?: Partial<Settings>;
+  limits?: Partial<Limits>;
+}
+
+export async function createTenant(env: Env, actor: AdminActor, input: CreateTenantInput): Promise<TenantRow> {
+  const db = controlDb(env);
+  const id = input.id ?? generateTenantId();
+  const plan = await requirePlan(db, input.tier);
+  const now = new Date().toISOString();
+  // The registry row is the claim on the id: of concurrent creates exactly one inserts it.
+  const [row] = await db
+    .insert(tenants)
+    .values({
+      id,
+      name: input.name,
+      status: "provisioning",
+      tier: input.tier,
+      jurisdiction: input.jurisdiction ?? null,
+      settings: input.settings ?? {},
+      limitOverrides: input.limits ?? {},
+      legalHold: false,
+      wrappedKey: await wrapNewDataKey(env.MASTER_KEY),
+      ownerSub: input.owner.sub,
+      revision: 1,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) {
+    await adminAuditInsert(db, actor, "tenant.create", id, { reason: "id taken" }, false);
+    throw new ApiError("conflict", `Tenant id '${id}' is taken (ids are never reissued).`);
+  }
+  let provisioned: Result<unknown>;
+  try {
+    provisioned = await tenantStub(env, id).provision({
+      config: tenantConfig(row, plan.limits),
+      owner: input.owner,
+      actor: actorName(actor),
+    });
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "provision failed", tenant: id, error: String(err) }));
+    provisioned = { ok: false, code: "service_unavailable", detail: "Provisioning failed; try again." };
+  }
+  if (!provisioned.ok) {
+    // All or nothing: a tenant whose object could not be initialised leaves no registry row.
+    await db.delete(tenants).where(and(eq(tenants.id, id), eq(tenants.status, "provisioning")));
+    throw new ApiError("service_unavailable", provisioned.detail);
+  }
+  const [updated] = await db.batch([
+    db.update(tenants).set({ status: "active" }).where(eq(tenants.id, id)).returning(),
+    adminAuditInsert(db, actor, "tenant.create", id, { tier: input.tier, owner: input.owner.sub }),
+  ]);
+  return updated[0] as TenantRow;
+}
+
+export interface ListQuery {
+  status?: RegistryStatus;
+  tier?: string;
+  q?: string;
+  after?: string;
+  limit: number;
+}
+
+export async function listTenants(env: Env, query: ListQuery): Promise<TenantRow[]> {
+  const where: SQL[] = [];
+  if (query.status) where.push(eq(tenants.status, query.status));
+  if (query.tier) where.push(eq(tenants.tier, query.tier));
+  if (query.after) where.push(gt(tenants.id, query.after));
+  if (query.q) {
+    const pattern = `%${query.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    const byName = sql`${tenants.name} LIKE ${pattern} ESCAPE '\\'`;
+    where.push(or(like(tenants.id, pattern), byName) as SQL);
+  }
+  return controlDb(env)
+    .select()
+    .from(tenants)
+    .where(and(...where))
+    .orderBy(asc(tenants.id))
+    .limit(query.limit);
+}
+
+export async function getTenant(env: Env, id: string): Promise<TenantRow> {
+  const row = await controlDb(env).select().from(tenants).where(eq(tenants.id, id)).get();
+  if (!row || row.status === "provisioning") throw notFound(`Tenant '${id}' not found.`);
+  return row;
+}
+
+export interface TenantPatch {
+  name?: string;
+  tier?: string;
+  settings?: Partial<Settings>;
+  legalHold?: boolean;
+  /** Overrides of the plan's limits; null removes an override. */
+  limits?: Partial<Record<keyof Limits, number | null>>;
+}
+
+export async function updateTenant(env: Env, actor: AdminActor, id: string, patch: TenantPatch): Promise<TenantRow> {
+  const db = controlDb(env);
+  const row = await getTenant(env, id);
+  if (row.status === "deleted") throw new ApiError("conflict", `Tenant '${id}' has been deleted.`);
+  if (patch.tier) await requirePlan(db, patch.tier);
+  const overrides: Partial<Limits> = { ...row.limitOverrides };
+  for (const [key, value] of Object.entries(patch.limits ?? {})) {
+    if (value === null) delete overrides[key as keyof Limits];
+    else overrides[key as keyof Limits] = value;
+  }
+  const changes = {
+    name: patch.name ?? row.name,
+    tier: patch.tier ?? row.tier,
+    settings: { ...row.settings, ...patch.settings },
+    legalHold: patch.legalHold ?? row.legalHold,
+    limitOverrides: overrides,
+  };
+  return commit(db, env, actor, row, changes, "tenant.update", { fields: Object.keys(patch) });
+}
+
+type Transition = "suspend" | "resume" | "cancel" | "restore";
+
+const TRANSITIONS: Record<Transition, { from: RegistryStatus[]; to: RegistryStatus }> = {
+  suspend: { from: ["active"], to: "suspended" },
+  resume: { from: ["suspended"], to: "active" },
+  cancel: { from: ["active", "suspended"], to: "cancelled" },
+  restore: { from: ["cancelled"], to: "active" },
+};
+
+export async function transitionTenant(
+  env: Env,
+  actor: AdminActor,
+  id: string,
+  action: Transition,
+): Promise<TenantRow> {
+  const db = controlDb(env);
+  const row = await getTenant(env, id);
+  const rule = TRANSITIONS[action];
+  if (!rule.from.includes(row.status)) {
+    throw new ApiError("conflict", `Cannot ${action} a tenant that is ${row.status}.`, { status: row.status });
+  }
+  const now = new Date();
+  if (action === "restore" && row.cancelledAt) {
+    const graceDays = Number(env.TENANT_GRACE_DAYS) || 30;
+    if (now.getTime() - Date.parse(row.cancelledAt) > graceDays * 86_400_000) {
+      throw new ApiError("conflict", `The ${graceDays}-day grace period for restoring '${id}' has passed.`);
+    }
+  }
+  const cancelledAt = rule.to === "cancelled" ? now.toISOString() : rule.to === "active" ? null : row.cancelledAt;
+  return commit(db, env, actor, row, { status: rule.to, cancelledAt }, `tenant.${action}`, { from: row.status });
+}
+
+/**
+ * Writes a change with its admin audit row in one D1 batch (guarded by the row's revision, so a
+ * concurrent change makes this one fail instead of overwriting it), then pushes the new
+ * configuration to the tenant's object.
+ */
+async function commit(
+  db: ControlDb,
+  env: Env,
+  actor: AdminActor,
+  row: TenantRow,
+  changes: Partial<TenantRow>,
+  action: string,
+  details: Record<string, unknown>,
+): Promise<TenantRow> {
+  const [updated] = await db.batch([
+    db
+      .update(tenants)
+      .set({ ...changes, revision: row.revision + 1, updatedAt: new Date().toISOString() })
+      .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision)))
+      .returning(),
+    adminAuditInsert(db, actor, action, row.id, details),
+  ]);
+  const next = updated[0];
+  if (!next) throw new ApiError("conflict", `Tenant '${row.id}' changed concurrently; retry.`);
+  await pushConfig(env, db, actor, next);
+  return next;
+}
+
+/** Pushes a registry row's configuration to the tenant's object. */
+export async function pushConfig(env: Env, db: ControlDb, actor: AdminActor, row: TenantRow): Promise<void> {
+  const plan = await requirePlan(db, row.tier);
+  let pushed: { ok: boolean };
+  try {
+    pushed = await tenantStub(env, row.id).configure(tenantConfig(row, plan.limits), actorName(actor));
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "config push failed", tenant: row.id, error: String(err) }));
+    pushed = { ok: false };
+  }
+  if (!pushed.ok) {
+    throw new ApiError(
+      "service_unavailable",
+      "The change is saved but the tenant has not applied it yet; repeat the request to apply it.",
+    );
+  }
+}

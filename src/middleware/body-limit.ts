@@ -1,0 +1,21 @@
+// Refuses oversized bodies with 413 before buffering them: Content-Length is checked up front and
+// a streamed body is cut off as soon as it passes the limit.
+
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit as honoBodyLimit } from "hono/body-limit";
+import type { AppEnv } from "../context";
+import { ApiError } from "../errors";
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export function bodyLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const maxSize = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
+    return honoBodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError("payload_too_large", `Request bodies are limited to ${maxSize} bytes.`, { limit: maxSize });
+      },
+    })(c, next);
+  };
+}

@@ -1,0 +1,108 @@
+// Zod schemas of the tenant management API: they validate requests and describe them in OpenAPI.
+import { z } from "@hono/zod-openapi";
+import { TENANT_ID_PATTERN } from "../tenant-id";
+
+export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, "must match ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const LimitsSchema = z
+  .object({
+    requestsPerSecond: count,
+    burst: count,
+    maxRecords: count,
+    maxStorageBytes: count,
+    maxMembers: count,
+    maxCollections: count,
+    maxRequestsPerMonth: count,
+    maxBackups: count,
+  })
+  .openapi("Limits");
+
+export const LimitOverridesSchema = z
+  .strictObject(Object.fromEntries(Object.entries(LimitsSchema.shape).map(([k, v]) => [k, v.nullable().optional()])))
+  .openapi("LimitOverrides", { description: "Per-tenant overrides of the plan's limits; null removes one." });
+
+const RoleName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/);
+
+export const SettingsSchema = z
+  .object({
+    softDeleteDays: z.number().int().min(0).max(3650),
+    historyDays: z.number().int().min(0).max(36500),
+    auditRetentionDays: z.number().int().min(1).max(36500),
+    allowedFileTypes: z.array(z.string().min(1).max(255)).max(100),
+    maxFileBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(5 * 1024 ** 4),
+    branding: z.record(z.string().max(64), z.unknown()),
+    autoJoinRole: RoleName.nullable(),
+  })
+  .openapi("Settings");
+
+export const SettingsPatchSchema = SettingsSchema.partial()
+  .strict()
+  .refine((s) => JSON.stringify(s.branding ?? {}).length <= 4096, {
+    message: "branding is limited to 4 KB",
+    path: ["branding"],
+  })
+  .openapi("SettingsPatch");
+
+export const JurisdictionSchema = z.enum(["eu", "fedramp"]).nullable();
+
+export const TenantStatusSchema = z.enum(["active", "suspended", "cancelled", "deleted"]);
+
+export const TenantSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: TenantStatusSchema,
+    tier: z.string(),
+    jurisdiction: JurisdictionSchema,
+    limits: LimitsSchema,
+    limitOverrides: z.record(z.string(), z.number()),
+    settings: SettingsSchema,
+    legalHold: z.boolean(),
+    owner: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    cancelledAt: z.string().nullable(),
+  })
+  .openapi("Tenant");
+
+export const CreateTenantSchema = z
+  .strictObject({
+    id: TenantIdSchema.optional(),
+    name: z.string().trim().min(1).max(200),
+    tier: z.string().min(1).max(40).default("basic"),
+    jurisdiction: JurisdictionSchema.optional(),
+    owner: z.strictObject({
+      sub: z.string().min(1).max(255),
+      email: z.email().max(320).nullable().optional(),
+      displayName: z.string().max(200).nullable().optional(),
+    }),
+    settings: SettingsPatchSchema.optional(),
+    limits: LimitOverridesSchema.optional(),
+  })
+  .openapi("CreateTenant", {
+    example: { id: "acme", name: "Acme", tier: "pro", owner: { sub: "alice" } },
+  });
+
+export const UpdateTenantSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    tier: z.string().min(1).max(40).optional(),
+    settings: SettingsPatchSchema.optional(),
+    legalHold: z.boolean().optional(),
+    limits: LimitOverridesSchema.optional(),
+  })
+  .openapi("UpdateTenant", { example: { tier: "enterprise", limits: { requestsPerSecond: 5, burst: 5 } } });
+
+export const ListTenantsQuery = z.object({
+  status: TenantStatusSchema.optional(),
+  tier: z.string().max(40).optional(),
+  q: z.string().max(100).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});

@@ -1,0 +1,166 @@
+// Control plane: tenant registry and lifecycle (platform admins; a tenant's owner or admin may
+// read their own tenant).
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { requireAdmin, tenantCall } from "../caller";
+import type { AppEnv } from "../context";
+import { controlDb } from "../control/control-db";
+import type { Plan } from "../control/plans";
+import { plans, type TenantRow } from "../control/schema";
+import { effectiveLimits, effectiveSettings } from "../control/tenant-config";
+import { createTenant, getTenant, listTenants, transitionTenant, updateTenant } from "../control/tenant-service";
+import { decodeCursor, encodeCursor } from "../cursor";
+import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import { tenantStub, unwrap } from "../tenant-client";
+import {
+  CreateTenantSchema,
+  ListTenantsQuery,
+  TenantIdSchema,
+  TenantSchema,
+  UpdateTenantSchema,
+} from "./tenant-schemas";
+
+const IdParam = z.object({ id: TenantIdSchema.openapi({ param: { name: "id", in: "path" }, example: "acme" }) });
+
+async function planLimits(c: Context<AppEnv>) {
+  const rows: Plan[] = await controlDb(c.env).select().from(plans);
+  return new Map(rows.map((p) => [p.tier, p.limits]));
+}
+
+function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<typeof TenantSchema> {
+  const planLimits = limits.get(row.tier);
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status === "provisioning" ? "active" : row.status,
+    tier: row.tier,
+    jurisdiction: (row.jurisdiction as "eu" | "fedramp" | null) ?? null,
+    limits: planLimits ? effectiveLimits(planLimits, row.limitOverrides) : (row.limitOverrides as never),
+    limitOverrides: row.limitOverrides as Record<string, number>,
+    settings: effectiveSettings(row.settings),
+    legalHold: row.legalHold,
+    owner: row.ownerSub,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    cancelledAt: row.cancelledAt,
+  };
+}
+
+const isAfter = (v: unknown): v is { after: string } =>
+  typeof v === "object" && v !== null && typeof (v as { after?: unknown }).after === "string";
+
+export const tenantRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tenants",
+      tags: ["Tenants"],
+      summary: "Create and provision a tenant",
+      security: bearerSecurity,
+      request: { body: jsonBody(CreateTenantSchema) },
+      responses: { 201: jsonResponse(TenantSchema, "The new tenant."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const actor = requireAdmin(c);
+      const row = await createTenant(c.env, actor, c.req.valid("json"));
+      return c.json(view(row, await planLimits(c)), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants",
+      tags: ["Tenants"],
+      summary: "List tenants",
+      security: bearerSecurity,
+      request: { query: ListTenantsQuery },
+      responses: { 200: jsonResponse(listOf(TenantSchema), "A page of tenants."), ...commonErrors },
+    }),
+    async (c) => {
+      requireAdmin(c);
+      const { cursor, limit, ...filters } = c.req.valid("query");
+      const after = cursor ? decodeCursor(cursor, isAfter).after : undefined;
+      const rows = await listTenants(c.env, { ...filters, after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const limits = await planLimits(c);
+      const last = page.at(-1);
+      return c.json(
+        {
+          items: page.map((r) => view(r, limits)),
+          nextCursor: rows.length > limit && last ? encodeCursor({ after: last.id }) : null,
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}",
+      tags: ["Tenants"],
+      summary: "Get a tenant (platform admin, or the tenant's own owner/admin)",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(TenantSchema, "The tenant."), ...commonErrors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      if (c.get("principal").kind !== "admin") {
+        // A tenant user reaches only their own tenant (another id answers 404), with tenant:read.
+        const { tenantId, caller } = await tenantCall(c, id);
+        unwrap(await tenantStub(c.env, tenantId).check(caller, "tenant:read"));
+      }
+      return c.json(view(await getTenant(c.env, id), await planLimits(c)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/v1/tenants/{id}",
+      tags: ["Tenants"],
+      summary: "Update name, tier, settings, legal hold or limit overrides",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(UpdateTenantSchema) },
+      responses: { 200: jsonResponse(TenantSchema, "The updated tenant."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const actor = requireAdmin(c);
+      const row = await updateTenant(c.env, actor, c.req.valid("param").id, c.req.valid("json"));
+      return c.json(view(row, await planLimits(c)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/tenants/{id}",
+      tags: ["Tenants"],
+      summary: "Cancel a tenant (data kept for the grace period)",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(TenantSchema, "The cancelled tenant."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const actor = requireAdmin(c);
+      const row = await transitionTenant(c.env, actor, c.req.valid("param").id, "cancel");
+      return c.json(view(row, await planLimits(c)), 200);
+    },
+  );
+
+for (const action of ["suspend", "resume", "restore"] as const) {
+  tenantRoutes.openapi(
+    createRoute({
+      method: "post",
+      path: `/v1/tenants/{id}/${action}`,
+      tags: ["Tenants"],
+      summary: `${action[0]?.toUpperCase()}${action.slice(1)} a tenant`,
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(TenantSchema, "The tenant after the change."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const actor = requireAdmin(c);
+      const row = await transitionTenant(c.env, actor, c.req.valid("param").id, action);
+      return c.json(view(row, await planLimits(c)), 200);
+    },
+  );
+}

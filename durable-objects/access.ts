@@ -39,13 +39,14 @@ export function authorize(
   if (down) return down;
   const resolved = caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, config as TenantConfig, caller);
   if (!resolved.ok) return resolved;
-  const names = caller.tokenRoles ? resolved.value.filter((r) => caller.tokenRoles?.includes(r)) : resolved.value;
-  const principal: Principal = {
-    kind: caller.kind,
-    sub: caller.sub,
-    roles: names,
-    permissions: permissionsOf(names, (n) => customRole(db, n)),
-  };
+  const lookup = (n: string) => customRole(db, n);
+  const permissions = permissionsOf(resolved.value, lookup);
+  if (caller.tokenRoles) {
+    // Roles in a token only narrow: what the member holds AND what the token's roles allow.
+    const allowed = permissionsOf(caller.tokenRoles, lookup);
+    for (const p of permissions) if (!allowed.has(p)) permissions.delete(p);
+  }
+  const principal: Principal = { kind: caller.kind, sub: caller.sub, roles: resolved.value, permissions };
   if (permission && !principal.permissions.has(permission)) {
     return deny(db, caller, `Missing permission ${permission}.`, { permission });
   }

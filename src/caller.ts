@@ -2,6 +2,7 @@
 // the tenant's object sees. The tenant comes from the credential; a header or path naming another
 // tenant answers 404. Platform admins must name the tenant and state a reason, which is audited.
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { Caller } from "../durable-objects/rpc-contract";
 import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
@@ -50,3 +51,9 @@ export function requireAdmin(c: Context<AppEnv>) {
   if (principal.kind !== "admin") throw forbidden("This endpoint is for platform administrators.");
   return { sub: principal.sub, requestId: c.get("requestId") };
 }
+
+/** Route middleware: refuses non-admins before the request body is even validated. */
+export const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
+  requireAdmin(c);
+  await next();
+});

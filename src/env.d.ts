@@ -1,10 +1,16 @@
 // Secrets and optional settings that `wrangler types` cannot see (they live in .dev.vars or
 // `wrangler secret put`, not wrangler.toml).
-interface Env {
+interface SiloSecrets {
   AUTH_HS256_SECRET?: string;
   AUTH_JWKS?: string;
   AUTH_JWKS_URL?: string;
   AUTH_ISSUER?: string;
   AUTH_AUDIENCE?: string;
   MASTER_KEY?: string;
+}
+
+interface Env extends SiloSecrets {}
+
+declare namespace Cloudflare {
+  interface Env extends SiloSecrets {}
 }

@@ -53,7 +53,9 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  return exports.default.fetch(new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body }));
+  return exports.default.fetch(
+    new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body }),
+  );
 }
 
 /** A tenant id nobody else in the run uses. */

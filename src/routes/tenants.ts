@@ -2,7 +2,7 @@
 // read their own tenant).
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { requireAdmin, tenantCall } from "../caller";
+import { adminOnly, requireAdmin, tenantCall } from "../caller";
 import type { AppEnv } from "../context";
 import { controlDb } from "../control/control-db";
 import type { Plan } from "../control/plans";
@@ -57,6 +57,7 @@ export const tenantRoutes = newRouter()
       tags: ["Tenants"],
       summary: "Create and provision a tenant",
       security: bearerSecurity,
+      middleware: [adminOnly] as const,
       request: { body: jsonBody(CreateTenantSchema) },
       responses: { 201: jsonResponse(TenantSchema, "The new tenant."), ...commonErrors, ...conflictError },
     }),
@@ -73,6 +74,7 @@ export const tenantRoutes = newRouter()
       tags: ["Tenants"],
       summary: "List tenants",
       security: bearerSecurity,
+      middleware: [adminOnly] as const,
       request: { query: ListTenantsQuery },
       responses: { 200: jsonResponse(listOf(TenantSchema), "A page of tenants."), ...commonErrors },
     }),
@@ -120,6 +122,7 @@ export const tenantRoutes = newRouter()
       tags: ["Tenants"],
       summary: "Update name, tier, settings, legal hold or limit overrides",
       security: bearerSecurity,
+      middleware: [adminOnly] as const,
       request: { params: IdParam, body: jsonBody(UpdateTenantSchema) },
       responses: { 200: jsonResponse(TenantSchema, "The updated tenant."), ...commonErrors, ...conflictError },
     }),
@@ -136,6 +139,7 @@ export const tenantRoutes = newRouter()
       tags: ["Tenants"],
       summary: "Cancel a tenant (data kept for the grace period)",
       security: bearerSecurity,
+      middleware: [adminOnly] as const,
       request: { params: IdParam },
       responses: { 200: jsonResponse(TenantSchema, "The cancelled tenant."), ...commonErrors, ...conflictError },
     }),
@@ -154,6 +158,7 @@ for (const action of ["suspend", "resume", "restore"] as const) {
       tags: ["Tenants"],
       summary: `${action[0]?.toUpperCase()}${action.slice(1)} a tenant`,
       security: bearerSecurity,
+      middleware: [adminOnly] as const,
       request: { params: IdParam },
       responses: { 200: jsonResponse(TenantSchema, "The tenant after the change."), ...commonErrors, ...conflictError },
     }),

@@ -1,0 +1,158 @@
+// Authentication: every way a credential can be wrong is refused with 401 before any tenant is
+// touched; the accepted forms (HS256 secret, RS256 from the JWKS) reach the tenant.
+import { listDurableObjectIds } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { SignJWT } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { verifyJwt } from "../src/auth/jwt-verifier";
+import { principalFrom } from "../src/middleware/authenticate";
+import { call, createTenant, hsToken, json, rsaToken, userToken } from "./helpers";
+
+const b64url = (v: unknown) => btoa(JSON.stringify(v)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+
+async function expect401(token: string | null, headerValue?: string) {
+  const res = await call("/v1/me", {
+    token,
+    headers: headerValue ? { authorization: headerValue } : {},
+  });
+  const body = await json(res);
+  expect(res.status).toBe(401);
+  expect(body.code).toBe("unauthenticated");
+  expect(res.headers.get("content-type")).toContain("application/problem+json");
+  return body;
+}
+
+describe("authentication", () => {
+  it("accepts an HS256 token of a tenant member", async () => {
+    const t = await createTenant();
+    expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(200);
+  });
+
+  it("accepts an RS256 token verified against AUTH_JWKS", async () => {
+    const t = await createTenant();
+    const res = await call("/v1/me", { token: await rsaToken(t.owner, { tenant_id: t.id }) });
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses a request without credentials", async () => {
+    const body = await expect401(null);
+    expect(String(body.detail)).toMatch(/bearer token/i);
+  });
+
+  it("refuses a malformed bearer value", async () => {
+    await expect401("not-a-jwt");
+    await expect401(null, "Basic YWxhZGRpbjpvcGVuc2VzYW1l");
+  });
+
+  it("refuses an expired token beyond the 60 s tolerance but accepts one within it", async () => {
+    const t = await createTenant();
+    const now = Math.floor(Date.now() / 1000);
+    await expect401(await hsToken(t.owner, { claims: { tenant_id: t.id }, expiresIn: now - 120 }));
+    const fresh = await hsToken(t.owner, { claims: { tenant_id: t.id }, expiresIn: now - 30 });
+    expect((await call("/v1/me", { token: fresh })).status).toBe(200);
+  });
+
+  it("refuses a token that is not yet valid", async () => {
+    const t = await createTenant();
+    await expect401(await hsToken(t.owner, { claims: { tenant_id: t.id }, notBefore: "10m" }));
+  });
+
+  it("refuses a token without exp", async () => {
+    const t = await createTenant();
+    await expect401(await hsToken(t.owner, { claims: { tenant_id: t.id }, expiresIn: null }));
+  });
+
+  it("refuses wrong audience and wrong issuer", async () => {
+    const t = await createTenant();
+    await expect401(await hsToken(t.owner, { claims: { tenant_id: t.id }, audience: "someone-else" }));
+    await expect401(await hsToken(t.owner, { claims: { tenant_id: t.id }, issuer: "evil-issuer" }));
+    await expect401(await hsToken(t.owner, { claims: { tenant_id: t.id }, audience: null }));
+  });
+
+  it("refuses a token signed with another key", async () => {
+    const t = await createTenant();
+    const forged = await new SignJWT({ tenant_id: t.id })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(t.owner)
+      .setIssuer(env.AUTH_ISSUER ?? "")
+      .setAudience(env.AUTH_AUDIENCE ?? "")
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode("a-different-secret-of-enough-length-000"));
+    await expect401(forged);
+  });
+
+  it("refuses alg:none and algorithms outside the allow-list", async () => {
+    const t = await createTenant();
+    const claims = {
+      sub: t.owner,
+      tenant_id: t.id,
+      iss: env.AUTH_ISSUER,
+      aud: env.AUTH_AUDIENCE,
+      exp: Math.floor(Date.now() / 1000) + 300,
+    };
+    await expect401(`${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims)}.`);
+    // HS512 with the right secret: not on the allow-list.
+    const hs512 = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS512" })
+      .sign(new TextEncoder().encode(env.AUTH_HS256_SECRET));
+    await expect401(hs512);
+  });
+
+  it("refuses tenant claims of the wrong type or shape before touching any Durable Object", async () => {
+    const before = new Set((await listDurableObjectIds(env.TENANT_DB)).map((id) => id.toString()));
+    for (const claim of [42, ["acme"], { id: "acme" }, "ACME", "../acme", "a", "x".repeat(41), "acme-"]) {
+      await expect401(await userToken("ignored", "alice", { tenant_id: claim }));
+    }
+    await expect401(await hsToken("alice")); // no tenant claim at all
+    const after = (await listDurableObjectIds(env.TENANT_DB)).map((id) => id.toString());
+    expect(after.filter((id) => !before.has(id))).toEqual([]);
+  });
+
+  it("refuses a roles claim that is not a list of strings", async () => {
+    const t = await createTenant();
+    await expect401(await userToken(t.id, t.owner, { roles: "owner" }));
+  });
+
+  it("reads the tenant from the configured claim name", () => {
+    const p = principalFrom({ sub: "u1", "custom:tenantId": "acme", tenant_id: "other" }, "custom:tenantId");
+    expect(p).toEqual({ kind: "user", sub: "u1", tenantId: "acme", tokenRoles: null });
+    expect(() => principalFrom({ sub: "u1", tenant_id: "acme" }, "org_id")).toThrow(/org_id/);
+  });
+
+  it("treats the platform:admin scope as a platform administrator", () => {
+    expect(principalFrom({ sub: "root", scope: "read platform:admin" }, "tenant_id")).toEqual({
+      kind: "admin",
+      sub: "root",
+    });
+    expect(principalFrom({ sub: "root", scp: ["platform:admin"] }, "tenant_id").kind).toBe("admin");
+  });
+});
+
+describe("remote JWKS (AUTH_JWKS_URL)", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("fetches the key set once and reuses it across verifications", async () => {
+    const jwks = JSON.parse(env.AUTH_JWKS ?? "{}");
+    const fetchSpy = vi
+      .spyOn(globalThis, "fetch")
+      .mockImplementation(
+        async () => new Response(JSON.stringify(jwks), { headers: { "content-type": "application/json" } }),
+      );
+    const config = {
+      AUTH_JWKS_URL: `https://idp.example/${crypto.randomUUID()}/jwks.json`,
+      AUTH_ISSUER: env.AUTH_ISSUER,
+      AUTH_AUDIENCE: env.AUTH_AUDIENCE,
+    };
+    const token = await rsaToken("u1", { tenant_id: "acme" });
+    expect((await verifyJwt(token, config)).sub).toBe("u1");
+    expect((await verifyJwt(token, config)).sub).toBe("u1");
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
+  });
+
+  it("refuses an RS256 token when no key set is configured", async () => {
+    const token = await rsaToken("u1", { tenant_id: "acme" });
+    await expect(verifyJwt(token, { AUTH_HS256_SECRET: "x".repeat(32) })).rejects.toMatchObject({
+      code: "unauthenticated",
+    });
+  });
+});

@@ -1,6 +1,6 @@
 // The tenant database's system tables (drizzle). Tenant collections are real tables too, but they
 // are built at run time by sql-builder.ts, never declared here.
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Key/value rows: the tenant's configuration pushed by the control plane lives under "config". */
 export const meta = sqliteTable("meta", {
@@ -40,4 +40,91 @@ export const auditEvents = sqliteTable(
     hash: text().notNull(),
   },
   (t) => [index("audit_events_action").on(t.action, t.seq), index("audit_events_actor").on(t.actor, t.seq)],
+);
+
+/** Collection definitions: fields, options and the rename mapping. The data is in real tables. */
+export const collections = sqliteTable("collections", {
+  name: text().primaryKey(),
+  definition: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/** The data vault: one immutable row per version of every record. */
+export const recordVersions = sqliteTable(
+  "record_versions",
+  {
+    collection: text().notNull(),
+    recordId: text("record_id").notNull(),
+    version: integer().notNull(),
+    op: text().notNull(),
+    data: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    actor: text().notNull(),
+    at: text().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.collection, t.recordId, t.version] }), index("record_versions_at").on(t.at)],
+);
+
+/** Record shares in collections with ACLs: a user or role gets read or write. */
+export const shares = sqliteTable(
+  "shares",
+  {
+    id: text().primaryKey(),
+    collection: text().notNull(),
+    recordId: text("record_id").notNull(),
+    principal: text().notNull(),
+    permission: text().notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("shares_record").on(t.collection, t.recordId), index("shares_principal").on(t.principal)],
+);
+
+/** Answers of POSTs with an Idempotency-Key, replayed for 24 h. */
+export const idempotencyKeys = sqliteTable("idempotency_keys", {
+  key: text().primaryKey(),
+  fingerprint: text().notNull(),
+  status: integer().notNull(),
+  body: text().notNull(),
+  createdAt: text("created_at").notNull(),
+});
+
+/** Usage meters per period (YYYY-MM) and metric. */
+export const usageCounters = sqliteTable(
+  "usage_counters",
+  {
+    period: text().notNull(),
+    metric: text().notNull(),
+    value: integer().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.period, t.metric] })],
+);
+
+/** API keys for machine clients: only a hash of the secret is kept. */
+export const apiKeys = sqliteTable("api_keys", {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  hash: text().notNull(),
+  scopes: text({ mode: "json" }).$type<string[]>().notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: text("created_at").notNull(),
+  expiresAt: text("expires_at"),
+  lastUsedAt: text("last_used_at"),
+  revokedAt: text("revoked_at"),
+});
+
+/** File metadata: listings and storage usage need no R2 scan. */
+export const files = sqliteTable(
+  "files",
+  {
+    path: text().primaryKey(),
+    size: integer().notNull(),
+    contentType: text("content_type").notNull(),
+    etag: text().notNull(),
+    sha256: text(),
+    uploadedBy: text("uploaded_by").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("files_uploaded_by").on(t.uploadedBy)],
 );

@@ -4,12 +4,35 @@ import { DurableObject } from "cloudflare:workers";
 import { count, eq } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import { authorize } from "./access";
+import { authorize, type Principal } from "./access";
 import { appendAudit } from "./audit-chain";
+import { type AuditQuery, listAudit, type Verification, verifyAudit } from "./audit-log";
+import type { CollectionDef } from "./collection-schema";
+import {
+  type CollectionView,
+  createCollection,
+  dropCollection,
+  getCollection,
+  listCollections,
+  patchCollection,
+} from "./collections";
 import migrations from "./drizzle/migrations.js";
+import type { IdempotencyInput } from "./idempotency";
 import type { Permission } from "./permissions";
+import {
+  batchRecords,
+  createRecord,
+  deleteRecord,
+  getRecord,
+  listRecords,
+  recordHistory,
+  restoreRecord,
+  writeRecord,
+} from "./records";
 import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } from "./rpc-contract";
 import * as schema from "./schema";
+import { searchRecords } from "./search-records";
+import type { Store } from "./store";
 
 export interface ProvisionInput {
   config: TenantConfig;
@@ -20,6 +43,8 @@ export interface ProvisionInput {
 export class TenantDatabase extends DurableObject<Env> {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   private config: TenantConfig | null = null;
+  /** Collection definitions cached across requests; every change goes through this object. */
+  private readonly defs = new Map<string, CollectionDef>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -115,6 +140,97 @@ export class TenantDatabase extends DurableObject<Env> {
       limits: config.limits,
       usage: { members: memberCount },
     });
+  }
+
+  // ---- Tenant data: collections, records, search, audit ----------------------------------
+
+  async createCollection(caller: Caller, body: unknown): Promise<Result<CollectionView>> {
+    return this.with(caller, "collections:manage", (store, p) => createCollection(store, p, body));
+  }
+
+  async listCollections(caller: Caller): Promise<Result<CollectionView[]>> {
+    return this.with(caller, "records:read", (store) => ok(listCollections(store)));
+  }
+
+  async getCollection(caller: Caller, name: string): Promise<Result<CollectionView>> {
+    return this.with(caller, "records:read", (store) => getCollection(store, name));
+  }
+
+  async patchCollection(caller: Caller, name: string, body: unknown): Promise<Result<CollectionView>> {
+    return this.with(caller, "collections:manage", (store, p) => patchCollection(store, p, name, body));
+  }
+
+  async dropCollection(caller: Caller, name: string): Promise<Result<{ deleted: true }>> {
+    return this.with(caller, "collections:manage", (store, p) => dropCollection(store, p, name));
+  }
+
+  async createRecord(caller: Caller, name: string, body: unknown, idem: IdempotencyInput | null) {
+    return this.with(caller, "records:write", (store, p) => createRecord(store, p, name, body, idem));
+  }
+
+  async batchRecords(caller: Caller, name: string, body: unknown, idem: IdempotencyInput | null) {
+    return this.with(caller, "records:write", (store, p) => batchRecords(store, p, name, body, idem));
+  }
+
+  async getRecord(caller: Caller, name: string, id: string, includeDeleted: boolean) {
+    return this.with(caller, "records:read", (store, p) => getRecord(store, p, name, id, includeDeleted));
+  }
+
+  async listRecords(caller: Caller, name: string, params: Record<string, string>) {
+    return this.with(caller, "records:read", (store, p) => listRecords(store, p, name, params));
+  }
+
+  async writeRecord(
+    caller: Caller,
+    name: string,
+    id: string,
+    body: unknown,
+    mode: "put" | "patch",
+    ifMatch: number | null,
+  ) {
+    return this.with(caller, "records:write", (store, p) => writeRecord(store, p, name, id, body, mode, ifMatch));
+  }
+
+  async deleteRecord(caller: Caller, name: string, id: string, ifMatch: number | null) {
+    return this.with(caller, "records:write", (store, p) => deleteRecord(store, p, name, id, ifMatch));
+  }
+
+  async restoreRecord(caller: Caller, name: string, id: string) {
+    return this.with(caller, "records:write", (store, p) => restoreRecord(store, p, name, id));
+  }
+
+  async recordHistory(caller: Caller, name: string, id: string, params: { cursor?: string; limit?: string }) {
+    return this.with(caller, "records:read", (store, p) => recordHistory(store, p, name, id, params));
+  }
+
+  async search(caller: Caller, text: string, collection: string | null, limit: number) {
+    return this.with(caller, "records:read", (store, p) => ok(searchRecords(store, p, text, collection, limit)));
+  }
+
+  async audit(caller: Caller, query: AuditQuery) {
+    return this.with(caller, "audit:read", (store) => listAudit(store, query));
+  }
+
+  async verifyAudit(caller: Caller): Promise<Result<Verification>> {
+    return this.with(caller, "audit:read", (store) => ok(verifyAudit(store)));
+  }
+
+  /** The control plane reads a tenant's trail (platform admin, checked by the Worker). */
+  async auditForPlatform(query: AuditQuery) {
+    const store = this.store();
+    return store ? listAudit(store, query) : fail("not_found", "Tenant not found.");
+  }
+
+  /** Authorizes the caller for one permission, then runs the work with the tenant's store. */
+  private with<T>(caller: Caller, permission: Permission, work: (store: Store, p: Principal) => Result<T>): Result<T> {
+    const p = authorize(this.db, this.config, caller, permission);
+    if (!p.ok) return p;
+    return work(this.store() as Store, p.value);
+  }
+
+  private store(): Store | null {
+    if (!this.config) return null;
+    return { storage: this.ctx.storage, sql: this.ctx.storage.sql, db: this.db, config: this.config, defs: this.defs };
   }
 
   private hasDatabase(): boolean {

@@ -6,8 +6,12 @@ import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
 import { newRouter } from "./openapi";
+import { auditRoutes } from "./routes/audit";
+import { collectionRoutes } from "./routes/collections";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
+import { recordRoutes } from "./routes/records";
+import { searchRoutes } from "./routes/search";
 import { tenantRoutes } from "./routes/tenants";
 
 export function createApp() {
@@ -19,6 +23,10 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", tenantRoutes);
   app.route("/", meRoutes);
+  app.route("/", collectionRoutes);
+  app.route("/", recordRoutes);
+  app.route("/", searchRoutes);
+  app.route("/", auditRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

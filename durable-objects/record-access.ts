@@ -1,0 +1,36 @@
+// Who may see which record in a collection with ACLs. Admins (collections:manage) see all; others
+// see their own records, public ones and shared ones granted to them or their roles, up to the
+// classification clearance of their roles. A record the caller may not see answers 404.
+import type { Principal } from "./access";
+import type { CollectionDef } from "./collection-schema";
+import type { ApiRecord } from "./record-codec";
+import { exec, shareCount } from "./sql-builder";
+import type { Store } from "./store";
+
+export const CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"] as const;
+
+const CLEARANCE: Record<string, number> = { owner: 3, admin: 3, editor: 2, viewer: 1 };
+
+export const seesAll = (p: Principal) => p.permissions.has("collections:manage");
+
+export function allowedClassifications(p: Principal): string[] {
+  const level = Math.max(0, ...p.roles.map((r) => CLEARANCE[r] ?? 1));
+  return CLASSIFICATIONS.slice(0, level + 1);
+}
+
+export const granteesOf = (p: Principal) => [`user:${p.sub}`, ...p.roles.map((r) => `role:${r}`)];
+
+export function canSee(store: Store, p: Principal, def: CollectionDef, rec: ApiRecord): boolean {
+  if (!def.acl || seesAll(p) || rec.owner === p.sub) return true;
+  if (!allowedClassifications(p).includes(rec.classification as string)) return false;
+  if (rec.visibility === "public") return true;
+  if (rec.visibility !== "shared") return false;
+  return exec<{ n: number }>(store.sql, shareCount(def.name, rec.id as string, granteesOf(p), false)).one().n > 0;
+}
+
+/** Whether the caller may write this record (owner, admin, or a write share). */
+export function canWrite(store: Store, p: Principal, def: CollectionDef, rec: ApiRecord): boolean {
+  if (!def.acl || seesAll(p) || rec.owner === p.sub) return true;
+  if (!canSee(store, p, def, rec)) return false;
+  return exec<{ n: number }>(store.sql, shareCount(def.name, rec.id as string, granteesOf(p), true)).one().n > 0;
+}

@@ -1,0 +1,372 @@
+// The only module that builds SQL from strings. Identifiers are validated against a strict
+// pattern, refused when reserved, and always double-quoted; every value is a bound parameter.
+// Statements never contain ';', so sql.exec's multi-statement behaviour is unreachable.
+
+export const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** Platform limits of Durable Object SQLite. */
+export const SQL_LIMITS = {
+  columnsPerTable: 100,
+  boundParameters: 100,
+  rowBytes: 2 * 1024 * 1024,
+  statementBytes: 100 * 1024,
+  likePatternBytes: 50,
+} as const;
+
+/** System columns of every collection table. */
+export const SYSTEM_COLUMNS = [
+  "id",
+  "version",
+  "created_at",
+  "updated_at",
+  "deleted_at",
+  "created_by",
+  "updated_by",
+  "owner",
+  "visibility",
+  "classification",
+] as const;
+
+const SYSTEM_TABLES = new Set([
+  "meta",
+  "members",
+  "roles",
+  "audit_events",
+  "collections",
+  "record_versions",
+  "shares",
+  "idempotency_keys",
+  "usage_counters",
+  "api_keys",
+  "files",
+  "search_index",
+]);
+
+/** Names a tenant may not give a collection or field. */
+const RESERVED = new Set<string>([
+  ...SYSTEM_COLUMNS,
+  ...SYSTEM_TABLES,
+  "createdat",
+  "updatedat",
+  "deletedat",
+  "rowid",
+  "oid",
+  "_rowid_",
+]);
+
+export class SqlIdentifierError extends Error {}
+
+export function isIdentifier(name: unknown): name is string {
+  return typeof name === "string" && IDENTIFIER.test(name) && !isReserved(name);
+}
+
+export function isReserved(name: string): boolean {
+  return RESERVED.has(name) || name.startsWith("sqlite_") || name.startsWith("_cf_") || name.startsWith("__");
+}
+
+/** A validated, quoted identifier. Throws for anything else: a bug, since callers validate first. */
+export function ident(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new SqlIdentifierError(`invalid identifier: ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+
+/** A system column by name (the list above is the allow-list). */
+export function systemColumn(name: (typeof SYSTEM_COLUMNS)[number]): string {
+  return ident(name);
+}
+
+/** The table holding a collection's records: "c_<name>" keeps tenant tables apart from system ones. */
+export function collectionTable(collection: string): string {
+  if (!isIdentifier(collection)) throw new SqlIdentifierError(`invalid collection: ${JSON.stringify(collection)}`);
+  return ident(`c_${collection}`.slice(0, 63));
+}
+
+export function indexName(collection: string, suffix: string): string {
+  return ident(`i_${collection}_${suffix}`.slice(0, 63));
+}
+
+/** A statement and its bound values. */
+export interface Statement {
+  sql: string;
+  params: SqlStorageValue[];
+}
+
+export function statement(sql: string, params: SqlStorageValue[] = []): Statement {
+  if (sql.includes(";")) throw new SqlIdentifierError("statements never contain ';'");
+  if (sql.length > SQL_LIMITS.statementBytes) throw new SqlIdentifierError("statement too long");
+  if (params.length > SQL_LIMITS.boundParameters) throw new SqlIdentifierError("too many bound parameters");
+  return { sql, params };
+}
+
+export function exec<T extends Record<string, SqlStorageValue>>(sql: SqlStorage, s: Statement): SqlStorageCursor<T> {
+  return sql.exec<T>(s.sql, ...s.params);
+}
+
+export type ColumnType = "TEXT" | "INTEGER" | "REAL";
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+}
+
+export function createTable(collection: string, columns: ColumnSpec[]): Statement {
+  const user = columns.map((c) => `${ident(c.name)} ${c.type}`);
+  const cols = [
+    `${ident("id")} TEXT PRIMARY KEY NOT NULL`,
+    `${ident("version")} INTEGER NOT NULL`,
+    `${ident("created_at")} TEXT NOT NULL`,
+    `${ident("updated_at")} TEXT NOT NULL`,
+    `${ident("deleted_at")} TEXT`,
+    `${ident("created_by")} TEXT NOT NULL`,
+    `${ident("updated_by")} TEXT NOT NULL`,
+    `${ident("owner")} TEXT`,
+    `${ident("visibility")} TEXT`,
+    `${ident("classification")} TEXT`,
+    ...user,
+  ];
+  return statement(`CREATE TABLE ${collectionTable(collection)} (${cols.join(", ")}) STRICT`);
+}
+
+export const dropTable = (collection: string) => statement(`DROP TABLE IF EXISTS ${collectionTable(collection)}`);
+
+export const addColumn = (collection: string, c: ColumnSpec) =>
+  statement(`ALTER TABLE ${collectionTable(collection)} ADD COLUMN ${ident(c.name)} ${c.type}`);
+
+export const renameColumn = (collection: string, from: string, to: string) =>
+  statement(`ALTER TABLE ${collectionTable(collection)} RENAME COLUMN ${ident(from)} TO ${ident(to)}`);
+
+export const dropColumn = (collection: string, name: string) =>
+  statement(`ALTER TABLE ${collectionTable(collection)} DROP COLUMN ${ident(name)}`);
+
+/** An index over live rows (soft-deleted rows never block a unique value). */
+export function createIndex(collection: string, name: string, columns: string[], unique: boolean): Statement {
+  const cols = columns.map(ident).join(", ");
+  return statement(
+    `CREATE ${unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${indexName(collection, name)} ON ${collectionTable(collection)} (${cols}) WHERE ${ident("deleted_at")} IS NULL`,
+  );
+}
+
+export const dropIndex = (collection: string, name: string) =>
+  statement(`DROP INDEX IF EXISTS ${indexName(collection, name)}`);
+
+export function insertRow(collection: string, row: Record<string, SqlStorageValue>): Statement {
+  const names = Object.keys(row);
+  return statement(
+    `INSERT INTO ${collectionTable(collection)} (${names.map(ident).join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
+    names.map((n) => row[n] as SqlStorageValue),
+  );
+}
+
+/** UPDATE ... SET ... WHERE id = ? (and version = ? when guarded). */
+export function updateRow(
+  collection: string,
+  id: string,
+  set: Record<string, SqlStorageValue>,
+  expectedVersion?: number,
+): Statement {
+  const names = Object.keys(set);
+  const guard = expectedVersion === undefined ? "" : ` AND ${ident("version")} = ?`;
+  const params: SqlStorageValue[] = [...names.map((n) => set[n] as SqlStorageValue), id];
+  if (expectedVersion !== undefined) params.push(expectedVersion);
+  return statement(
+    `UPDATE ${collectionTable(collection)} SET ${names.map((n) => `${ident(n)} = ?`).join(", ")} WHERE ${ident("id")} = ?${guard}`,
+    params,
+  );
+}
+
+export const deleteRow = (collection: string, id: string) =>
+  statement(`DELETE FROM ${collectionTable(collection)} WHERE ${ident("id")} = ?`, [id]);
+
+export const selectById = (collection: string, id: string) =>
+  statement(`SELECT * FROM ${collectionTable(collection)} WHERE ${ident("id")} = ?`, [id]);
+
+export const countRows = (collection: string) => statement(`SELECT count(*) AS n FROM ${collectionTable(collection)}`);
+
+// ---- Queries over records: filters, sorting and keyset pagination ------------------------------
+
+/** A piece of SQL with its bound values, in order. */
+export interface Fragment {
+  sql: string;
+  params: SqlStorageValue[];
+}
+
+const frag = (sql: string, params: SqlStorageValue[] = []): Fragment => ({ sql, params });
+
+function joinFragments(parts: Fragment[], sep: string): Fragment {
+  return frag(
+    parts.map((p) => p.sql).join(sep),
+    parts.flatMap((p) => p.params),
+  );
+}
+
+/** Resolves an API field name to the SQL expression that reads it. */
+export type Resolver = (field: string) => Fragment;
+
+/** A live table's column. */
+export const columnRef = (column: string): Fragment => frag(ident(column));
+
+/** A field inside a version's JSON snapshot; aliases (old names of a renamed field) are coalesced. */
+export function jsonRef(names: string[]): Fragment {
+  for (const n of names) if (!IDENTIFIER.test(n) && !/^[a-z][A-Za-z]{0,62}$/.test(n)) throw new SqlIdentifierError(n);
+  if (names.length === 1) return frag(`json_extract(${ident("data")}, ?)`, [`$.${names[0]}`]);
+  return frag(
+    `coalesce(${names.map(() => `json_extract(${ident("data")}, ?)`).join(", ")})`,
+    names.map((n) => `$.${n}`),
+  );
+}
+
+export type FilterOp = "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "like" | "is";
+
+export interface Filter {
+  field: string;
+  op: FilterOp;
+  /** A scalar; a list for `in`; "null"/"notnull" for `is`; a LIKE pattern (already escaped) for `like`. */
+  value: SqlStorageValue | SqlStorageValue[];
+}
+
+const COMPARATORS: Record<string, string> = { eq: "=", ne: "<>", gt: ">", gte: ">=", lt: "<", lte: "<=" };
+
+export function filterFragment(f: Filter, resolve: Resolver): Fragment {
+  const col = resolve(f.field);
+  switch (f.op) {
+    case "in": {
+      const values = f.value as SqlStorageValue[];
+      return frag(`${col.sql} IN (${values.map(() => "?").join(", ")})`, [...col.params, ...values]);
+    }
+    case "is":
+      return frag(`${col.sql} IS ${f.value === "null" ? "NULL" : "NOT NULL"}`, col.params);
+    case "like":
+      return frag(`${col.sql} LIKE ? ESCAPE '\\'`, [...col.params, f.value as SqlStorageValue]);
+    default:
+      return frag(`${col.sql} ${COMPARATORS[f.op]} ?`, [...col.params, f.value as SqlStorageValue]);
+  }
+}
+
+export interface SortKey {
+  field: string;
+  desc: boolean;
+}
+
+export function orderFragment(sort: SortKey[], resolve: Resolver): Fragment {
+  return joinFragments(
+    sort.map((s) => {
+      const col = resolve(s.field);
+      return frag(`${col.sql} ${s.desc ? "DESC" : "ASC"}`, col.params);
+    }),
+    ", ",
+  );
+}
+
+/**
+ * Rows strictly after a cursor position in the given order. SQLite puts NULLs first when
+ * ascending and last when descending; the comparisons below follow that, so pages neither skip
+ * nor repeat rows whose sort value is NULL.
+ */
+export function keysetFragment(sort: SortKey[], resolve: Resolver, values: SqlStorageValue[]): Fragment {
+  const branches: Fragment[] = [];
+  for (let i = 0; i < sort.length; i++) {
+    const parts: Fragment[] = [];
+    for (let j = 0; j < i; j++) {
+      const col = resolve((sort[j] as SortKey).field);
+      parts.push(frag(`${col.sql} IS ?`, [...col.params, values[j] as SqlStorageValue]));
+    }
+    const key = sort[i] as SortKey;
+    const col = resolve(key.field);
+    const v = values[i] as SqlStorageValue;
+    if (v === null) {
+      if (key.desc) continue; // nothing sorts after NULL when descending, except equal NULLs
+      parts.push(frag(`${col.sql} IS NOT NULL`, col.params));
+    } else if (key.desc) {
+      parts.push(frag(`(${col.sql} < ? OR ${col.sql} IS NULL)`, [...col.params, v, ...col.params]));
+    } else {
+      parts.push(frag(`${col.sql} > ?`, [...col.params, v]));
+    }
+    branches.push(frag(`(${joinFragments(parts, " AND ").sql})`, joinFragments(parts, " AND ").params));
+  }
+  if (branches.length === 0) return frag("0");
+  return frag(`(${joinFragments(branches, " OR ").sql})`, joinFragments(branches, " OR ").params);
+}
+
+export interface SelectSpec {
+  /** The row source: a collection's table, or a CTE over version snapshots for as_of. */
+  source: Fragment;
+  columns: Fragment;
+  where: Fragment[];
+  order: Fragment;
+  limit: number;
+}
+
+export function selectStatement(spec: SelectSpec): Statement {
+  const where = spec.where.length ? joinFragments(spec.where, " AND ") : frag("1");
+  const parts = [
+    spec.source,
+    frag(` SELECT ${spec.columns.sql} FROM src WHERE `, spec.columns.params),
+    where,
+    frag(" ORDER BY "),
+    spec.order,
+    frag(" LIMIT ?", [spec.limit]),
+  ];
+  return statement(
+    parts.map((p) => p.sql).join(""),
+    parts.flatMap((p) => p.params),
+  );
+}
+
+/** A live collection table as the row source. */
+export const tableSource = (collection: string): Fragment =>
+  frag(`WITH src AS (SELECT * FROM ${collectionTable(collection)})`);
+
+/** The latest version of each record at or before an instant, as the row source for as_of. */
+export function asOfSource(collection: string, at: string): Fragment {
+  return frag(
+    `WITH src AS (SELECT v.${ident("record_id")} AS ${ident("id")}, v.${ident("op")} AS ${ident("op")}, v.${ident("data")} AS ${ident("data")} FROM ${ident("record_versions")} v WHERE v.${ident("collection")} = ? AND v.${ident("version")} = (SELECT max(w.${ident("version")}) FROM ${ident("record_versions")} w WHERE w.${ident("collection")} = v.${ident("collection")} AND w.${ident("record_id")} = v.${ident("record_id")} AND w.${ident("at")} <= ?))`,
+    [collection, at],
+  );
+}
+
+export const allColumns = (): Fragment => frag("*");
+export const rawFragment = (sql: "1" | "0"): Fragment => frag(sql);
+export const isNull = (resolve: Resolver, field: string, negate = false): Fragment => {
+  const col = resolve(field);
+  return frag(`${col.sql} IS ${negate ? "NOT " : ""}NULL`, col.params);
+};
+export const notEqualText = (expr: Fragment, value: string): Fragment =>
+  frag(`${expr.sql} <> ?`, [...expr.params, value]);
+
+/** Sets one column on every row (a new field's default for existing records). */
+export const updateAll = (collection: string, column: string, value: SqlStorageValue) =>
+  statement(`UPDATE ${collectionTable(collection)} SET ${ident(column)} = ?`, [value]);
+
+/**
+ * Record visibility for a caller without collection-wide rights: their own records, plus public
+ * ones, plus shared ones granted to them (by user or role), within their classification clearance.
+ */
+export function aclFragment(
+  resolve: Resolver,
+  collection: string,
+  sub: string,
+  grantees: string[],
+  classifications: string[],
+): Fragment {
+  const owner = resolve("owner");
+  const visibility = resolve("visibility");
+  const classification = resolve("classification");
+  const id = resolve("id");
+  const shared = frag(
+    `(${visibility.sql} = 'shared' AND ${id.sql} IN (SELECT ${ident("record_id")} FROM ${ident("shares")} WHERE ${ident("collection")} = ? AND ${ident("principal")} IN (${grantees.map(() => "?").join(", ")})))`,
+    [...visibility.params, ...id.params, collection, ...grantees],
+  );
+  return frag(
+    `(${owner.sql} = ? OR ((${visibility.sql} = 'public' OR ${shared.sql}) AND ${classification.sql} IN (${classifications.map(() => "?").join(", ")})))`,
+    [...owner.params, sub, ...visibility.params, ...shared.params, ...classification.params, ...classifications],
+  );
+}
+
+/** Counts shares of a record granted to any of `grantees` (write shares only when asked). */
+export function shareCount(collection: string, recordId: string, grantees: string[], writeOnly: boolean): Statement {
+  const write = writeOnly ? ` AND ${ident("permission")} = 'write'` : "";
+  return statement(
+    `SELECT count(*) AS n FROM ${ident("shares")} WHERE ${ident("collection")} = ? AND ${ident("record_id")} = ?${write} AND ${ident("principal")} IN (${grantees.map(() => "?").join(", ")})`,
+    [collection, recordId, ...grantees],
+  );
+}

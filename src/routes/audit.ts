@@ -1,0 +1,123 @@
+// The tenant's audit trail: events, verification of the hash chain, and the platform admin's view.
+import { createRoute, z } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
+import type { AuditEvent } from "../../durable-objects/audit-chain";
+import { adminOnly, tenantRpc } from "../caller";
+import { controlDb } from "../control/control-db";
+import { adminAudit } from "../control/schema";
+import { getTenant } from "../control/tenant-service";
+import { bearerSecurity, commonErrors, jsonResponse, listOf, newRouter } from "../openapi";
+import { tenantStub, unwrap } from "../tenant-client";
+import { TenantIdSchema } from "./tenant-schemas";
+
+const AuditEventSchema = z
+  .object({
+    seq: z.number(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    resource: z.string(),
+    success: z.boolean(),
+    details: z.record(z.string(), z.unknown()),
+    hash: z.string(),
+    prevHash: z.string(),
+  })
+  .openapi("AuditEvent");
+
+const AuditQuery = z.object({
+  action: z.string().max(100).optional(),
+  actor: z.string().max(300).optional(),
+  since: z.string().max(40).optional(),
+  until: z.string().max(40).optional(),
+  cursor: z.string().max(40).optional(),
+  limit: z.string().max(4).optional(),
+});
+
+const AdminEventSchema = z
+  .object({
+    id: z.number(),
+    at: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    success: z.boolean(),
+    details: z.record(z.string(), z.unknown()),
+    requestId: z.string().nullable(),
+  })
+  .openapi("AdminAuditEvent");
+
+export const auditRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/audit",
+      tags: ["Audit"],
+      summary: "The tenant's audit events (audit:read)",
+      security: bearerSecurity,
+      request: { query: AuditQuery },
+      responses: { 200: jsonResponse(listOf(AuditEventSchema), "Events, oldest first."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(unwrap(await stub.audit(caller, c.req.valid("query"))), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/audit/verify",
+      tags: ["Audit"],
+      summary: "Recompute the hash chain: ok, or the first broken sequence number",
+      security: bearerSecurity,
+      responses: {
+        200: jsonResponse(
+          z.object({ ok: z.boolean(), count: z.number(), brokenAt: z.number().optional() }),
+          "The verification result.",
+        ),
+        ...commonErrors,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(unwrap(await stub.verifyAudit(caller)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}/audit-logs",
+      tags: ["Tenants"],
+      summary: "A tenant's audit events and the admin events about it (platform admin)",
+      security: bearerSecurity,
+      middleware: [adminOnly] as const,
+      request: {
+        params: z.object({ id: TenantIdSchema.openapi({ param: { name: "id", in: "path" } }) }),
+        query: AuditQuery,
+      },
+      responses: {
+        200: jsonResponse(
+          listOf(AuditEventSchema).extend({ adminEvents: z.array(AdminEventSchema) }),
+          "Tenant events (paged) and the latest 100 admin events about the tenant.",
+        ),
+        ...commonErrors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const tenant = await getTenant(c.env, id);
+      const events =
+        tenant.status === "deleted"
+          ? { items: [], nextCursor: null }
+          : (unwrap(await tenantStub(c.env, id).auditForPlatform(c.req.valid("query"))) as {
+              items: AuditEvent[];
+              nextCursor: string | null;
+            });
+      const adminEvents = await controlDb(c.env)
+        .select()
+        .from(adminAudit)
+        .where(eq(adminAudit.target, id))
+        .orderBy(desc(adminAudit.id))
+        .limit(100);
+      return c.json({ ...events, adminEvents }, 200);
+    },
+  );

@@ -1,0 +1,263 @@
+// Records: CRUD with versions, optimistic concurrency (ETag / If-Match), idempotent POSTs,
+// history, restore and batches. The tenant's object validates against the collection definition.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { IdempotencyInput, Replay } from "../../durable-objects/idempotency";
+import type { ApiRecord } from "../../durable-objects/record-codec";
+import { tenantRpc } from "../caller";
+import type { AppEnv } from "../context";
+import { invalid } from "../errors";
+import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import { unwrap } from "../tenant-client";
+import { CollectionName } from "./collections";
+
+const RecordSchema = z
+  .record(z.string(), z.unknown())
+  .openapi("Record", {
+    example: { id: "0m3k2x9a1b2c3d4e5f6g", version: 1, title: "Hello", createdAt: "2026-11-22T10:00:00.000Z" },
+  });
+
+const RecordId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/)
+  .openapi({ param: { name: "id", in: "path" } });
+
+const Params = z.object({ name: CollectionName });
+const IdParams = z.object({ name: CollectionName, id: RecordId });
+
+const ListQuery = z.looseObject({
+  sort: z
+    .string()
+    .optional()
+    .openapi({ description: "Comma-separated fields; '-' for descending.", example: "title,-createdAt" }),
+  fields: z.string().optional().openapi({ description: "Comma-separated fields to return." }),
+  limit: z.string().optional().openapi({ description: "1 to 1000 (default 50)." }),
+  cursor: z.string().optional(),
+  as_of: z.string().optional().openapi({ description: "ISO time: the records as they were then." }),
+  include_deleted: z.enum(["true", "false"]).optional().openapi({ description: "Admins only." }),
+});
+
+const WriteHeaders = z.object({
+  "if-match": z.string().optional().openapi({ description: 'The version the write expects, e.g. "3".' }),
+});
+const PostHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: "Retries return the first answer (24 h)." }),
+});
+
+const withETag = { headers: z.object({ ETag: z.string() }) };
+const preconditionFailed = {
+  412: { description: "If-Match does not match the record's version (precondition_failed)." },
+};
+
+/** If-Match: "3", W/"3" or 3 → 3; "*" or absent → no precondition. */
+function ifMatchOf(value: string | undefined): number | null {
+  if (value === undefined || value.trim() === "*") return null;
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
+  if (!m) throw invalid('If-Match takes a record version such as "3".', { field: "if-match" });
+  return Number(m[1]);
+}
+
+function idempotency(c: Context<AppEnv>, body: unknown): IdempotencyInput | null {
+  const key = c.req.header("idempotency-key");
+  return key ? { key, request: `${c.req.method} ${c.req.path} ${JSON.stringify(body)}` } : null;
+}
+
+function etag(record: Record<string, unknown>): Record<string, string> {
+  return typeof record.version === "number" ? { ETag: `"${record.version}"` } : {};
+}
+
+export const recordRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/collections/{name}/records",
+      tags: ["Records"],
+      summary: "List records: filters {field}={op}.{value}, sort, fields, cursor, limit, as_of",
+      security: bearerSecurity,
+      request: { params: Params, query: ListQuery },
+      responses: { 200: jsonResponse(listOf(RecordSchema), "A page of records."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      // A plain object: the query map Hono builds has no prototype, which RPC cannot serialize.
+      const params = Object.fromEntries(Object.entries(c.req.query()));
+      return c.json(unwrap(await stub.listRecords(caller, c.req.valid("param").name, params)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/collections/{name}/records",
+      tags: ["Records"],
+      summary: "Create a record (Idempotency-Key supported)",
+      security: bearerSecurity,
+      request: { params: Params, headers: PostHeaders, body: jsonBody(RecordSchema) },
+      responses: {
+        201: { ...jsonResponse(RecordSchema, "The new record."), ...withETag },
+        ...commonErrors,
+        ...conflictError,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const body = c.req.valid("json");
+      const answer = unwrap(
+        await stub.createRecord(caller, c.req.valid("param").name, body, idempotency(c, body)),
+      ) as Replay;
+      const rec = answer.body as Record<string, unknown>;
+      return c.json(rec, answer.status as 201, etag(rec));
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/collections/{name}/records:batch",
+      tags: ["Records"],
+      summary: "Up to 100 writes in one transaction: all or nothing",
+      security: bearerSecurity,
+      request: {
+        params: Params,
+        headers: PostHeaders,
+        body: jsonBody(
+          z.object({ operations: z.array(z.record(z.string(), z.unknown())).min(1).max(100) }).openapi("Batch", {
+            example: {
+              operations: [
+                { op: "create", data: { title: "a" } },
+                { op: "update", id: "0m3k2x9a1b2c3d4e5f6g", data: { title: "b" } },
+                { op: "delete", id: "0m3k2x9a1b2c3d4e5f6h" },
+              ],
+            },
+          }),
+        ),
+      },
+      responses: {
+        200: jsonResponse(z.object({ results: z.array(RecordSchema) }), "Every operation's record, in order."),
+        ...commonErrors,
+        ...conflictError,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const body = c.req.valid("json");
+      const answer = unwrap(
+        await stub.batchRecords(caller, c.req.valid("param").name, body, idempotency(c, body)),
+      ) as Replay;
+      return c.json(answer.body as { results: Record<string, unknown>[] }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/collections/{name}/records/{id}",
+      tags: ["Records"],
+      summary: "Get a record",
+      security: bearerSecurity,
+      request: { params: IdParams, query: z.object({ include_deleted: z.enum(["true", "false"]).optional() }) },
+      responses: { 200: { ...jsonResponse(RecordSchema, "The record."), ...withETag }, ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id } = c.req.valid("param");
+      const rec = unwrap(
+        await stub.getRecord(caller, name, id, c.req.valid("query").include_deleted === "true"),
+      ) as ApiRecord;
+      return c.json(rec, 200, etag(rec));
+    },
+  );
+
+for (const method of ["patch", "put"] as const) {
+  recordRoutes.openapi(
+    createRoute({
+      method,
+      path: "/v1/collections/{name}/records/{id}",
+      tags: ["Records"],
+      summary: method === "patch" ? "Change some fields of a record" : "Replace a record's fields",
+      security: bearerSecurity,
+      request: { params: IdParams, headers: WriteHeaders, body: jsonBody(RecordSchema) },
+      responses: {
+        200: { ...jsonResponse(RecordSchema, "The record after the change."), ...withETag },
+        ...commonErrors,
+        ...conflictError,
+        ...preconditionFailed,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id } = c.req.valid("param");
+      const ifMatch = ifMatchOf(c.req.header("if-match"));
+      const rec = unwrap(await stub.writeRecord(caller, name, id, c.req.valid("json"), method, ifMatch)) as ApiRecord;
+      return c.json(rec, 200, etag(rec));
+    },
+  );
+}
+
+recordRoutes
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/collections/{name}/records/{id}",
+      tags: ["Records"],
+      summary: "Soft-delete a record (restorable for settings.softDeleteDays)",
+      security: bearerSecurity,
+      request: { params: IdParams, headers: WriteHeaders },
+      responses: { 200: jsonResponse(RecordSchema, "The deleted record."), ...commonErrors, ...preconditionFailed },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id } = c.req.valid("param");
+      return c.json(
+        unwrap(await stub.deleteRecord(caller, name, id, ifMatchOf(c.req.header("if-match")))) as ApiRecord,
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/collections/{name}/records/{id}/restore",
+      tags: ["Records"],
+      summary: "Undo a soft delete",
+      security: bearerSecurity,
+      request: { params: IdParams },
+      responses: { 200: jsonResponse(RecordSchema, "The restored record."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id } = c.req.valid("param");
+      return c.json(unwrap(await stub.restoreRecord(caller, name, id)) as ApiRecord, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/collections/{name}/records/{id}/history",
+      tags: ["Records"],
+      summary: "Every version of a record (the data vault)",
+      security: bearerSecurity,
+      request: {
+        params: IdParams,
+        query: z.object({ cursor: z.string().optional(), limit: z.string().optional() }),
+      },
+      responses: {
+        200: jsonResponse(
+          listOf(
+            z
+              .object({ version: z.number(), op: z.string(), actor: z.string(), at: z.string(), data: RecordSchema })
+              .openapi("RecordVersion"),
+          ),
+          "Versions, oldest first.",
+        ),
+        ...commonErrors,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id } = c.req.valid("param");
+      return c.json(unwrap(await stub.recordHistory(caller, name, id, c.req.valid("query"))), 200);
+    },
+  );

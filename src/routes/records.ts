@@ -11,11 +11,9 @@ import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, li
 import { unwrap } from "../tenant-client";
 import { CollectionName } from "./collections";
 
-const RecordSchema = z
-  .record(z.string(), z.unknown())
-  .openapi("Record", {
-    example: { id: "0m3k2x9a1b2c3d4e5f6g", version: 1, title: "Hello", createdAt: "2026-11-22T10:00:00.000Z" },
-  });
+const RecordSchema = z.record(z.string(), z.unknown()).openapi("Record", {
+  example: { id: "0m3k2x9a1b2c3d4e5f6g", version: 1, title: "Hello", createdAt: "2026-11-22T10:00:00.000Z" },
+});
 
 const RecordId = z
   .string()

@@ -90,5 +90,5 @@ export interface MeView {
   tenant: { id: string; name: string; status: TenantStatus; tier: string };
   principal: { sub: string; kind: Caller["kind"]; roles: string[]; permissions: string[] };
   limits: Limits;
-  usage: { members: number };
+  usage: Record<string, number>;
 }

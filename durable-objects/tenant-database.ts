@@ -1,7 +1,7 @@
 // TenantDatabase: one per tenant. Owns the tenant's SQLite database and decides every request in
 // one RPC: status, access, the work, and its audit event in the same transaction.
 import { DurableObject } from "cloudflare:workers";
-import { count, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { authorize, type Principal } from "./access";
@@ -19,6 +19,8 @@ import {
 import migrations from "./drizzle/migrations.js";
 import type { IdempotencyInput } from "./idempotency";
 import type { Permission } from "./permissions";
+import { type RateState, TokenBucket } from "./rate-limit";
+import { recordCount } from "./record-writes";
 import {
   batchRecords,
   createRecord,
@@ -33,6 +35,16 @@ import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } fr
 import * as schema from "./schema";
 import { searchRecords } from "./search-records";
 import type { Store } from "./store";
+import { FLUSH_DELAY_MS, periodOf, periods, UsageMeter } from "./usage-meter";
+
+const WRITE_PERMISSIONS = new Set<Permission>([
+  "records:write",
+  "collections:manage",
+  "files:write",
+  "members:manage",
+  "keys:manage",
+  "settings:manage",
+]);
 
 export interface ProvisionInput {
   config: TenantConfig;
@@ -45,6 +57,9 @@ export class TenantDatabase extends DurableObject<Env> {
   private config: TenantConfig | null = null;
   /** Collection definitions cached across requests; every change goes through this object. */
   private readonly defs = new Map<string, CollectionDef>();
+  private bucket: TokenBucket | null = null;
+  private readonly meter = new UsageMeter();
+  private flushScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -115,31 +130,36 @@ export class TenantDatabase extends DurableObject<Env> {
       });
     });
     this.config = config;
+    this.bucket?.configure(config.limits.requestsPerSecond, config.limits.burst);
     return ok({ revision: config.revision });
   }
 
   /** Lets the control plane ask whether a tenant user holds a permission (e.g. to read its tenant). */
   async check(caller: Caller, permission: Permission): Promise<Result<{ roles: string[] }>> {
-    const p = authorize(this.db, this.config, caller, permission);
-    return p.ok ? ok({ roles: p.value.roles }) : p;
+    return this.with(caller, permission, (_store, p) => ok({ roles: p.roles }));
   }
 
   async me(caller: Caller): Promise<Result<MeView>> {
-    const p = authorize(this.db, this.config, caller, null);
-    if (!p.ok) return p;
-    const config = this.config as TenantConfig;
-    const memberCount = this.db.select({ n: count() }).from(schema.members).get()?.n ?? 0;
-    return ok({
-      tenant: { id: config.id, name: config.name, status: config.status, tier: config.tier },
-      principal: {
-        sub: p.value.sub,
-        kind: p.value.kind,
-        roles: p.value.roles,
-        permissions: [...p.value.permissions].sort(),
-      },
-      limits: config.limits,
-      usage: { members: memberCount },
+    return this.with(caller, null, (store, p) => {
+      const config = store.config;
+      return ok({
+        tenant: { id: config.id, name: config.name, status: config.status, tier: config.tier },
+        principal: { sub: p.sub, kind: p.kind, roles: p.roles, permissions: [...p.permissions].sort() },
+        limits: config.limits,
+        usage: this.usageNow(store),
+      });
     });
+  }
+
+  /** Usage of the current period against the limits, and past periods (tenant owners, admins). */
+  async usage(caller: Caller) {
+    return this.with(caller, "usage:read", (store) => ok(this.usageReport(store)));
+  }
+
+  /** The same report for the control plane (platform admin, checked by the Worker). */
+  async usageForPlatform() {
+    const store = this.store();
+    return store ? ok(this.usageReport(store)) : fail("not_found", "Tenant not found.");
   }
 
   // ---- Tenant data: collections, records, search, audit ----------------------------------
@@ -204,7 +224,10 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   async search(caller: Caller, text: string, collection: string | null, limit: number) {
-    return this.with(caller, "records:read", (store, p) => ok(searchRecords(store, p, text, collection, limit)));
+    return this.with(caller, "records:read", (store, p) => {
+      this.meter.count("searchQueries");
+      return ok(searchRecords(store, p, text, collection, limit));
+    });
   }
 
   async audit(caller: Caller, query: AuditQuery) {
@@ -221,11 +244,87 @@ export class TenantDatabase extends DurableObject<Env> {
     return store ? listAudit(store, query) : fail("not_found", "Tenant not found.");
   }
 
-  /** Authorizes the caller for one permission, then runs the work with the tenant's store. */
-  private with<T>(caller: Caller, permission: Permission, work: (store: Store, p: Principal) => Result<T>): Result<T> {
-    const p = authorize(this.db, this.config, caller, permission);
-    if (!p.ok) return p;
-    return work(this.store() as Store, p.value);
+  /**
+   * The gate of every data-plane call: the tenant's rate limit before any work, the monthly
+   * request quota, then status, membership and one permission; then the work, metered.
+   */
+  private with<T>(
+    caller: Caller,
+    permission: Permission | null,
+    work: (store: Store, p: Principal) => Result<T>,
+  ): Result<T> & { rate?: RateState } {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const { limits } = store.config;
+    this.bucket ??= new TokenBucket(limits.requestsPerSecond, limits.burst, Date.now());
+    const { allowed, state: rate } = this.bucket.take(Date.now());
+    if (!allowed) {
+      this.meter.count("rateLimited");
+      this.scheduleFlush();
+      return {
+        ...fail("rate_limited", `This tenant may send ${limits.requestsPerSecond} requests per second.`, {
+          retryAfter: rate.retryAfter,
+        }),
+        rate,
+      };
+    }
+    if (this.meter.current(store.sql, "requests") >= limits.maxRequestsPerMonth) {
+      const used = this.meter.current(store.sql, "requests");
+      return {
+        ...fail("quota_exceeded", "This tenant has used its requests for the month.", {
+          limit: limits.maxRequestsPerMonth,
+          current: used,
+        }),
+        rate,
+      };
+    }
+    const p = authorize(this.db, store.config, caller, permission);
+    this.meter.count("requests");
+    if (!p.ok) {
+      this.scheduleFlush();
+      return { ...p, rate };
+    }
+    const result = work(store, p.value);
+    const writes = permission !== null && WRITE_PERMISSIONS.has(permission);
+    this.meter.count(writes ? "writes" : "reads");
+    if (writes) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
+    else this.scheduleFlush();
+    return { ...result, rate };
+  }
+
+  /** Flushes read counters a few seconds later, so a read never costs a write of its own. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.meter.hasPending) return;
+    this.flushScheduled = true;
+    this.ctx.waitUntil(this.ctx.storage.setAlarm(Date.now() + FLUSH_DELAY_MS));
+  }
+
+  override async alarm(): Promise<void> {
+    this.flushScheduled = false;
+    const store = this.store();
+    if (store) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
+  }
+
+  private usageNow(store: Store) {
+    const period = periodOf(new Date());
+    const one = (query: string) => store.sql.exec<{ n: number | null }>(query).one().n ?? 0;
+    return {
+      ...this.meter.read(store.sql, period),
+      members: one("SELECT count(*) AS n FROM members"),
+      collections: one("SELECT count(*) AS n FROM collections"),
+      records: recordCount(store),
+      storageBytes: one("SELECT sum(size) AS n FROM files"),
+    };
+  }
+
+  private usageReport(store: Store) {
+    const current = periodOf(new Date());
+    return {
+      period: current,
+      limits: store.config.limits,
+      current: this.usageNow(store),
+      periods: periods(store).filter((p) => p.period !== current),
+    };
   }
 
   private store(): Store | null {

@@ -1,5 +1,6 @@
 // The Worker's HTTP application: middleware order, route mounting, the one error handler and
 // the OpenAPI document.
+import { contextStorage } from "hono/context-storage";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, problemResponse } from "./errors";
 import { authenticate } from "./middleware/authenticate";
@@ -13,10 +14,13 @@ import { meRoutes } from "./routes/me";
 import { recordRoutes } from "./routes/records";
 import { searchRoutes } from "./routes/search";
 import { tenantRoutes } from "./routes/tenants";
+import { usageRoutes } from "./routes/usage";
+import { isOverloaded } from "./tenant-client";
 
 export function createApp() {
   const app = newRouter();
   app.use("*", requestId);
+  app.use("*", contextStorage());
   app.use("/v1/*", bodyLimit());
   app.use("/v1/*", authenticate);
 
@@ -27,6 +31,7 @@ export function createApp() {
   app.route("/", recordRoutes);
   app.route("/", searchRoutes);
   app.route("/", auditRoutes);
+  app.route("/", usageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -46,6 +51,16 @@ export function createApp() {
   app.onError((err, c) => {
     const id = c.get("requestId") ?? crypto.randomUUID();
     if (err instanceof ApiError) return problemResponse(err.code, err.detail, id, err.extras, err.headers);
+    if (isOverloaded(err)) {
+      // The tenant's object is overloaded: tell the client to back off; never retry here.
+      return problemResponse(
+        "service_unavailable",
+        "This tenant is busy; retry shortly.",
+        id,
+        {},
+        { "Retry-After": "1" },
+      );
+    }
     if (err instanceof HTTPException && err.status < 500) {
       // Hono's own 4xx (malformed JSON, wrong content type) carry safe messages.
       const code = err.status === 413 ? "payload_too_large" : "validation_failed";

@@ -7,7 +7,7 @@ import type { Caller } from "../durable-objects/rpc-contract";
 import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
 import { forbidden, invalid, notFound } from "./errors";
-import { tenantStub } from "./tenant-client";
+import { retrying, tenantStub } from "./tenant-client";
 import { isTenantId } from "./tenant-id";
 
 export interface TenantCall {
@@ -62,5 +62,7 @@ export const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
 /** The tenant's object and the caller, for a data-plane route. */
 export async function tenantRpc(c: Context<AppEnv>) {
   const { tenantId, caller } = await tenantCall(c);
-  return { stub: tenantStub(c.env, tenantId), caller };
+  const idempotent =
+    ["GET", "HEAD", "PUT", "DELETE"].includes(c.req.method) || Boolean(c.req.header("idempotency-key"));
+  return { stub: retrying(() => tenantStub(c.env, tenantId), idempotent), caller };
 }

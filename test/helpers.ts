@@ -65,7 +65,15 @@ export async function createTenant(id = uniqueId(), owner = "alice", extra: Reco
   const res = await call("/v1/tenants", {
     method: "POST",
     token: await adminToken(),
-    body: { id, name: `Tenant ${id}`, tier: "pro", owner: { sub: owner }, ...extra },
+    // Generous rate limits: tests fire bursts of requests; rate-limit tests set their own.
+    body: {
+      id,
+      name: `Tenant ${id}`,
+      tier: "pro",
+      owner: { sub: owner },
+      limits: { requestsPerSecond: 1000, burst: 1000 },
+      ...extra,
+    },
   });
   if (res.status !== 201) throw new Error(`create ${id}: ${res.status} ${await res.text()}`);
   return { id, owner, ownerToken: await userToken(id, owner) };

@@ -1,0 +1,84 @@
+// Usage counters per month, kept in the tenant's database. Reads do not cost a write each:
+// increments gather in memory and are flushed with the next write transaction or by an alarm a
+// few seconds later, so at most FLUSH_DELAY_MS of counts can be lost if the object is evicted.
+import type { Store } from "./store";
+
+export const FLUSH_DELAY_MS = 5_000;
+
+export const METRICS = ["requests", "reads", "writes", "searchQueries", "egressBytes", "rateLimited"] as const;
+export type Metric = (typeof METRICS)[number];
+
+export const periodOf = (now: Date) => now.toISOString().slice(0, 7);
+
+export class UsageMeter {
+  private pending = new Map<string, number>();
+  /** Stored values of the current period's metrics, loaded once, so quota checks read no rows. */
+  private stored = new Map<string, number>();
+  private storedPeriod = "";
+
+  count(metric: Metric, n = 1, now = new Date()): void {
+    const key = `${periodOf(now)}|${metric}`;
+    this.pending.set(key, (this.pending.get(key) ?? 0) + n);
+  }
+
+  get hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** What is stored plus what is pending, for one period. */
+  read(sql: SqlStorage, period: string): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(METRICS.map((m) => [m, 0]));
+    for (const row of sql.exec<{ metric: string; value: number }>(
+      "SELECT metric, value FROM usage_counters WHERE period = ?",
+      period,
+    )) {
+      out[row.metric] = row.value;
+    }
+    for (const [key, n] of this.pending) {
+      const [p, metric] = key.split("|") as [string, string];
+      if (p === period) out[metric] = (out[metric] ?? 0) + n;
+    }
+    return out;
+  }
+
+  /** The current period's total of one metric, stored plus pending, without a query once warm. */
+  current(sql: SqlStorage, metric: Metric, now = new Date()): number {
+    const period = periodOf(now);
+    if (period !== this.storedPeriod) {
+      this.stored = new Map(
+        Object.entries(this.read(sql, period)).map(([m, v]) => [m, v - (this.pending.get(`${period}|${m}`) ?? 0)]),
+      );
+      this.storedPeriod = period;
+    }
+    return (this.stored.get(metric) ?? 0) + (this.pending.get(`${period}|${metric}`) ?? 0);
+  }
+
+  /** Writes pending increments; call inside a transaction that writes anyway, or from the alarm. */
+  flush(sql: SqlStorage): void {
+    for (const [key, n] of this.pending) {
+      const [p, m] = key.split("|") as [string, string];
+      if (p === this.storedPeriod) this.stored.set(m, (this.stored.get(m) ?? 0) + n);
+      sql.exec(
+        `INSERT INTO usage_counters (period, metric, value) VALUES (?, ?, ?)
+         ON CONFLICT (period, metric) DO UPDATE SET value = value + excluded.value`,
+        p,
+        m,
+        n,
+      );
+    }
+    this.pending.clear();
+  }
+}
+
+/** Stored counters of every period, newest first (the billing rollup reads closed ones). */
+export function periods(store: Store): { period: string; metrics: Record<string, number> }[] {
+  const byPeriod = new Map<string, Record<string, number>>();
+  for (const row of store.sql.exec<{ period: string; metric: string; value: number }>(
+    "SELECT period, metric, value FROM usage_counters WHERE period <> 'all' ORDER BY period DESC",
+  )) {
+    const m = byPeriod.get(row.period) ?? {};
+    m[row.metric] = row.value;
+    byPeriod.set(row.period, m);
+  }
+  return [...byPeriod].map(([period, metrics]) => ({ period, metrics }));
+}

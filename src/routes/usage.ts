@@ -1,0 +1,37 @@
+// Usage per tenant: the current period's counters against the limits, and past periods.
+import { createRoute, z } from "@hono/zod-openapi";
+import { tenantCall } from "../caller";
+import { getTenant } from "../control/tenant-service";
+import { bearerSecurity, commonErrors, jsonResponse, newRouter } from "../openapi";
+import { tenantStub, unwrap } from "../tenant-client";
+import { LimitsSchema, TenantIdSchema } from "./tenant-schemas";
+
+const UsageSchema = z
+  .object({
+    period: z.string(),
+    limits: LimitsSchema,
+    current: z.record(z.string(), z.number()),
+    periods: z.array(z.object({ period: z.string(), metrics: z.record(z.string(), z.number()) })),
+  })
+  .openapi("Usage");
+
+export const usageRoutes = newRouter().openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/tenants/{id}/usage",
+    tags: ["Tenants"],
+    summary: "Usage counters of the current and past periods against the limits",
+    security: bearerSecurity,
+    request: { params: z.object({ id: TenantIdSchema.openapi({ param: { name: "id", in: "path" } }) }) },
+    responses: { 200: jsonResponse(UsageSchema, "The tenant's usage."), ...commonErrors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    if (c.get("principal").kind === "admin") {
+      await getTenant(c.env, id);
+      return c.json(unwrap(await tenantStub(c.env, id).usageForPlatform()) as z.infer<typeof UsageSchema>, 200);
+    }
+    const { tenantId, caller } = await tenantCall(c, id);
+    return c.json(unwrap(await tenantStub(c.env, tenantId).usage(caller)) as z.infer<typeof UsageSchema>, 200);
+  },
+);

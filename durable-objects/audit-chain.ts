@@ -1,9 +1,9 @@
 // The tamper-evident audit trail: each row carries the SHA-256 of the previous row's hash and its
 // own canonical content. Appends are synchronous so they run inside the mutation's transactionSync.
 import { createHash } from "node:crypto";
-import { desc } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import { auditEvents } from "./schema";
+import { auditEvents, meta } from "./schema";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -50,6 +50,11 @@ export function eventHash(prevHash: string, e: Omit<AuditEvent, "hash" | "prevHa
 // biome-ignore lint/suspicious/noExplicitAny: the schema type parameter is irrelevant here
 type Db = DrizzleSqliteDODatabase<any>;
 
+function checkpointOf(db: Db): { seq: number; hash: string } | undefined {
+  const row = db.select({ value: meta.value }).from(meta).where(eq(meta.key, "audit_checkpoint")).get();
+  return row ? (JSON.parse(row.value) as { seq: number; hash: string }) : undefined;
+}
+
 /** Appends one event; call inside the transaction of the change it describes. */
 export function appendAudit(db: Db, input: AuditInput, now = new Date()): AuditEvent {
   const last = db
@@ -58,8 +63,10 @@ export function appendAudit(db: Db, input: AuditInput, now = new Date()): AuditE
     .orderBy(desc(auditEvents.seq))
     .limit(1)
     .get();
+  // With every earlier event trimmed by retention, the chain continues from its checkpoint.
+  const anchor = last ?? checkpointOf(db);
   const event = {
-    seq: (last?.seq ?? 0) + 1,
+    seq: (anchor?.seq ?? 0) + 1,
     at: now.toISOString(),
     actor: input.actor,
     action: input.action,
@@ -67,7 +74,7 @@ export function appendAudit(db: Db, input: AuditInput, now = new Date()): AuditE
     success: input.success,
     details: input.details ?? {},
   };
-  const prevHash = last?.hash ?? GENESIS_HASH;
+  const prevHash = anchor?.hash ?? GENESIS_HASH;
   const full: AuditEvent = { ...event, prevHash, hash: eventHash(prevHash, event) };
   db.insert(auditEvents).values(full).run();
   return full;

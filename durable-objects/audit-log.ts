@@ -1,6 +1,7 @@
 // Reading the audit trail: filtered pages, and verification of the hash chain end to end.
 import { and, asc, eq, gt, gte, lte, type SQL } from "drizzle-orm";
 import { type AuditEvent, eventHash, GENESIS_HASH } from "./audit-chain";
+import { checkpointSignature, readCheckpoint } from "./retention";
 import { fail, ok, type Result } from "./rpc-contract";
 import { auditEvents } from "./schema";
 import type { Store } from "./store";
@@ -42,8 +43,14 @@ export function listAudit(store: Store, query: AuditQuery): Result<{ items: Audi
 export type Verification = { ok: true; count: number } | { ok: false; brokenAt: number; count: number };
 
 /** Recomputes every hash in order; the first row whose link or content does not match breaks it. */
-export function verifyAudit(store: Store): Verification {
-  let prev = GENESIS_HASH;
+export function verifyAudit(store: Store, masterKey: string): Verification {
+  // After retention trimmed the oldest events, the chain starts at a signed checkpoint.
+  const checkpoint = readCheckpoint(store);
+  if (checkpoint && checkpoint.signature !== checkpointSignature(masterKey, checkpoint.seq, checkpoint.hash)) {
+    return { ok: false, brokenAt: checkpoint.seq, count: 0 };
+  }
+  let prev = checkpoint?.hash ?? GENESIS_HASH;
+  let expectedSeq = (checkpoint?.seq ?? 0) + 1;
   let count = 0;
   const cursor = store.sql.exec<Record<string, SqlStorageValue>>(
     "SELECT seq, at, actor, action, resource, success, details, prev_hash, hash FROM audit_events ORDER BY seq",
@@ -58,10 +65,11 @@ export function verifyAudit(store: Store): Verification {
       success: row.success === 1,
       details: JSON.parse(row.details as string),
     };
-    if (row.prev_hash !== prev || eventHash(prev, event) !== row.hash) {
+    if (event.seq !== expectedSeq || row.prev_hash !== prev || eventHash(prev, event) !== row.hash) {
       return { ok: false, brokenAt: event.seq, count };
     }
     prev = row.hash as string;
+    expectedSeq++;
     count++;
   }
   return { ok: true, count };

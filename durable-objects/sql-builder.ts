@@ -370,3 +370,10 @@ export function shareCount(collection: string, recordId: string, grantees: strin
     [collection, recordId, ...grantees],
   );
 }
+
+/** Ids of soft-deleted records deleted before `cutoff`, oldest first. */
+export const purgeableIds = (collection: string, cutoff: string, limit: number) =>
+  statement(
+    `SELECT ${ident("id")} FROM ${collectionTable(collection)} WHERE ${ident("deleted_at")} IS NOT NULL AND ${ident("deleted_at")} < ? ORDER BY ${ident("deleted_at")} LIMIT ?`,
+    [cutoff, limit],
+  );

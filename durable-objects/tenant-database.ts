@@ -31,6 +31,7 @@ import {
   restoreRecord,
   writeRecord,
 } from "./records";
+import { applyRetention, type RetentionResult } from "./retention";
 import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } from "./rpc-contract";
 import * as schema from "./schema";
 import { searchRecords } from "./search-records";
@@ -60,6 +61,8 @@ export class TenantDatabase extends DurableObject<Env> {
   private bucket: TokenBucket | null = null;
   private readonly meter = new UsageMeter();
   private flushScheduled = false;
+  /** The sweep instant of a retention pass that still has work (continued by the alarm). */
+  private retentionPending: string | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -235,13 +238,63 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   async verifyAudit(caller: Caller): Promise<Result<Verification>> {
-    return this.with(caller, "audit:read", (store) => ok(verifyAudit(store)));
+    return this.with(caller, "audit:read", (store) => ok(verifyAudit(store, this.env.MASTER_KEY ?? "")));
   }
 
   /** The control plane reads a tenant's trail (platform admin, checked by the Worker). */
   async auditForPlatform(query: AuditQuery) {
     const store = this.store();
     return store ? listAudit(store, query) : fail("not_found", "Tenant not found.");
+  }
+
+  // ---- Sweeps and lifecycle (called by the control plane only) ---------------------------
+
+  /** Applies retention at `now` (the sweep's clock); continues by alarm when there is more. */
+  async retention(now: string): Promise<Result<RetentionResult>> {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const result = applyRetention(store, this.env.MASTER_KEY ?? "", new Date(now));
+    this.retentionPending = result.more ? now : null;
+    if (result.more) await this.ctx.storage.setAlarm(Date.now() + 1000);
+    return ok(result);
+  }
+
+  /** Usage of every closed period (before the current month), for the billing rollup. */
+  async closedUsage(): Promise<
+    Result<{ tier: string; periods: { period: string; metrics: Record<string, number> }[] }>
+  > {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const current = periodOf(new Date());
+    this.ctx.storage.transactionSync(() => {
+      this.meter.flush(store.sql);
+      // Gauges (records, storage) are snapshotted into a closed period once, at its first
+      // rollup, so every later rollup of that period reads the same figures.
+      const gauges = this.usageNow(store);
+      for (const { period, metrics } of periods(store)) {
+        if (period >= current || "records" in metrics) continue;
+        for (const metric of ["records", "storageBytes"] as const) {
+          store.sql.exec(
+            "INSERT INTO usage_counters (period, metric, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            period,
+            metric,
+            gauges[metric],
+          );
+        }
+      }
+    });
+    return ok({ tier: store.config.tier, periods: periods(store).filter((p) => p.period < current) });
+  }
+
+  /** Hard delete: the whole database and any alarm. The object answers 404 from now on. */
+  async wipe(): Promise<Result<{ wiped: true }>> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.config = null;
+    this.defs.clear();
+    this.bucket = null;
+    this.retentionPending = null;
+    return ok({ wiped: true });
   }
 
   /**
@@ -299,10 +352,13 @@ export class TenantDatabase extends DurableObject<Env> {
     this.ctx.waitUntil(this.ctx.storage.setAlarm(Date.now() + FLUSH_DELAY_MS));
   }
 
+  /** One alarm serves every deferred job: the usage flush and the continuation of retention. */
   override async alarm(): Promise<void> {
     this.flushScheduled = false;
     const store = this.store();
-    if (store) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
+    if (!store) return;
+    this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
+    if (this.retentionPending) await this.retention(this.retentionPending);
   }
 
   private usageNow(store: Store) {

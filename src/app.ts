@@ -8,11 +8,13 @@ import { bodyLimit } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
 import { newRouter } from "./openapi";
 import { auditRoutes } from "./routes/audit";
+import { billingRoutes } from "./routes/billing";
 import { collectionRoutes } from "./routes/collections";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
 import { recordRoutes } from "./routes/records";
 import { searchRoutes } from "./routes/search";
+import { sweepRoutes } from "./routes/sweeps";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
 import { isOverloaded } from "./tenant-client";
@@ -32,6 +34,8 @@ export function createApp() {
   app.route("/", searchRoutes);
   app.route("/", auditRoutes);
   app.route("/", usageRoutes);
+  app.route("/", sweepRoutes);
+  app.route("/", billingRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,5 +1,6 @@
 // Worker entry: the HTTP app, the cron handler, and the Durable Object class wrangler binds.
 import { createApp } from "./app";
+import { runCron } from "./sweeps/cron";
 
 export { TenantDatabase } from "../durable-objects/tenant-database";
 
@@ -7,4 +8,7 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  async scheduled(controller, env, _ctx) {
+    await runCron(env, controller.cron);
+  },
 } satisfies ExportedHandler<Env>;

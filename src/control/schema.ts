@@ -52,3 +52,32 @@ export const adminAudit = sqliteTable("admin_audit", {
   details: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
   requestId: text("request_id"),
 });
+
+export type SweepKind = "retention" | "billing" | "backup";
+export type SweepStatus = "pending" | "running" | "completed" | "failed";
+
+export const sweepRuns = sqliteTable("sweep_runs", {
+  id: text().primaryKey(),
+  kind: text().$type<SweepKind>().notNull(),
+  status: text().$type<SweepStatus>().notNull(),
+  trigger: text().$type<"cron" | "manual">().notNull(),
+  cursor: text(),
+  tenants: integer().notNull(),
+  failures: integer().notNull(),
+  counts: text({ mode: "json" }).$type<Record<string, number>>().notNull(),
+  errors: text({ mode: "json" }).$type<{ tenant: string; error: string }[]>().notNull(),
+  startedAt: text("started_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+  finishedAt: text("finished_at"),
+  leaseUntil: text("lease_until"),
+});
+
+export type SweepRun = typeof sweepRuns.$inferSelect;
+
+export const usageRollups = sqliteTable("usage_rollups", {
+  tenantId: text("tenant_id").notNull(),
+  period: text().notNull(),
+  tier: text().notNull(),
+  metrics: text({ mode: "json" }).$type<Record<string, number>>().notNull(),
+  rolledAt: text("rolled_at").notNull(),
+});

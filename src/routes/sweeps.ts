@@ -1,0 +1,81 @@
+// Sweep runs: list them, or start one now (platform admins).
+import { createRoute, z } from "@hono/zod-openapi";
+import { adminOnly, requireAdmin } from "../caller";
+import { adminAuditInsert, controlDb } from "../control/control-db";
+import { notFound } from "../errors";
+import { bearerSecurity, commonErrors, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import { advanceById } from "../sweeps/sweep-runner";
+import { createRun, getRun, listRuns } from "../sweeps/sweep-runs";
+
+const SweepSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["retention", "billing", "backup"]),
+    status: z.enum(["pending", "running", "completed", "failed"]),
+    trigger: z.enum(["cron", "manual"]),
+    cursor: z.string().nullable(),
+    tenants: z.number(),
+    failures: z.number(),
+    counts: z.record(z.string(), z.number()),
+    errors: z.array(z.object({ tenant: z.string(), error: z.string() })),
+    startedAt: z.string(),
+    updatedAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi("SweepRun");
+
+const view = ({ leaseUntil: _lease, ...run }: Awaited<ReturnType<typeof listRuns>>[number]) => run;
+
+export const sweepRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/sweeps",
+      tags: ["Operations"],
+      summary: "Sweep runs (retention, billing, backup), newest first",
+      security: bearerSecurity,
+      middleware: [adminOnly] as const,
+      request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+      responses: { 200: jsonResponse(listOf(SweepSchema), "Sweep runs."), ...commonErrors },
+    }),
+    async (c) => {
+      const runs = await listRuns(c.env, c.req.valid("query").limit);
+      return c.json({ items: runs.map(view), nextCursor: null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/sweeps/{id}",
+      tags: ["Operations"],
+      summary: "One sweep run",
+      security: bearerSecurity,
+      middleware: [adminOnly] as const,
+      request: { params: z.object({ id: z.string().uuid() }) },
+      responses: { 200: jsonResponse(SweepSchema, "The run."), ...commonErrors },
+    }),
+    async (c) => {
+      const run = await getRun(c.env, c.req.valid("param").id);
+      if (!run) throw notFound("No such sweep run.");
+      return c.json(view(run), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/sweeps",
+      tags: ["Operations"],
+      summary: "Start a sweep now; it continues on later cron ticks if one invocation cannot finish it",
+      security: bearerSecurity,
+      middleware: [adminOnly] as const,
+      request: { body: jsonBody(z.strictObject({ kind: z.enum(["retention", "billing", "backup"]) })) },
+      responses: { 202: jsonResponse(SweepSchema, "The run, started."), ...commonErrors },
+    }),
+    async (c) => {
+      const actor = requireAdmin(c);
+      const run = await createRun(c.env, c.req.valid("json").kind, "manual");
+      await adminAuditInsert(controlDb(c.env), actor, "sweep.start", null, { kind: run.kind, run: run.id });
+      c.executionCtx.waitUntil(advanceById(c.env, run.id));
+      return c.json(view(run), 202);
+    },
+  );

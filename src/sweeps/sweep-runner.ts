@@ -1,0 +1,128 @@
+// Advances open sweep runs across the tenant registry: a page of tenants at a time (progress
+// saved after each page), a bounded number of tenant calls in flight, and a budget per
+// invocation so a sweep over more tenants than one invocation can reach continues next tick.
+import { and, asc, gt, inArray } from "drizzle-orm";
+import { controlDb } from "../control/control-db";
+import { type RegistryStatus, type SweepKind, type SweepRun, type TenantRow, tenants } from "../control/schema";
+import { claim, getRun, openRuns, type PageOutcome, recordPage, release } from "./sweep-runs";
+import { TENANT_TASKS } from "./tenant-tasks";
+
+export interface SweepBudget {
+  /** Tenants one invocation may process (each costs a few subrequests). */
+  maxTenants: number;
+  pageSize: number;
+  concurrency: number;
+  /** Wall-clock budget of one invocation. */
+  maxMillis: number;
+}
+
+export const DEFAULT_BUDGET: SweepBudget = { maxTenants: 200, pageSize: 50, concurrency: 6, maxMillis: 20_000 };
+
+/** Which registry rows each kind visits. */
+const STATUSES: Record<SweepKind, RegistryStatus[]> = {
+  retention: ["active", "suspended", "cancelled"],
+  billing: ["active", "suspended", "cancelled"],
+  backup: ["active"],
+};
+
+async function page(env: Env, kind: SweepKind, after: string | null, size: number): Promise<TenantRow[]> {
+  const where = [inArray(tenants.status, STATUSES[kind])];
+  if (after) where.push(gt(tenants.id, after));
+  return controlDb(env)
+    .select()
+    .from(tenants)
+    .where(and(...where))
+    .orderBy(asc(tenants.id))
+    .limit(size);
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+async function processPage(
+  env: Env,
+  run: SweepRun,
+  rows: TenantRow[],
+  done: boolean,
+  concurrency: number,
+): Promise<PageOutcome> {
+  const task = TENANT_TASKS[run.kind];
+  const outcome: PageOutcome = {
+    cursor: rows.at(-1)?.id ?? null,
+    done,
+    tenants: 0,
+    failures: 0,
+    counts: {},
+    errors: [],
+  };
+  const results = await pool(rows, concurrency, async (row) => {
+    try {
+      return { row, counts: await task(env, row) };
+    } catch (err) {
+      return { row, error: String(err instanceof Error ? err.message : err) };
+    }
+  });
+  for (const r of results) {
+    outcome.tenants++;
+    if ("error" in r) {
+      outcome.failures++;
+      outcome.errors.push({ tenant: r.row.id, error: r.error ?? "failed" });
+      continue;
+    }
+    for (const [k, v] of Object.entries(r.counts)) outcome.counts[k] = (outcome.counts[k] ?? 0) + v;
+  }
+  return outcome;
+}
+
+/** Advances one run until it completes or the budget is spent; returns the run as saved. */
+export async function advanceRun(
+  env: Env,
+  run: SweepRun,
+  budget: SweepBudget,
+  started = Date.now(),
+): Promise<SweepRun> {
+  const claimed = await claim(env, run.id);
+  if (!claimed) return run; // another invocation is advancing it
+  let current = claimed;
+  let processed = 0;
+  try {
+    while (current.status === "pending" || current.status === "running") {
+      if (processed >= budget.maxTenants || Date.now() - started > budget.maxMillis) break;
+      const size = Math.min(budget.pageSize, budget.maxTenants - processed);
+      const rows = await page(env, current.kind, current.cursor, size);
+      const done = rows.length < size;
+      current = await recordPage(env, current, await processPage(env, current, rows, done, budget.concurrency));
+      processed += rows.length;
+    }
+  } finally {
+    await release(env, run.id);
+  }
+  return { ...current, leaseUntil: null };
+}
+
+/** Advances every open run (oldest first) within one invocation's budget. */
+export async function advanceSweeps(env: Env, budget: SweepBudget = DEFAULT_BUDGET): Promise<SweepRun[]> {
+  const started = Date.now();
+  const advanced: SweepRun[] = [];
+  for (const run of await openRuns(env)) {
+    if (Date.now() - started > budget.maxMillis) break;
+    advanced.push(await advanceRun(env, run, budget, started));
+  }
+  return advanced;
+}
+
+export async function advanceById(env: Env, id: string, budget: SweepBudget = DEFAULT_BUDGET) {
+  const run = await getRun(env, id);
+  return run ? advanceRun(env, run, budget) : undefined;
+}

@@ -1,0 +1,64 @@
+// What each sweep does for one tenant. Every task is idempotent: running it twice changes
+// nothing the second time.
+import { sql } from "drizzle-orm";
+import { controlDb } from "../control/control-db";
+import { type SweepKind, type TenantRow, usageRollups } from "../control/schema";
+import { hardDeleteTenant } from "../control/tenant-deletion";
+import { tenantStub } from "../tenant-client";
+
+type Task = (env: Env, tenant: TenantRow) => Promise<Record<string, number>>;
+
+const DAY = 86_400_000;
+
+function graceOver(env: Env, tenant: TenantRow, now: number): boolean {
+  const graceDays = Number(env.TENANT_GRACE_DAYS) || 30;
+  return tenant.cancelledAt !== null && now - Date.parse(tenant.cancelledAt) > graceDays * DAY;
+}
+
+function expect<T>(result: { ok: true; value: T } | { ok: false; detail: string }): T {
+  if (!result.ok) throw new Error(result.detail);
+  return result.value;
+}
+
+const retention: Task = async (env, tenant): Promise<Record<string, number>> => {
+  if (tenant.legalHold) return { held: 1 };
+  const now = Date.now();
+  if (tenant.status === "cancelled" && graceOver(env, tenant, now)) {
+    const deleted = await hardDeleteTenant(env, tenant);
+    return { tenantsDeleted: deleted.complete ? 1 : 0, objectsDeleted: deleted.objects };
+  }
+  const r = expect(await tenantStub(env, tenant.id).retention(new Date(now).toISOString()));
+  return {
+    recordsPurged: r.recordsPurged,
+    versionsTrimmed: r.versionsTrimmed,
+    auditTrimmed: r.auditTrimmed,
+    idempotencyExpired: r.idempotencyExpired,
+    continuing: r.more ? 1 : 0,
+  };
+};
+
+const billing: Task = async (env, tenant) => {
+  const usage = expect(await tenantStub(env, tenant.id).closedUsage());
+  if (usage.periods.length === 0) return { periods: 0 };
+  const db = controlDb(env);
+  const now = new Date().toISOString();
+  await db.batch(
+    usage.periods.map((p) =>
+      db
+        .insert(usageRollups)
+        .values({ tenantId: tenant.id, period: p.period, tier: usage.tier, metrics: p.metrics, rolledAt: now })
+        .onConflictDoUpdate({
+          target: [usageRollups.tenantId, usageRollups.period],
+          // A re-run writes the same counters: the rollup is idempotent.
+          set: { metrics: sql`excluded.metrics`, tier: sql`excluded.tier` },
+        }),
+    ) as [never, ...never[]],
+  );
+  return { periods: usage.periods.length };
+};
+
+const backup: Task = async () => {
+  throw new Error("backups are not available yet");
+};
+
+export const TENANT_TASKS: Record<SweepKind, Task> = { retention, billing, backup };

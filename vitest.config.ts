@@ -25,6 +25,7 @@ export default defineConfig(async () => {
             AUTH_AUDIENCE: "silo",
             MASTER_KEY: btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => i + 1))),
             TENANT_GRACE_DAYS: "30",
+            EXPORT_CHUNK_ROWS: "3",
           },
         },
       }),

@@ -128,3 +128,18 @@ export const files = sqliteTable(
   },
   (t) => [index("files_uploaded_by").on(t.uploadedBy)],
 );
+
+/** Export and backup bundles this tenant has written (or is writing, a chunk per alarm). */
+export const exportJobs = sqliteTable("export_jobs", {
+  id: text().primaryKey(),
+  kind: text().$type<"export" | "backup" | "import">().notNull(),
+  status: text().$type<"pending" | "running" | "completed" | "failed">().notNull(),
+  /** Where the bundle lives (for imports: the source tenant and export id). */
+  location: text().notNull(),
+  /** Progress: which section and row the next chunk starts at, counts so far, parts written. */
+  state: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  error: text(),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+  finishedAt: text("finished_at"),
+});

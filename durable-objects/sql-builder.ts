@@ -377,3 +377,19 @@ export const purgeableIds = (collection: string, cutoff: string, limit: number) 
     `SELECT ${ident("id")} FROM ${collectionTable(collection)} WHERE ${ident("deleted_at")} IS NOT NULL AND ${ident("deleted_at")} < ? ORDER BY ${ident("deleted_at")} LIMIT ?`,
     [cutoff, limit],
   );
+
+/** A page of a collection's raw rows (deleted ones included) by id, for export bundles. */
+export const exportRows = (collection: string, afterId: string, limit: number) =>
+  statement(`SELECT * FROM ${collectionTable(collection)} WHERE ${ident("id")} > ? ORDER BY ${ident("id")} LIMIT ?`, [
+    afterId,
+    limit,
+  ]);
+
+/** INSERT into a system table with the given columns (names validated like any identifier). */
+export function insertInto(table: "files", row: Record<string, SqlStorageValue>): Statement {
+  const names = Object.keys(row);
+  return statement(
+    `INSERT INTO ${ident(table)} (${names.map(ident).join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
+    names.map((n) => row[n] as SqlStorageValue),
+  );
+}

@@ -1,9 +1,10 @@
 // TenantDatabase: one per tenant. Owns the tenant's SQLite database and decides every request in
 // one RPC: status, access, the work, and its audit event in the same transaction.
 import { DurableObject } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { tenantArchive } from "../src/storage/tenant-archive";
 import { authorize, type Principal } from "./access";
 import { appendAudit } from "./audit-chain";
 import { type AuditQuery, listAudit, type Verification, verifyAudit } from "./audit-log";
@@ -17,7 +18,9 @@ import {
   patchCollection,
 } from "./collections";
 import migrations from "./drizzle/migrations.js";
+import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
 import type { IdempotencyInput } from "./idempotency";
+import { type ImportState, importStep, isEmptyTenant } from "./import-job";
 import type { Permission } from "./permissions";
 import { type RateState, TokenBucket } from "./rate-limit";
 import { recordCount } from "./record-writes";
@@ -46,6 +49,10 @@ const WRITE_PERMISSIONS = new Set<Permission>([
   "keys:manage",
   "settings:manage",
 ]);
+
+/** Parts of an import applied per alarm, and the pause between job steps. */
+const IMPORT_PARTS_PER_STEP = 8;
+const JOB_STEP_DELAY_MS = 10;
 
 export interface ProvisionInput {
   config: TenantConfig;
@@ -297,6 +304,146 @@ export class TenantDatabase extends DurableObject<Env> {
     return ok({ wiped: true });
   }
 
+  // ---- Export, backup and import jobs (a chunk per alarm) -------------------------------
+
+  /** Starts an export (or a backup, named by its date); the bundle is written by alarms. */
+  async startExport(kind: "export" | "backup", copyFiles: boolean): Promise<Result<JobView>> {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const now = new Date().toISOString();
+    const id =
+      kind === "backup"
+        ? now.slice(0, 10)
+        : `exp-${now.replace(/[-:.TZ]/g, "").slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`;
+    const existing = this.db.select().from(schema.exportJobs).where(eq(schema.exportJobs.id, id)).get();
+    if (existing) return ok(jobView(existing)); // one backup a day: a re-run is a no-op
+    const job = {
+      id,
+      kind,
+      status: "pending" as const,
+      location: kind === "backup" ? "backups" : "exports",
+      state: newExportState(store, copyFiles) as unknown as Record<string, unknown>,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.db.insert(schema.exportJobs).values(job).run();
+      appendAudit(this.db, {
+        actor: "system:control-plane",
+        action: `${kind}.started`,
+        resource: `${kind}:${id}`,
+        success: true,
+      });
+    });
+    await this.ctx.storage.setAlarm(Date.now());
+    return ok(jobView(job));
+  }
+
+  /** Starts loading another tenant's export into this (empty) tenant. */
+  async startImport(fromTenant: string, exportId: string): Promise<Result<JobView>> {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    if (!isEmptyTenant(store)) return fail("conflict", "Imports go into an empty tenant only.");
+    const running = this.db.select().from(schema.exportJobs).where(eq(schema.exportJobs.kind, "import")).all();
+    if (running.some((j) => j.status === "pending" || j.status === "running"))
+      return fail("conflict", "An import is already running.");
+    const now = new Date().toISOString();
+    const state: ImportState = { source: fromTenant, exportId, manifest: null, index: 0, counts: {} };
+    const job = {
+      id: `imp-${crypto.randomUUID().slice(0, 12)}`,
+      kind: "import" as const,
+      status: "pending" as const,
+      location: `${fromTenant}/${exportId}`,
+      state: state as unknown as Record<string, unknown>,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
+    this.db.insert(schema.exportJobs).values(job).run();
+    await this.ctx.storage.setAlarm(Date.now());
+    return ok(jobView(job));
+  }
+
+  async job(id: string): Promise<Result<JobView>> {
+    if (!this.config) return fail("not_found", "Tenant not found.");
+    const job = this.db.select().from(schema.exportJobs).where(eq(schema.exportJobs.id, id)).get();
+    return job ? ok(jobView(job)) : fail("not_found", `No export '${id}'.`);
+  }
+
+  /** Whether a tenant caller may read this tenant's exports (the `export` permission). */
+  async checkExport(caller: Caller): Promise<Result<{ roles: string[] }>> {
+    return this.with(caller, "export", (_store, p) => ok({ roles: p.roles }));
+  }
+
+  /** Runs the oldest open job one step; returns whether more work remains. */
+  private async stepJobs(store: Store): Promise<boolean> {
+    const job = this.db
+      .select()
+      .from(schema.exportJobs)
+      .where(inArray(schema.exportJobs.status, ["pending", "running"]))
+      .orderBy(schema.exportJobs.createdAt)
+      .get();
+    if (!job) return false;
+    const chunkRows = Number(this.env.EXPORT_CHUNK_ROWS) || DEFAULT_CHUNK_ROWS;
+    try {
+      const step =
+        job.kind === "import"
+          ? await importStep(store, this.env.FILES, job.state as unknown as ImportState, IMPORT_PARTS_PER_STEP)
+          : await exportStep(
+              store,
+              this.env.FILES,
+              job.id,
+              job.location as "exports" | "backups",
+              job.state as unknown as ExportState,
+              chunkRows * 4,
+              chunkRows,
+            );
+      const now = new Date().toISOString();
+      this.db
+        .update(schema.exportJobs)
+        .set({
+          status: step.finished ? "completed" : "running",
+          state: step.state as unknown as Record<string, unknown>,
+          updatedAt: now,
+          finishedAt: step.finished ? now : null,
+        })
+        .where(eq(schema.exportJobs.id, job.id))
+        .run();
+      if (step.finished && job.kind === "backup") await this.pruneBackups(store);
+    } catch (err) {
+      const now = new Date().toISOString();
+      this.db
+        .update(schema.exportJobs)
+        .set({
+          status: "failed",
+          error: String(err instanceof Error ? err.message : err),
+          updatedAt: now,
+          finishedAt: now,
+        })
+        .where(eq(schema.exportJobs.id, job.id))
+        .run();
+    }
+    return true;
+  }
+
+  /** Keeps the plan's number of backups; older bundles are deleted from R2 with their rows. */
+  private async pruneBackups(store: Store): Promise<void> {
+    const backups = this.db
+      .select()
+      .from(schema.exportJobs)
+      .where(and(eq(schema.exportJobs.kind, "backup"), eq(schema.exportJobs.status, "completed")))
+      .orderBy(desc(schema.exportJobs.id))
+      .all();
+    const archive = tenantArchive(this.env.FILES, store.config.id);
+    for (const old of backups.slice(store.config.limits.maxBackups)) {
+      await archive.deleteBundle({ area: "backups", id: old.id });
+      this.db.delete(schema.exportJobs).where(eq(schema.exportJobs.id, old.id)).run();
+    }
+  }
+
   /**
    * The gate of every data-plane call: the tenant's rate limit before any work, the monthly
    * request quota, then status, membership and one permission; then the work, metered.
@@ -359,6 +506,7 @@ export class TenantDatabase extends DurableObject<Env> {
     if (!store) return;
     this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
     if (this.retentionPending) await this.retention(this.retentionPending);
+    if (await this.stepJobs(store)) await this.ctx.storage.setAlarm(Date.now() + JOB_STEP_DELAY_MS);
   }
 
   private usageNow(store: Store) {

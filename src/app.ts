@@ -10,6 +10,7 @@ import { newRouter } from "./openapi";
 import { auditRoutes } from "./routes/audit";
 import { billingRoutes } from "./routes/billing";
 import { collectionRoutes } from "./routes/collections";
+import { exportRoutes } from "./routes/exports";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
 import { recordRoutes } from "./routes/records";
@@ -36,6 +37,7 @@ export function createApp() {
   app.route("/", usageRoutes);
   app.route("/", sweepRoutes);
   app.route("/", billingRoutes);
+  app.route("/", exportRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -7,6 +7,8 @@ interface SiloSecrets {
   AUTH_ISSUER?: string;
   AUTH_AUDIENCE?: string;
   MASTER_KEY?: string;
+  /** Rows per export chunk (default 1000); tests use a small value to exercise chunking. */
+  EXPORT_CHUNK_ROWS?: string;
 }
 
 interface Env extends SiloSecrets {}

@@ -1,0 +1,157 @@
+// Tenant data export (and import into an empty tenant): bundles written to R2 by the tenant's
+// object a chunk per alarm; status, manifest and parts are read here.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { JobView } from "../../durable-objects/export-job";
+import { adminOnly, requireAdmin, tenantCall } from "../caller";
+import type { AppEnv } from "../context";
+import { adminAuditInsert, controlDb } from "../control/control-db";
+import { getTenant } from "../control/tenant-service";
+import { ApiError, notFound } from "../errors";
+import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
+import { tenantArchive } from "../storage/tenant-archive";
+import { tenantStub, unwrap } from "../tenant-client";
+import { TenantIdSchema } from "./tenant-schemas";
+
+const JobSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["export", "backup", "import"]),
+    status: z.enum(["pending", "running", "completed", "failed"]),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    error: z.string().nullable(),
+    counts: z.record(z.string(), z.number()),
+    parts: z.array(z.object({ name: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string() })),
+  })
+  .openapi("ExportJob");
+
+const IdParam = TenantIdSchema.openapi({ param: { name: "id", in: "path" } });
+const ExportId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,80}$/)
+  .openapi({ param: { name: "exportId", in: "path" } });
+
+/** Platform admins, or the tenant's own members holding the `export` permission. */
+async function mayExport(c: Context<AppEnv>, id: string) {
+  if (c.get("principal").kind === "admin") {
+    const tenant = await getTenant(c.env, id);
+    if (tenant.status === "deleted") throw notFound(`Tenant '${id}' not found.`);
+    return;
+  }
+  const { tenantId, caller } = await tenantCall(c, id);
+  unwrap(await tenantStub(c.env, tenantId).checkExport(caller));
+}
+
+export const exportRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tenants/{id}/export",
+      tags: ["Lifecycle"],
+      summary: "Start an export of the tenant's data (written in chunks; poll its status)",
+      security: bearerSecurity,
+      request: {
+        params: z.object({ id: IdParam }),
+        body: { ...jsonBody(z.strictObject({ copyFiles: z.boolean().default(false) })), required: false },
+      },
+      responses: { 202: jsonResponse(JobSchema, "The export, pending."), ...commonErrors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      await mayExport(c, id);
+      const copyFiles = (c.req.valid("json") as { copyFiles?: boolean } | undefined)?.copyFiles ?? false;
+      const job = unwrap(await tenantStub(c.env, id).startExport("export", copyFiles)) as JobView;
+      const principal = c.get("principal");
+      if (principal.kind === "admin") {
+        await adminAuditInsert(controlDb(c.env), requireAdmin(c), "tenant.export", id, { exportId: job.id });
+      }
+      return c.json(job, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}/exports/{exportId}",
+      tags: ["Lifecycle"],
+      summary: "An export's status, counts and parts (with checksums)",
+      security: bearerSecurity,
+      request: { params: z.object({ id: IdParam, exportId: ExportId }) },
+      responses: { 200: jsonResponse(JobSchema, "The export."), ...commonErrors },
+    }),
+    async (c) => {
+      const { id, exportId } = c.req.valid("param");
+      await mayExport(c, id);
+      return c.json(unwrap(await tenantStub(c.env, id).job(exportId)) as JobView, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}/exports/{exportId}/download",
+      tags: ["Lifecycle"],
+      summary: "Download one part of a completed export (manifest.json by default)",
+      security: bearerSecurity,
+      request: {
+        params: z.object({ id: IdParam, exportId: ExportId }),
+        query: z.object({ part: z.string().max(300).default("manifest.json") }),
+      },
+      responses: { 200: { description: "The part, streamed (JSON or NDJSON)." }, ...commonErrors },
+    }),
+    async (c) => {
+      const { id, exportId } = c.req.valid("param");
+      const { part } = c.req.valid("query");
+      await mayExport(c, id);
+      const job = unwrap(await tenantStub(c.env, id).job(exportId)) as JobView;
+      if (job.status !== "completed" || (!job.parts.some((p) => p.name === part) && part !== "manifest.json")) {
+        throw notFound(`No part '${part}' in a completed export '${exportId}'.`);
+      }
+      const area = job.kind === "backup" ? "backups" : "exports";
+      const object = await tenantArchive(c.env.FILES, id).getPart({ area, id: exportId }, part);
+      if (!object) throw notFound(`No part '${part}'.`);
+      return new Response(object.body, {
+        headers: {
+          "content-type": object.httpMetadata?.contentType ?? "application/octet-stream",
+          "content-disposition": `attachment; filename="${part.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
+          "x-content-type-options": "nosniff",
+          etag: object.httpEtag,
+        },
+      });
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tenants/{id}/import",
+      tags: ["Lifecycle"],
+      summary: "Load another tenant's completed export into this empty tenant (migration)",
+      security: bearerSecurity,
+      middleware: [adminOnly] as const,
+      request: {
+        params: z.object({ id: IdParam }),
+        body: jsonBody(
+          z.strictObject({
+            fromTenant: TenantIdSchema,
+            exportId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,80}$/),
+          }),
+        ),
+      },
+      responses: { 202: jsonResponse(JobSchema, "The import, pending."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const actor = requireAdmin(c);
+      const { id } = c.req.valid("param");
+      const { fromTenant, exportId } = c.req.valid("json");
+      const target = await getTenant(c.env, id);
+      if (target.status !== "active") throw new ApiError("conflict", `Tenant '${id}' is ${target.status}.`);
+      await getTenant(c.env, fromTenant);
+      const source = unwrap(await tenantStub(c.env, fromTenant).job(exportId)) as JobView;
+      if (source.kind !== "export" || source.status !== "completed") {
+        throw new ApiError("conflict", `Export '${exportId}' of '${fromTenant}' is not a completed export.`);
+      }
+      const job = unwrap(await tenantStub(c.env, id).startImport(fromTenant, exportId)) as JobView;
+      await adminAuditInsert(controlDb(c.env), actor, "tenant.import", id, { fromTenant, exportId, job: job.id });
+      return c.json(job, 202);
+    },
+  );

@@ -393,3 +393,18 @@ export function insertInto(table: "files", row: Record<string, SqlStorageValue>)
     names.map((n) => row[n] as SqlStorageValue),
   );
 }
+
+/** Records of a collection owned or created by a data subject. */
+export const subjectRecordIds = (collection: string, sub: string) =>
+  statement(
+    `SELECT ${ident("id")} FROM ${collectionTable(collection)} WHERE ${ident("owner")} = ? OR ${ident("created_by")} = ?`,
+    [sub, `user:${sub}`],
+  );
+
+/** Blanks the given fields (and their old names) in every version snapshot of one record. */
+export function scrubVersions(collection: string, recordId: string, jsonPaths: string[]): Statement {
+  return statement(
+    `UPDATE ${ident("record_versions")} SET ${ident("data")} = json_set(${ident("data")}, ${jsonPaths.map(() => "?, NULL").join(", ")}) WHERE ${ident("collection")} = ? AND ${ident("record_id")} = ?`,
+    [...jsonPaths, collection, recordId],
+  );
+}

@@ -18,6 +18,7 @@ import {
   patchCollection,
 } from "./collections";
 import migrations from "./drizzle/migrations.js";
+import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./erasure";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
 import type { IdempotencyInput } from "./idempotency";
 import { type ImportState, importStep, isEmptyTenant } from "./import-job";
@@ -252,6 +253,25 @@ export class TenantDatabase extends DurableObject<Env> {
   async auditForPlatform(query: AuditQuery) {
     const store = this.store();
     return store ? listAudit(store, query) : fail("not_found", "Tenant not found.");
+  }
+
+  /** Erases a data subject's personal data (owners and admins: members:manage). */
+  async erase(caller: Caller, subject: string): Promise<Result<ErasureResult>> {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const allowed = this.with(caller, "members:manage", () => ok(true));
+    if (!allowed.ok) return allowed;
+    if (lastOwnerProblem(store, subject)) return fail("conflict", "The subject is the tenant's last owner.");
+    // Objects go first, so no file row ever points at a deleted object; then one transaction.
+    const files = uploadsOf(store, subject);
+    const archive = tenantArchive(this.env.FILES, store.config.id);
+    for (const path of files) await archive.deleteFile(path);
+    return eraseSubject(
+      store,
+      { kind: caller.kind, sub: caller.sub, roles: [], permissions: new Set() },
+      subject,
+      files,
+    );
   }
 
   // ---- Sweeps and lifecycle (called by the control plane only) ---------------------------

@@ -13,6 +13,7 @@ import { collectionRoutes } from "./routes/collections";
 import { exportRoutes } from "./routes/exports";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
+import { privacyRoutes } from "./routes/privacy";
 import { recordRoutes } from "./routes/records";
 import { searchRoutes } from "./routes/search";
 import { sweepRoutes } from "./routes/sweeps";
@@ -38,6 +39,7 @@ export function createApp() {
   app.route("/", sweepRoutes);
   app.route("/", billingRoutes);
   app.route("/", exportRoutes);
+  app.route("/", privacyRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -7,6 +7,7 @@ import type { Caller } from "../durable-objects/rpc-contract";
 import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
 import { forbidden, invalid, notFound } from "./errors";
+import { resolveJurisdiction } from "./jurisdiction";
 import { retrying, tenantStub } from "./tenant-client";
 import { isTenantId } from "./tenant-id";
 
@@ -25,6 +26,7 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
     for (const named of [headerTenant, pathTenant]) {
       if (named !== undefined && named !== principal.tenantId) throw notFound();
     }
+    await resolveJurisdiction(c.env, principal.tenantId);
     return {
       tenantId: principal.tenantId,
       caller: { kind: "user", sub: principal.sub, tokenRoles: principal.tokenRoles, reason: null, requestId },
@@ -43,6 +45,7 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
     method: c.req.method,
     path: c.req.path,
   });
+  await resolveJurisdiction(c.env, tenantId);
   return { tenantId, caller: { kind: "admin", sub: principal.sub, tokenRoles: null, reason, requestId } };
 }
 

@@ -9,6 +9,8 @@ interface SiloSecrets {
   MASTER_KEY?: string;
   /** Rows per export chunk (default 1000); tests use a small value to exercise chunking. */
   EXPORT_CHUNK_ROWS?: string;
+  /** "enabled" in production to place tenants in their Durable Object jurisdiction. */
+  DO_JURISDICTIONS?: string;
 }
 
 interface Env extends SiloSecrets {}

@@ -5,9 +5,11 @@ import { tryGetContext } from "hono/context-storage";
 import type { RateState } from "../durable-objects/rate-limit";
 import type { Result } from "../durable-objects/rpc-contract";
 import { ApiError } from "./errors";
+import { jurisdictionOf, jurisdictionsEnabled, namespaceFor } from "./jurisdiction";
 
 export function tenantStub(env: Env, tenantId: string) {
-  return env.TENANT_DB.get(env.TENANT_DB.idFromName(tenantId));
+  const ns = namespaceFor(env.TENANT_DB, jurisdictionOf(env, tenantId), jurisdictionsEnabled(env));
+  return ns.get(ns.idFromName(tenantId));
 }
 
 const RETRIES = 2;

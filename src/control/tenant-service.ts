@@ -4,6 +4,7 @@ import { and, asc, eq, gt, like, or, type SQL, sql } from "drizzle-orm";
 import type { Limits, Result, Settings } from "../../durable-objects/rpc-contract";
 import { wrapNewDataKey } from "../crypto/data-key";
 import { ApiError, notFound } from "../errors";
+import { rememberJurisdiction } from "../jurisdiction";
 import { tenantStub } from "../tenant-client";
 import { generateTenantId } from "../tenant-id";
 import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb } from "./control-db";
@@ -46,6 +47,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
     })
     .onConflictDoNothing()
     .returning();
+  if (row) rememberJurisdiction(row.id, row.jurisdiction);
   if (!row) {
     await adminAuditInsert(db, actor, "tenant.create", id, { reason: "id taken" }, false);
     throw new ApiError("conflict", `Tenant id '${id}' is taken (ids are never reissued).`);
@@ -91,17 +93,20 @@ export async function listTenants(env: Env, query: ListQuery): Promise<TenantRow
     const byName = sql`${tenants.name} LIKE ${pattern} ESCAPE '\\'`;
     where.push(or(like(tenants.id, pattern), byName) as SQL);
   }
-  return controlDb(env)
+  const rows = await controlDb(env)
     .select()
     .from(tenants)
     .where(and(...where))
     .orderBy(asc(tenants.id))
     .limit(query.limit);
+  for (const row of rows) rememberJurisdiction(row.id, row.jurisdiction);
+  return rows;
 }
 
 export async function getTenant(env: Env, id: string): Promise<TenantRow> {
   const row = await controlDb(env).select().from(tenants).where(eq(tenants.id, id)).get();
   if (!row || row.status === "provisioning") throw notFound(`Tenant '${id}' not found.`);
+  rememberJurisdiction(row.id, row.jurisdiction);
   return row;
 }
 
@@ -196,6 +201,7 @@ async function commit(
 
 /** Pushes a registry row's configuration to the tenant's object. */
 export async function pushConfig(env: Env, db: ControlDb, actor: AdminActor, row: TenantRow): Promise<void> {
+  rememberJurisdiction(row.id, row.jurisdiction);
   const plan = await requirePlan(db, row.tier);
   let pushed: { ok: boolean };
   try {

@@ -14,6 +14,22 @@ const BUNDLE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,80}$/;
 
 export class ArchiveKeyError extends Error {}
 
+/** File paths reach this module from the tenant's own metadata; still, nothing escapes files/. */
+function filePath(path: string): string {
+  const segments = path.split("/");
+  const control = [...path].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+  if (
+    !path ||
+    path.startsWith("/") ||
+    path.includes("\\") ||
+    control ||
+    segments.some((s) => s === "" || s === "." || s === "..")
+  ) {
+    throw new ArchiveKeyError(`invalid file path ${JSON.stringify(path)}`);
+  }
+  return path;
+}
+
 export function tenantArchive(bucket: R2Bucket, tenantId: string) {
   const root = tenantPrefix(tenantId);
   const bundlePrefix = (b: BundleRef) => {
@@ -41,9 +57,10 @@ export function tenantArchive(bucket: R2Bucket, tenantId: string) {
       }
     },
     /** A stored file of this tenant, by its relative path (for exports that copy files). */
-    getFile: (path: string) => bucket.get(`${root}files/${path}`),
+    getFile: (path: string) => bucket.get(`${root}files/${filePath(path)}`),
     putFile: (path: string, body: ReadableStream | ArrayBuffer | string, contentType: string) =>
-      bucket.put(`${root}files/${path}`, body, { httpMetadata: { contentType } }),
+      bucket.put(`${root}files/${filePath(path)}`, body, { httpMetadata: { contentType } }),
+    deleteFile: (path: string) => bucket.delete(`${root}files/${filePath(path)}`),
   };
 }
 

@@ -4,6 +4,7 @@
 import { and, asc, gt, inArray } from "drizzle-orm";
 import { controlDb } from "../control/control-db";
 import { type RegistryStatus, type SweepKind, type SweepRun, type TenantRow, tenants } from "../control/schema";
+import { rememberJurisdiction } from "../jurisdiction";
 import { claim, getRun, openRuns, type PageOutcome, recordPage, release } from "./sweep-runs";
 import { TENANT_TASKS } from "./tenant-tasks";
 
@@ -28,12 +29,14 @@ const STATUSES: Record<SweepKind, RegistryStatus[]> = {
 async function page(env: Env, kind: SweepKind, after: string | null, size: number): Promise<TenantRow[]> {
   const where = [inArray(tenants.status, STATUSES[kind])];
   if (after) where.push(gt(tenants.id, after));
-  return controlDb(env)
+  const rows = await controlDb(env)
     .select()
     .from(tenants)
     .where(and(...where))
     .orderBy(asc(tenants.id))
     .limit(size);
+  for (const row of rows) rememberJurisdiction(row.id, row.jurisdiction);
+  return rows;
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */

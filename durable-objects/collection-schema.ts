@@ -1,6 +1,7 @@
 // Collection definitions: the field types and options a tenant can declare, how they map to
 // SQLite columns, and the rules a definition or a change to it must keep.
 import { z } from "zod";
+import { blindColumn } from "./field-cipher";
 import { type ColumnSpec, type ColumnType, isIdentifier, SQL_LIMITS, SYSTEM_COLUMNS } from "./sql-builder";
 
 export const FIELD_TYPES = [
@@ -54,8 +55,8 @@ export const FieldSchema = z
         path: ["searchable"],
       });
     }
-    if (f.encrypted) {
-      ctx.addIssue({ code: "custom", message: "encrypted fields are not available yet", path: ["encrypted"] });
+    if (f.encrypted && f.searchable) {
+      ctx.addIssue({ code: "custom", message: "encrypted fields cannot be searchable", path: ["searchable"] });
     }
   });
 
@@ -114,7 +115,19 @@ const COLUMN_TYPE: Record<FieldType, ColumnType> = {
   ref: "TEXT",
 };
 
-export const columnOf = (f: FieldDef): ColumnSpec => ({ name: f.name, type: COLUMN_TYPE[f.type] });
+/** A field's columns: its value (ciphertext for encrypted fields) and, if encrypted, its blind index. */
+export function columnsOf(f: FieldDef): ColumnSpec[] {
+  if (!f.encrypted) return [{ name: f.name, type: COLUMN_TYPE[f.type] }];
+  return [
+    { name: f.name, type: "TEXT" },
+    { name: blindColumn(f.name), type: "TEXT" },
+  ];
+}
+
+/** The column an index over this field uses (the blind index for encrypted fields). */
+export function indexColumn(def: CollectionDef, field: string): string {
+  return def.fields.find((f) => f.name === field)?.encrypted ? blindColumn(field) : field;
+}
 
 /** Checks a whole definition: unique names, field count, index fields exist. Null when fine. */
 export function definitionProblem(def: CollectionDef): string | null {
@@ -123,7 +136,8 @@ export function definitionProblem(def: CollectionDef): string | null {
     if (names.has(f.name)) return `Field '${f.name}' is declared twice.`;
     names.add(f.name);
   }
-  if (def.fields.length > MAX_FIELDS) return `A collection holds at most ${MAX_FIELDS} fields.`;
+  const columns = def.fields.reduce((n, f) => n + (f.encrypted ? 2 : 1), 0);
+  if (columns > MAX_FIELDS) return `A collection holds at most ${MAX_FIELDS} columns (encrypted fields take two).`;
   const indexNames = new Set<string>();
   for (const ix of def.indexes) {
     if (indexNames.has(ix.name)) return `Index '${ix.name}' is declared twice.`;

@@ -6,11 +6,15 @@ import { appendAudit } from "./audit-chain";
 import {
   type CollectionDef,
   CreateCollectionSchema,
-  columnOf,
+  columnsOf,
   definitionProblem,
+  type FieldDef,
+  indexColumn,
   type PatchCollection,
   PatchCollectionSchema,
 } from "./collection-schema";
+import { blindColumn } from "./field-cipher";
+import { encodeFields } from "./record-codec";
 import { defaultProblem } from "./record-validation";
 import { fail, ok, type Result } from "./rpc-contract";
 import { collections, recordVersions, shares } from "./schema";
@@ -44,13 +48,23 @@ function zodFailure(error: { issues: { path: PropertyKey[]; message: string }[] 
   });
 }
 
-function applyIndexes(store: Store, def: CollectionDef, fieldIndexes: boolean) {
-  if (fieldIndexes) {
-    for (const f of def.fields) {
-      if (f.unique || f.indexed) q.exec(store.sql, q.createIndex(def.name, `f_${f.name}`, [f.name], Boolean(f.unique)));
+export function applyIndexes(store: Store, def: CollectionDef) {
+  for (const f of def.fields) {
+    if (f.unique || f.indexed) {
+      q.exec(store.sql, q.createIndex(def.name, `f_${f.name}`, [indexColumn(def, f.name)], Boolean(f.unique)));
     }
   }
-  for (const ix of def.indexes) q.exec(store.sql, q.createIndex(def.name, `x_${ix.name}`, ix.fields, ix.unique));
+  for (const ix of def.indexes) {
+    q.exec(
+      store.sql,
+      q.createIndex(
+        def.name,
+        `x_${ix.name}`,
+        ix.fields.map((n) => indexColumn(def, n)),
+        ix.unique,
+      ),
+    );
+  }
 }
 
 export function createCollection(store: Store, p: Principal, body: unknown): Result<CollectionView> {
@@ -71,8 +85,8 @@ export function createCollection(store: Store, p: Principal, body: unknown): Res
         }),
       );
     }
-    q.exec(store.sql, q.createTable(def.name, def.fields.map(columnOf)));
-    applyIndexes(store, def, true);
+    q.exec(store.sql, q.createTable(def.name, def.fields.flatMap(columnsOf)));
+    applyIndexes(store, def);
     store.db
       .insert(collections)
       .values({ name: def.name, definition: def as never, createdAt: now, updatedAt: now })
@@ -158,23 +172,30 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
     for (const ixName of change.dropIndex ?? []) q.exec(store.sql, q.dropIndex(name, `x_${ixName}`));
     for (const field of change.drop ?? []) {
       q.exec(store.sql, q.dropIndex(name, `f_${field}`));
-      q.exec(store.sql, q.dropColumn(name, field));
+      for (const col of columnsOf(def.fields.find((f) => f.name === field) as FieldDef)) {
+        q.exec(store.sql, q.dropColumn(name, col.name));
+      }
     }
     for (const [from, to] of Object.entries(change.rename ?? {})) {
       // Field indexes are named after the field: rebuild under the new name.
       q.exec(store.sql, q.dropIndex(name, `f_${from}`));
       q.exec(store.sql, q.renameColumn(name, from, to));
+      if (def.fields.find((f) => f.name === from)?.encrypted) {
+        q.exec(store.sql, q.renameColumn(name, blindColumn(from), blindColumn(to)));
+      }
     }
     for (const f of change.add ?? []) {
-      q.exec(store.sql, q.addColumn(name, columnOf(f)));
+      for (const col of columnsOf(f)) q.exec(store.sql, q.addColumn(name, col));
       if (f.default !== undefined && f.default !== null) {
-        const value =
-          f.type === "boolean" ? (f.default ? 1 : 0) : f.type === "json" ? JSON.stringify(f.default) : f.default;
-        q.exec(store.sql, q.updateAll(name, f.name, value as SqlStorageValue));
+        // Every existing record gets the default (encrypted fields: one ciphertext for all is
+        // fine, the value is the same; each later write draws a fresh IV).
+        for (const [column, value] of Object.entries(encodeFields(store, next, { [f.name]: f.default }))) {
+          q.exec(store.sql, q.updateAll(name, column, value));
+        }
       }
     }
     try {
-      applyIndexes(store, next, true);
+      applyIndexes(store, next);
     } catch (err) {
       if (String(err).includes("UNIQUE"))
         throw new Abort(fail("conflict", "Existing records break a new unique index."));

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { Principal } from "./access";
 import { appendAudit } from "./audit-chain";
 import { aliasesOf, type CollectionDef } from "./collection-schema";
-import { type Row, rowToRecord } from "./record-codec";
+import { encodeFields, type Row, rowToRecord } from "./record-codec";
 import { actorOf, readRow } from "./record-writes";
 import { fail, ok, type Result } from "./rpc-contract";
 import { recordVersions } from "./schema";
@@ -55,7 +55,7 @@ export function eraseSubject(store: Store, p: Principal, sub: string, files: str
       const paths = pii.flatMap((f) => aliasesOf(def, f.name)).map((n) => `$.${n}`);
       for (const { id } of q.exec<{ id: string }>(store.sql, q.subjectRecordIds(def.name, sub)).toArray()) {
         const row = readRow(store, def.name, id) as Row;
-        const blank = Object.fromEntries(pii.map((f) => [f.name, null]));
+        const blank = encodeFields(store, def, Object.fromEntries(pii.map((f) => [f.name, null])));
         const version = (row.version as number) + 1;
         q.exec(store.sql, q.updateRow(def.name, id, { ...blank, version, updated_at: now, updated_by: actorOf(p) }));
         q.exec(store.sql, q.scrubVersions(def.name, id, paths));

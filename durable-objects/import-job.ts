@@ -5,7 +5,8 @@
 import { tenantArchive } from "../src/storage/tenant-archive";
 import { appendAudit } from "./audit-chain";
 import { type Manifest, sha256 } from "./bundle";
-import { type CollectionDef, columnOf } from "./collection-schema";
+import { type CollectionDef, columnsOf } from "./collection-schema";
+import { applyIndexes } from "./collections";
 import { rowToRecord } from "./record-codec";
 import { indexRecord } from "./search";
 import * as q from "./sql-builder";
@@ -107,12 +108,12 @@ function applyPart(
   switch (section) {
     case "collections.json": {
       for (const def of JSON.parse(text) as CollectionDef[]) {
-        q.exec(store.sql, q.createTable(def.name, def.fields.map(columnOf)));
-        for (const f of def.fields) {
-          if (f.unique || f.indexed)
-            q.exec(store.sql, q.createIndex(def.name, `f_${f.name}`, [f.name], Boolean(f.unique)));
+        if (def.fields.some((f) => f.encrypted)) {
+          // Ciphertext is sealed with the source tenant's own data key, which never leaves it.
+          throw new Error(`collection ${def.name} has encrypted fields, which cannot move to another tenant's key`);
         }
-        for (const ix of def.indexes) q.exec(store.sql, q.createIndex(def.name, `x_${ix.name}`, ix.fields, ix.unique));
+        q.exec(store.sql, q.createTable(def.name, def.fields.flatMap(columnsOf)));
+        applyIndexes(store, def);
         store.sql.exec(
           "INSERT INTO collections (name, definition, created_at, updated_at) VALUES (?, ?, ?, ?)",
           def.name,

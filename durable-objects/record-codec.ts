@@ -1,7 +1,9 @@
 // Converts between a collection table's rows and the API's records, and builds the snapshots
 // kept in the data vault (record_versions).
 import type { CollectionDef, FieldDef } from "./collection-schema";
+import { blindColumn } from "./field-cipher";
 import { maskValue } from "./masking";
+import type { Store } from "./store";
 
 export type ApiRecord = Record<string, unknown>;
 export type Row = Record<string, SqlStorageValue>;
@@ -31,8 +33,33 @@ export function encodeValue(field: FieldDef, value: unknown): SqlStorageValue {
   }
 }
 
+/** Column values for the given fields of `data`: encrypted fields become ciphertext + blind index. */
+export function encodeFields(
+  store: Store,
+  def: CollectionDef,
+  data: Record<string, unknown>,
+): Record<string, SqlStorageValue> {
+  const cols: Record<string, SqlStorageValue> = {};
+  for (const f of def.fields) {
+    if (!(f.name in data)) continue;
+    const value = data[f.name];
+    if (!f.encrypted) {
+      cols[f.name] = encodeValue(f, value);
+    } else if (value === null || value === undefined) {
+      cols[f.name] = null;
+      cols[blindColumn(f.name)] = null;
+    } else {
+      const cipher = store.cipher();
+      cols[f.name] = cipher.encrypt(value);
+      cols[blindColumn(f.name)] = cipher.blindIndex(def.name, f.name, value);
+    }
+  }
+  return cols;
+}
+
 export function decodeValue(field: FieldDef, value: unknown): unknown {
   if (value === null || value === undefined) return null;
+  if (field.encrypted) return value; // stays ciphertext until present() decrypts it for a reader
   switch (field.type) {
     case "boolean":
       return value === 1 || value === true;
@@ -75,14 +102,20 @@ export function renameSnapshot(def: CollectionDef, data: ApiRecord): ApiRecord {
 export interface ViewOptions {
   maskPii: boolean;
   fields?: string[] | null;
+  /** Decrypts encrypted fields for the reader (absent: they are left out). */
+  decrypt?: (sealed: unknown) => unknown;
 }
 
 /** What a caller sees: pii masked without pii:read, projected to `fields` (id always kept). */
 export function present(def: CollectionDef, rec: ApiRecord, opts: ViewOptions): ApiRecord {
   let out = rec;
-  if (opts.maskPii) {
+  if (opts.maskPii || def.fields.some((f) => f.encrypted)) {
     out = { ...rec };
-    for (const f of def.fields) if (f.pii && f.name in out) out[f.name] = maskValue(out[f.name]);
+    for (const f of def.fields) {
+      if (!(f.name in out)) continue;
+      if (f.encrypted) out[f.name] = opts.decrypt ? opts.decrypt(out[f.name]) : null;
+      if (f.pii && opts.maskPii) out[f.name] = maskValue(out[f.name]);
+    }
   }
   if (opts.fields?.length) {
     const picked: ApiRecord = { id: out.id };

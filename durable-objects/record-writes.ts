@@ -4,7 +4,7 @@
 import type { Principal } from "./access";
 import { appendAudit } from "./audit-chain";
 import type { CollectionDef } from "./collection-schema";
-import { type ApiRecord, encodeValue, type Row, rowToRecord } from "./record-codec";
+import { type ApiRecord, encodeFields, type Row, rowToRecord } from "./record-codec";
 import { fail } from "./rpc-contract";
 import { recordVersions } from "./schema";
 import { indexRecord, unindexRecord } from "./search";
@@ -79,12 +79,6 @@ function checkRefs(store: Store, def: CollectionDef, data: Record<string, unknow
   }
 }
 
-function userColumns(def: CollectionDef, data: Record<string, unknown>): Record<string, SqlStorageValue> {
-  const cols: Record<string, SqlStorageValue> = {};
-  for (const f of def.fields) if (f.name in data) cols[f.name] = encodeValue(f, data[f.name]);
-  return cols;
-}
-
 function runWrite(store: Store, s: q.Statement): void {
   try {
     q.exec(store.sql, s);
@@ -112,7 +106,7 @@ export function createRow(store: Store, p: Principal, def: CollectionDef, data: 
     updated_at: now,
     created_by: actorOf(p),
     updated_by: actorOf(p),
-    ...userColumns(def, data),
+    ...encodeFields(store, def, data),
   };
   if (def.acl) {
     row.owner = p.sub;
@@ -162,9 +156,12 @@ export function updateRow(
     version: (row.version as number) + 1,
     updated_at: now,
     updated_by: actorOf(p),
-    ...userColumns(def, data),
+    ...encodeFields(store, def, data),
   };
-  if (mode === "put") for (const f of def.fields) if (!(f.name in data)) set[f.name] = null;
+  if (mode === "put") {
+    const missing = Object.fromEntries(def.fields.filter((f) => !(f.name in data)).map((f) => [f.name, null]));
+    Object.assign(set, encodeFields(store, def, missing));
+  }
   if (def.acl) {
     if ("visibility" in data) set.visibility = data.visibility as string;
     if ("classification" in data) set.classification = data.classification as string;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Principal } from "./access";
 import type { CollectionDef } from "./collection-schema";
 import { loadDefinition } from "./collections";
+import { blindColumn } from "./field-cipher";
 import { type IdempotencyInput, type Replay, remember, replay } from "./idempotency";
 import {
   encodeCursor,
@@ -26,7 +27,10 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-const viewOf = (p: Principal, fields?: string[] | null) => ({ maskPii: !p.permissions.has("pii:read"), fields });
+/** How a caller sees records: pii masked without pii:read; encrypted fields decrypted for readers. */
+function viewOf(store: Store, p: Principal, fields?: string[] | null) {
+  return { maskPii: !p.permissions.has("pii:read"), fields, decrypt: (v: unknown) => store.cipher().decrypt(v) };
+}
 
 function collection(store: Store, name: string): Result<CollectionDef> {
   const def = loadDefinition(store, name);
@@ -49,7 +53,7 @@ export function getRecord(
   if (!row || (row.deleted_at !== null && !includeDeleted)) return notFound(id);
   const rec = rowToRecord(def.value, row);
   if (!canSee(store, p, def.value, rec)) return notFound(id);
-  return ok(present(def.value, rec, viewOf(p)));
+  return ok(present(def.value, rec, viewOf(store, p)));
 }
 
 function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
@@ -59,6 +63,45 @@ function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
   return used
     ? fail("forbidden", `Filtering or sorting on pii field '${used}' needs pii:read.`, { field: used })
     : null;
+}
+
+/**
+ * Filters on encrypted fields compare blind indexes: only eq, in and is apply, never on as_of
+ * snapshots; sorting by an encrypted field is refused.
+ */
+function sealedFilters(store: Store, def: CollectionDef, query: RecordQuery): Result<q.Filter[]> {
+  const encrypted = new Map(def.fields.filter((f) => f.encrypted).map((f) => [f.name, f]));
+  if (encrypted.size === 0) return ok(query.filters);
+  const sorted = query.sort.find((s) => encrypted.has(s.field));
+  if (sorted)
+    return fail("validation_failed", `Encrypted field '${sorted.field}' cannot be sorted.`, { field: sorted.field });
+  const out: q.Filter[] = [];
+  for (const f of query.filters) {
+    const field = encrypted.get(f.field);
+    if (!field) {
+      out.push(f);
+      continue;
+    }
+    if (!["eq", "in", "is"].includes(f.op) || query.asOf) {
+      return fail(
+        "validation_failed",
+        `Encrypted field '${f.field}' supports only eq, in and is filters (not with as_of).`,
+        {
+          field: f.field,
+        },
+      );
+    }
+    const token = (v: SqlStorageValue) =>
+      store.cipher().blindIndex(def.name, field.name, field.type === "boolean" ? v === 1 : v);
+    const value =
+      f.op === "is"
+        ? f.value
+        : f.op === "in"
+          ? (f.value as SqlStorageValue[]).map(token)
+          : token(f.value as SqlStorageValue);
+    out.push({ field: blindColumn(f.field), op: f.op, value });
+  }
+  return ok(out);
 }
 
 const sqlValue = (v: unknown): SqlStorageValue =>
@@ -79,8 +122,10 @@ export function listRecords(
   const denied = piiProblem(def.value, p, query);
   if (denied) return denied;
 
+  const sealed = sealedFilters(store, def.value, query);
+  if (!sealed.ok) return sealed;
   const resolve = query.asOf ? snapshotResolver(def.value) : tableResolver();
-  const where: q.Fragment[] = query.filters.map((f) => q.filterFragment(f, resolve));
+  const where: q.Fragment[] = sealed.value.map((f) => q.filterFragment(f, resolve));
   if (query.asOf) where.push(q.notEqualText(q.columnRef("op"), "delete"));
   else if (!query.includeDeleted) where.push(q.isNull(() => q.columnRef("deleted_at"), "deleted_at"));
   if (def.value.acl && !seesAll(p)) {
@@ -115,7 +160,7 @@ export function listRecords(
           sortSignature(query.sort),
         )
       : null;
-  return ok({ items: page.map((r) => present(def.value, r, viewOf(p, query.fields))), nextCursor });
+  return ok({ items: page.map((r) => present(def.value, r, viewOf(store, p, query.fields))), nextCursor });
 }
 
 export interface VersionView {
@@ -155,7 +200,7 @@ export function recordHistory(
     op: r.op,
     actor: r.actor,
     at: r.at,
-    data: present(def.value, renameSnapshot(def.value, JSON.parse(r.data)), viewOf(p)),
+    data: present(def.value, renameSnapshot(def.value, JSON.parse(r.data)), viewOf(store, p)),
   }));
   return ok({ items: page, nextCursor: rows.length > limit ? String(page.at(-1)?.version) : null });
 }
@@ -188,7 +233,7 @@ export function createRecord(
   if (!data.ok) return data;
   return transact(store, p, idem, () => ({
     status: 201,
-    body: present(def.value, createRow(store, p, def.value, data.value), viewOf(p)),
+    body: present(def.value, createRow(store, p, def.value, data.value), viewOf(store, p)),
   }));
 }
 
@@ -220,7 +265,7 @@ export function writeRecord(
     writable(store, p, def.value, id);
     return updateRow(store, p, def.value, id, data.value, mode, ifMatch, canSetAcl(p));
   });
-  return isFailure(result) ? result : ok(present(def.value, result, viewOf(p)));
+  return isFailure(result) ? result : ok(present(def.value, result, viewOf(store, p)));
 }
 
 export function deleteRecord(
@@ -236,7 +281,7 @@ export function deleteRecord(
     writable(store, p, def.value, id);
     return softDeleteRow(store, p, def.value, id, ifMatch);
   });
-  return isFailure(result) ? result : ok(present(def.value, result, viewOf(p)));
+  return isFailure(result) ? result : ok(present(def.value, result, viewOf(store, p)));
 }
 
 export function restoreRecord(store: Store, p: Principal, name: string, id: string): Result<ApiRecord> {
@@ -246,7 +291,7 @@ export function restoreRecord(store: Store, p: Principal, name: string, id: stri
     writable(store, p, def.value, id);
     return restoreRow(store, p, def.value, id);
   });
-  return isFailure(result) ? result : ok(present(def.value, result, viewOf(p)));
+  return isFailure(result) ? result : ok(present(def.value, result, viewOf(store, p)));
 }
 
 const BatchSchema = z.strictObject({
@@ -318,6 +363,6 @@ export function batchRecords(
         throw err;
       }
     });
-    return { status: 200, body: { results: results.map((r) => present(def.value, r, viewOf(p))) } };
+    return { status: 200, body: { results: results.map((r) => present(def.value, r, viewOf(store, p))) } };
   });
 }

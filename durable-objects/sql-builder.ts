@@ -61,7 +61,8 @@ export function isIdentifier(name: unknown): name is string {
 }
 
 export function isReserved(name: string): boolean {
-  return RESERVED.has(name) || name.startsWith("sqlite_") || name.startsWith("_cf_") || name.startsWith("__");
+  // "__" is kept for derived columns (a field's blind index is "<field>__bi").
+  return RESERVED.has(name) || name.startsWith("sqlite_") || name.startsWith("_cf_") || name.includes("__");
 }
 
 /** A validated, quoted identifier. Throws for anything else: a bug, since callers validate first. */

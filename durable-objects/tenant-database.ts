@@ -20,6 +20,7 @@ import {
 import migrations from "./drizzle/migrations.js";
 import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./erasure";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
+import { FieldCipher, unwrapDataKeySync } from "./field-cipher";
 import type { IdempotencyInput } from "./idempotency";
 import { type ImportState, importStep, isEmptyTenant } from "./import-job";
 import type { Permission } from "./permissions";
@@ -51,6 +52,16 @@ const WRITE_PERMISSIONS = new Set<Permission>([
   "settings:manage",
 ]);
 
+/** Unwraps with MASTER_KEY, or MASTER_KEY_PREVIOUS while a master key rotation is under way. */
+function unwrapDataKey(env: Env, wrapped: string): Buffer {
+  try {
+    return unwrapDataKeySync(env.MASTER_KEY ?? "", wrapped);
+  } catch (err) {
+    if (!env.MASTER_KEY_PREVIOUS) throw err;
+    return unwrapDataKeySync(env.MASTER_KEY_PREVIOUS, wrapped);
+  }
+}
+
 /** Parts of an import applied per alarm, and the pause between job steps. */
 const IMPORT_PARTS_PER_STEP = 8;
 const JOB_STEP_DELAY_MS = 10;
@@ -71,6 +82,7 @@ export class TenantDatabase extends DurableObject<Env> {
   private flushScheduled = false;
   /** The sweep instant of a retention pass that still has work (continued by the alarm). */
   private retentionPending: string | null = null;
+  private cipherCache: { wrapped: string; cipher: FieldCipher } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -321,6 +333,7 @@ export class TenantDatabase extends DurableObject<Env> {
     this.defs.clear();
     this.bucket = null;
     this.retentionPending = null;
+    this.cipherCache = null;
     return ok({ wiped: true });
   }
 
@@ -553,7 +566,23 @@ export class TenantDatabase extends DurableObject<Env> {
 
   private store(): Store | null {
     if (!this.config) return null;
-    return { storage: this.ctx.storage, sql: this.ctx.storage.sql, db: this.db, config: this.config, defs: this.defs };
+    return {
+      storage: this.ctx.storage,
+      sql: this.ctx.storage.sql,
+      db: this.db,
+      config: this.config,
+      defs: this.defs,
+      cipher: () => this.fieldCipher(),
+    };
+  }
+
+  /** The data key, unwrapped with MASTER_KEY on first use and kept only in memory. */
+  private fieldCipher(): FieldCipher {
+    const wrapped = this.config?.wrappedKey ?? "";
+    if (!this.cipherCache || this.cipherCache.wrapped !== wrapped) {
+      this.cipherCache = { wrapped, cipher: new FieldCipher(unwrapDataKey(this.env, wrapped)) };
+    }
+    return this.cipherCache.cipher;
   }
 
   private hasDatabase(): boolean {

@@ -12,6 +12,7 @@ import { billingRoutes } from "./routes/billing";
 import { collectionRoutes } from "./routes/collections";
 import { exportRoutes } from "./routes/exports";
 import { healthRoutes } from "./routes/health";
+import { keyRotationRoutes } from "./routes/key-rotation";
 import { meRoutes } from "./routes/me";
 import { privacyRoutes } from "./routes/privacy";
 import { recordRoutes } from "./routes/records";
@@ -40,6 +41,7 @@ export function createApp() {
   app.route("/", billingRoutes);
   app.route("/", exportRoutes);
   app.route("/", privacyRoutes);
+  app.route("/", keyRotationRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -7,6 +7,8 @@ interface SiloSecrets {
   AUTH_ISSUER?: string;
   AUTH_AUDIENCE?: string;
   MASTER_KEY?: string;
+  /** The previous master key while tenants are re-wrapped under a new MASTER_KEY. */
+  MASTER_KEY_PREVIOUS?: string;
   /** Rows per export chunk (default 1000); tests use a small value to exercise chunking. */
   EXPORT_CHUNK_ROWS?: string;
   /** "enabled" in production to place tenants in their Durable Object jurisdiction. */

@@ -24,3 +24,25 @@ export async function unwrapDataKey(masterKeyB64: string | undefined, wrapped: s
   const key = await masterKey(masterKeyB64);
   return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: unb64(iv) }, key, unb64(sealed)));
 }
+
+/**
+ * Re-wraps a data key under the current MASTER_KEY (master key rotation): it is unwrapped with
+ * MASTER_KEY or, during a rotation, MASTER_KEY_PREVIOUS. The data key itself, and so every
+ * ciphertext, stays the same.
+ */
+export async function rewrapDataKey(
+  env: { MASTER_KEY?: string; MASTER_KEY_PREVIOUS?: string },
+  wrapped: string,
+): Promise<string> {
+  let dataKey: Uint8Array;
+  try {
+    dataKey = await unwrapDataKey(env.MASTER_KEY, wrapped);
+  } catch (err) {
+    if (!env.MASTER_KEY_PREVIOUS) throw err;
+    dataKey = await unwrapDataKey(env.MASTER_KEY_PREVIOUS, wrapped);
+  }
+  const key = await masterKey(env.MASTER_KEY);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, dataKey));
+  return `v1.${b64(iv)}.${b64(sealed)}`;
+}

@@ -1,0 +1,57 @@
+// Field encryption with the tenant's data key (AES-256-GCM), unwrapped from MASTER_KEY in the
+// tenant's object and kept only in memory. Synchronous (node:crypto), so it runs inside the
+// write's transaction. Equality filters use a keyed blind index (HMAC-SHA256), never plaintext.
+//   ciphertext: "e1.<key id>.<iv b64>.<ciphertext+tag b64>" over the JSON of the value
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+
+const PREFIX = "e1";
+
+/** Unwraps a data key sealed by src/crypto/data-key.ts ("v1.<iv>.<ciphertext+tag>"). */
+export function unwrapDataKeySync(masterKeyB64: string, wrapped: string): Buffer {
+  const [version, iv, sealed] = wrapped.split(".");
+  if (version !== "v1" || !iv || !sealed) throw new Error("unknown wrapped key format");
+  const key = Buffer.from(masterKeyB64, "base64");
+  const data = Buffer.from(sealed, "base64");
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
+  decipher.setAuthTag(data.subarray(data.length - 16));
+  return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]);
+}
+
+export class FieldCipher {
+  readonly keyId: string;
+  private readonly indexKey: Buffer;
+
+  constructor(private readonly dataKey: Buffer) {
+    this.keyId = createHash("sha256").update(dataKey).digest("hex").slice(0, 8);
+    this.indexKey = createHmac("sha256", dataKey).update("silo blind index v1").digest();
+  }
+
+  encrypt(value: unknown): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.dataKey, iv);
+    const body = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final(), cipher.getAuthTag()]);
+    return `${PREFIX}.${this.keyId}.${iv.toString("base64")}.${body.toString("base64")}`;
+  }
+
+  decrypt(sealed: unknown): unknown {
+    if (typeof sealed !== "string" || !sealed.startsWith(`${PREFIX}.`)) return sealed;
+    const [, keyId, iv, body] = sealed.split(".");
+    if (keyId !== this.keyId || !iv || !body) throw new Error("ciphertext under another key");
+    const data = Buffer.from(body, "base64");
+    const decipher = createDecipheriv("aes-256-gcm", this.dataKey, Buffer.from(iv, "base64"));
+    decipher.setAuthTag(data.subarray(data.length - 16));
+    return JSON.parse(
+      Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString("utf8"),
+    );
+  }
+
+  /** Equal values of one field give equal tokens; nothing else can be learned from them. */
+  blindIndex(collection: string, field: string, value: unknown): string {
+    return createHmac("sha256", this.indexKey)
+      .update(`${collection}.${field}:${JSON.stringify(value)}`)
+      .digest("hex");
+  }
+}
+
+/** The column holding a field's blind index. */
+export const blindColumn = (field: string) => `${field}__bi`;

@@ -1,7 +1,7 @@
 // Writing a tenant's export (or backup) bundle to R2, a chunk at a time: each alarm reads up to
 // CHUNK_ROWS rows of the current section synchronously, then writes them as one NDJSON part.
 // A large tenant is exported across many alarms, never in one request.
-import { tenantArchive } from "../src/storage/tenant-archive";
+import { tenantStorage } from "../src/storage/tenant-storage";
 import { BUNDLE_FORMAT, type Manifest, ndjson, type PartInfo, partInfo } from "./bundle";
 import migrations from "./drizzle/migrations.js";
 import * as q from "./sql-builder";
@@ -127,7 +127,7 @@ export async function exportStep(
   budget: number,
   chunkRows: number,
 ): Promise<{ state: ExportState; finished: boolean }> {
-  const archive = tenantArchive(bucket, store.config.id);
+  const archive = tenantStorage(bucket, store.config.id);
   const bundle = { area, id: jobId };
   let rowsLeft = budget;
   const s = { ...state, parts: [...state.parts], counts: { ...state.counts } };
@@ -180,7 +180,7 @@ export async function exportStep(
     if (chunk.rows.length) {
       if (section === "blobs") {
         for (const [i, row] of chunk.rows.entries()) {
-          const object = await archive.getFile(row.path as string);
+          const object = await archive.getStoredFile(row.path as string);
           if (!object) continue;
           const name = `blobs/${String(s.part).padStart(5, "0")}-${String(i).padStart(4, "0")}`;
           await archive.putPart(bundle, name, await object.arrayBuffer(), row.content_type as string);

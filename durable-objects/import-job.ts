@@ -2,7 +2,7 @@
 // verified against the manifest before it is applied; records keep their ids, versions and
 // history; files are copied under the new tenant's prefix; the target's own audit chain records
 // the import with the source chain's head.
-import { tenantArchive } from "../src/storage/tenant-archive";
+import { tenantStorage } from "../src/storage/tenant-storage";
 import { appendAudit } from "./audit-chain";
 import { type Manifest, sha256 } from "./bundle";
 import { type CollectionDef, columnsOf } from "./collection-schema";
@@ -26,7 +26,7 @@ export const isEmptyTenant = (store: Store) =>
   store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n <= 1;
 
 async function fetchPart(bucket: R2Bucket, state: ImportState, name: string): Promise<string> {
-  const object = await tenantArchive(bucket, state.source).getPart({ area: "exports", id: state.exportId }, name);
+  const object = await tenantStorage(bucket, state.source).getPart({ area: "exports", id: state.exportId }, name);
   if (!object) throw new Error(`part ${name} is missing from the bundle`);
   return object.text();
 }
@@ -51,8 +51,8 @@ export async function importStep(
     return { state: s, finished: false };
   }
   const manifest = s.manifest;
-  const target = tenantArchive(bucket, store.config.id);
-  const source = tenantArchive(bucket, s.source);
+  const target = tenantStorage(bucket, store.config.id);
+  const source = tenantStorage(bucket, s.source);
   for (let n = 0; n < maxParts && s.index < manifest.parts.length; n++, s.index++) {
     const part = manifest.parts[s.index] as Manifest["parts"][number];
     if (part.name.startsWith("blobs/")) continue; // files are copied from their source below
@@ -63,9 +63,9 @@ export async function importStep(
       // Objects first, rows after: a row never points at a missing object.
       const rows = lines(text);
       for (const row of rows) {
-        const object = await source.getFile(row.path as string);
+        const object = await source.getStoredFile(row.path as string);
         if (!object) throw new Error(`file ${row.path} is missing in ${s.source}`);
-        await target.putFile(row.path as string, object.body, row.content_type as string);
+        await target.putStoredFile(row.path as string, object.body, row.content_type as string);
       }
       store.storage.transactionSync(() => {
         for (const row of rows) q.exec(store.sql, q.insertInto("files", row));

@@ -4,7 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import { tenantArchive } from "../src/storage/tenant-archive";
+import { tenantStorage } from "../src/storage/tenant-storage";
 import { authorize, type Principal } from "./access";
 import { appendAudit } from "./audit-chain";
 import { type AuditQuery, listAudit, type Verification, verifyAudit } from "./audit-log";
@@ -21,6 +21,18 @@ import migrations from "./drizzle/migrations.js";
 import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./erasure";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
 import { FieldCipher, unwrapDataKeySync } from "./field-cipher";
+import {
+  beginUpload,
+  commitUpload,
+  deleteFileRow,
+  forgetUpload,
+  listFiles,
+  Reservations,
+  readFile,
+  rememberUpload,
+  type StoredObject,
+  uploadPath,
+} from "./file-catalog";
 import type { IdempotencyInput } from "./idempotency";
 import { type ImportState, importStep, isEmptyTenant } from "./import-job";
 import type { Permission } from "./permissions";
@@ -83,6 +95,7 @@ export class TenantDatabase extends DurableObject<Env> {
   /** The sweep instant of a retention pass that still has work (continued by the alarm). */
   private retentionPending: string | null = null;
   private cipherCache: { wrapped: string; cipher: FieldCipher } | null = null;
+  private readonly reservations = new Reservations();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -276,14 +289,65 @@ export class TenantDatabase extends DurableObject<Env> {
     if (lastOwnerProblem(store, subject)) return fail("conflict", "The subject is the tenant's last owner.");
     // Objects go first, so no file row ever points at a deleted object; then one transaction.
     const files = uploadsOf(store, subject);
-    const archive = tenantArchive(this.env.FILES, store.config.id);
-    for (const path of files) await archive.deleteFile(path);
+    const archive = tenantStorage(this.env.FILES, store.config.id);
+    for (const path of files) await archive.deleteStoredFile(path);
     return eraseSubject(
       store,
       { kind: caller.kind, sub: caller.sub, roles: [], permissions: new Set() },
       subject,
       files,
     );
+  }
+
+  // ---- Files (the Worker streams bytes to and from R2; metadata and rules live here) -------
+
+  async fileBeginUpload(caller: Caller, input: { path: string; contentType: string; size: number }) {
+    return this.with(caller, "files:write", (store) => beginUpload(store, this.reservations, input));
+  }
+
+  async fileCommitUpload(caller: Caller, object: StoredObject, reservation: string | null) {
+    if (reservation) this.reservations.release(reservation);
+    return this.with(caller, "files:write", (store, p) => commitUpload(store, p, object));
+  }
+
+  async fileAbortUpload(reservation: string): Promise<void> {
+    this.reservations.release(reservation);
+  }
+
+  /** Authorizes a download and meters it (the whole object's size counts as egress). */
+  async fileRead(caller: Caller, path: string) {
+    return this.with(caller, "files:read", (store) => {
+      const file = readFile(store, path);
+      if (file.ok) this.meter.count("egressBytes", file.value.size);
+      return file;
+    });
+  }
+
+  async fileDelete(caller: Caller, path: string) {
+    return this.with(caller, "files:write", (store, p) => deleteFileRow(store, p, path));
+  }
+
+  async fileList(caller: Caller, prefix: string, cursor: string | null, limit: number) {
+    return this.with(caller, "files:read", (store) => ok(listFiles(store, prefix, cursor, limit)));
+  }
+
+  async multipartBegin(caller: Caller, path: string, contentType: string, uploadId: string | null) {
+    return this.with(caller, "files:write", (store, p) => {
+      const check = beginUpload(store, this.reservations, { path, contentType, size: 0 });
+      if (!check.ok) return check;
+      this.reservations.release(check.value.reservation);
+      if (uploadId) rememberUpload(store, uploadId, path, p.sub);
+      return ok({ allowed: true });
+    });
+  }
+
+  /** A multipart upload id is usable only by the tenant that created it, for its own path. */
+  async multipartCheck(caller: Caller, path: string, uploadId: string, finished: boolean) {
+    return this.with(caller, "files:write", (store) => {
+      if (uploadPath(store, uploadId) !== path) return fail("not_found", "No such upload.");
+      if (finished) forgetUpload(store, uploadId);
+      return ok({ path });
+    });
   }
 
   // ---- Sweeps and lifecycle (called by the control plane only) ---------------------------
@@ -470,7 +534,7 @@ export class TenantDatabase extends DurableObject<Env> {
       .where(and(eq(schema.exportJobs.kind, "backup"), eq(schema.exportJobs.status, "completed")))
       .orderBy(desc(schema.exportJobs.id))
       .all();
-    const archive = tenantArchive(this.env.FILES, store.config.id);
+    const archive = tenantStorage(this.env.FILES, store.config.id);
     for (const old of backups.slice(store.config.limits.maxBackups)) {
       await archive.deleteBundle({ area: "backups", id: old.id });
       this.db.delete(schema.exportJobs).where(eq(schema.exportJobs.id, old.id)).run();

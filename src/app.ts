@@ -11,6 +11,7 @@ import { auditRoutes } from "./routes/audit";
 import { billingRoutes } from "./routes/billing";
 import { collectionRoutes } from "./routes/collections";
 import { exportRoutes } from "./routes/exports";
+import { fileRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
 import { keyRotationRoutes } from "./routes/key-rotation";
 import { meRoutes } from "./routes/me";
@@ -42,6 +43,7 @@ export function createApp() {
   app.route("/", exportRoutes);
   app.route("/", privacyRoutes);
   app.route("/", keyRotationRoutes);
+  app.route("/", fileRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

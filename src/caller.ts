@@ -67,5 +67,5 @@ export async function tenantRpc(c: Context<AppEnv>) {
   const { tenantId, caller } = await tenantCall(c);
   const idempotent =
     ["GET", "HEAD", "PUT", "DELETE"].includes(c.req.method) || Boolean(c.req.header("idempotency-key"));
-  return { stub: retrying(() => tenantStub(c.env, tenantId), idempotent), caller };
+  return { stub: retrying(() => tenantStub(c.env, tenantId), idempotent), caller, tenantId };
 }

@@ -82,3 +82,15 @@ export async function createTenant(id = uniqueId(), owner = "alice", extra: Reco
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
+
+/** A request with a raw body (files), no JSON defaults. */
+export async function callRaw(
+  path: string,
+  opts: { method?: string; token?: string; body?: BodyInit; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  return exports.default.fetch(
+    new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body: opts.body }),
+  );
+}

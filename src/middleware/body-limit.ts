@@ -10,6 +10,8 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export function bodyLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // File uploads stream to R2 under their own rules (type, size, quota), not the JSON limit.
+    if (c.req.method === "PUT" && c.req.path.startsWith("/v1/files/")) return next();
     const maxSize = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
     return honoBodyLimit({
       maxSize,

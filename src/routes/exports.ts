@@ -9,7 +9,7 @@ import { adminAuditInsert, controlDb } from "../control/control-db";
 import { getTenant } from "../control/tenant-service";
 import { ApiError, notFound } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
-import { tenantArchive } from "../storage/tenant-archive";
+import { tenantStorage } from "../storage/tenant-storage";
 import { tenantStub, unwrap } from "../tenant-client";
 import { TenantIdSchema } from "./tenant-schemas";
 
@@ -108,7 +108,7 @@ export const exportRoutes = newRouter()
         throw notFound(`No part '${part}' in a completed export '${exportId}'.`);
       }
       const area = job.kind === "backup" ? "backups" : "exports";
-      const object = await tenantArchive(c.env.FILES, id).getPart({ area, id: exportId }, part);
+      const object = await tenantStorage(c.env.FILES, id).getPart({ area, id: exportId }, part);
       if (!object) throw notFound(`No part '${part}'.`);
       return new Response(object.body, {
         headers: {

@@ -2,6 +2,7 @@
 // joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
 import { eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { keyPermissions } from "./api-keys";
 import { appendAudit } from "./audit-chain";
 import { BUILTIN_ROLES, type Permission, permissionsOf } from "./permissions";
 import { type Caller, type Failure, fail, ok, type Result, type TenantConfig } from "./rpc-contract";
@@ -11,6 +12,8 @@ import { members, roles } from "./schema";
 export interface Principal {
   kind: Caller["kind"];
   sub: string;
+  /** How the audit trail names this caller: user:<sub>, admin:<sub> or key:<id>. */
+  actor: string;
   roles: string[];
   permissions: Set<Permission>;
 }
@@ -25,18 +28,20 @@ export function statusFailure(config: TenantConfig | null): Failure | null {
   return null;
 }
 
-export function actorOf(caller: Caller): string {
-  return caller.kind === "admin" ? `admin:${caller.sub}` : `user:${caller.sub}`;
+export function actorOf(caller: Pick<Caller, "kind" | "sub">): string {
+  return `${caller.kind === "apikey" ? "key" : caller.kind}:${caller.sub}`;
 }
 
 export function authorize(
   db: Db,
+  storage: DurableObjectStorage,
   config: TenantConfig | null,
   caller: Caller,
   permission: Permission | null,
 ): Result<Principal> {
   const down = statusFailure(config);
   if (down) return down;
+  if (caller.kind === "apikey") return keyPrincipal(db, storage, caller, permission);
   const resolved = caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, config as TenantConfig, caller);
   if (!resolved.ok) return resolved;
   const lookup = (n: string) => customRole(db, n);
@@ -46,10 +51,41 @@ export function authorize(
     const allowed = permissionsOf(caller.tokenRoles, lookup);
     for (const p of permissions) if (!allowed.has(p)) permissions.delete(p);
   }
-  const principal: Principal = { kind: caller.kind, sub: caller.sub, roles: resolved.value, permissions };
+  const principal: Principal = {
+    kind: caller.kind,
+    sub: caller.sub,
+    actor: actorOf(caller),
+    roles: resolved.value,
+    permissions,
+  };
   if (permission && !principal.permissions.has(permission)) {
     return deny(db, caller, `Missing permission ${permission}.`, { permission });
   }
+  return ok(principal);
+}
+
+function keyPrincipal(
+  db: Db,
+  storage: DurableObjectStorage,
+  caller: Caller,
+  permission: Permission | null,
+): Result<Principal> {
+  const permissions = keyPermissions({ sql: storage.sql, storage }, caller.sub, caller.keyHash ?? "", (n) =>
+    customRole(db, n),
+  );
+  if (!permissions) {
+    appendAudit(db, {
+      actor: actorOf(caller),
+      action: "access.denied",
+      resource: "tenant",
+      success: false,
+      details: { reason: "invalid API key", requestId: caller.requestId },
+    });
+    return fail("unauthenticated", "The API key is unknown, revoked or expired.");
+  }
+  const principal: Principal = { kind: "apikey", sub: caller.sub, actor: actorOf(caller), roles: [], permissions };
+  if (permission && !permissions.has(permission))
+    return deny(db, caller, `The API key lacks the ${permission} scope.`, { permission });
   return ok(principal);
 }
 
@@ -88,7 +124,7 @@ function memberRoles(db: Db, config: TenantConfig, caller: Caller): Result<strin
   return deny(db, caller, "You are not a member of this tenant.", {});
 }
 
-function customRole(db: Db, name: string): string[] | undefined {
+export function customRole(db: Db, name: string): string[] | undefined {
   return db.select({ p: roles.permissions }).from(roles).where(eq(roles.name, name)).get()?.p;
 }
 

@@ -38,7 +38,7 @@ export function loadDefinition(store: Store, name: string): CollectionDef | null
   return def;
 }
 
-const actor = (p: Principal) => `${p.kind === "admin" ? "admin" : "user"}:${p.sub}`;
+const actor = (p: Principal) => p.actor;
 
 function zodFailure(error: { issues: { path: PropertyKey[]; message: string }[] }) {
   const issue = error.issues[0];

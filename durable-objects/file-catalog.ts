@@ -133,7 +133,7 @@ export function commitUpload(store: Store, p: Principal, object: StoredObject): 
       now,
     );
     appendAudit(store.db, {
-      actor: `${p.kind === "admin" ? "admin" : "user"}:${p.sub}`,
+      actor: p.actor,
       action: "file.upload",
       resource: `file:${object.path}`,
       success: true,
@@ -156,7 +156,7 @@ export function deleteFileRow(store: Store, p: Principal, path: string): Result<
     if (!row) throw new Abort(fail("not_found", `No file '${path}'.`));
     store.sql.exec("DELETE FROM files WHERE path = ?", path);
     appendAudit(store.db, {
-      actor: `${p.kind === "admin" ? "admin" : "user"}:${p.sub}`,
+      actor: p.actor,
       action: "file.delete",
       resource: `file:${path}`,
       success: true,

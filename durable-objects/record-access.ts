@@ -4,6 +4,7 @@
 import type { Principal } from "./access";
 import type { CollectionDef } from "./collection-schema";
 import type { ApiRecord } from "./record-codec";
+import { clearanceOf } from "./roles";
 import { exec, shareCount } from "./sql-builder";
 import type { Store } from "./store";
 
@@ -13,8 +14,16 @@ const CLEARANCE: Record<string, number> = { owner: 3, admin: 3, editor: 2, viewe
 
 export const seesAll = (p: Principal) => p.permissions.has("collections:manage");
 
-export function allowedClassifications(p: Principal): string[] {
-  const level = Math.max(0, ...p.roles.map((r) => CLEARANCE[r] ?? 1));
+/** Classifications the caller's roles clear (custom roles carry their own clearance). */
+export function allowedClassifications(store: Store, p: Principal): string[] {
+  const levelOf = (role: string) => {
+    if (role in CLEARANCE) return CLEARANCE[role] as number;
+    const row = store.sql
+      .exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", role)
+      .toArray()[0];
+    return row ? CLASSIFICATIONS.indexOf(clearanceOf(JSON.parse(row.permissions))) : 0;
+  };
+  const level = Math.max(0, ...p.roles.map(levelOf));
   return CLASSIFICATIONS.slice(0, level + 1);
 }
 
@@ -22,7 +31,7 @@ export const granteesOf = (p: Principal) => [`user:${p.sub}`, ...p.roles.map((r)
 
 export function canSee(store: Store, p: Principal, def: CollectionDef, rec: ApiRecord): boolean {
   if (!def.acl || seesAll(p) || rec.owner === p.sub) return true;
-  if (!allowedClassifications(p).includes(rec.classification as string)) return false;
+  if (!allowedClassifications(store, p).includes(rec.classification as string)) return false;
   if (rec.visibility === "public") return true;
   if (rec.visibility !== "shared") return false;
   return exec<{ n: number }>(store.sql, shareCount(def.name, rec.id as string, granteesOf(p), false)).one().n > 0;

@@ -11,7 +11,7 @@ import { indexRecord, unindexRecord } from "./search";
 import * as q from "./sql-builder";
 import { Abort, type Store } from "./store";
 
-export const actorOf = (p: Principal) => `${p.kind === "admin" ? "admin" : "user"}:${p.sub}`;
+export const actorOf = (p: Principal) => p.actor;
 
 export function newRecordId(): string {
   const time = Date.now().toString(36).padStart(9, "0");

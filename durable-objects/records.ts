@@ -129,7 +129,7 @@ export function listRecords(
   if (query.asOf) where.push(q.notEqualText(q.columnRef("op"), "delete"));
   else if (!query.includeDeleted) where.push(q.isNull(() => q.columnRef("deleted_at"), "deleted_at"));
   if (def.value.acl && !seesAll(p)) {
-    where.push(q.aclFragment(resolve, name, p.sub, granteesOf(p), allowedClassifications(p)));
+    where.push(q.aclFragment(resolve, name, p.sub, granteesOf(p), allowedClassifications(store, p)));
   }
   if (query.after) where.push(q.keysetFragment(query.sort, resolve, query.after));
 

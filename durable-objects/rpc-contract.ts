@@ -37,13 +37,15 @@ export const fail = (code: ErrorCode, detail: string, extras?: Record<string, un
 
 /** Who is calling, as established by the Worker from a verified credential. */
 export interface Caller {
-  kind: "user" | "admin";
+  /** "apikey": a machine client; `sub` is the key's id and `keyHash` the SHA-256 of its secret. */
+  kind: "user" | "admin" | "apikey";
   sub: string;
   /** Roles named in the token: they may only narrow the member's roles. */
   tokenRoles: string[] | null;
   /** Platform admins acting inside a tenant state why (X-Silo-Reason). */
   reason: string | null;
   requestId: string;
+  keyHash?: string;
 }
 
 export type TenantStatus = "active" | "suspended" | "cancelled";

@@ -409,3 +409,21 @@ export function scrubVersions(collection: string, recordId: string, jsonPaths: s
     [...jsonPaths, collection, recordId],
   );
 }
+
+export type Aggregate = "count" | "sum" | "min" | "max";
+
+/** A read-only aggregate over a collection's live records, optionally grouped by one field. */
+export function aggregateStatement(
+  collection: string,
+  aggregate: Aggregate,
+  field: string | null,
+  groupBy: string | null,
+): Statement {
+  const fn = { count: "count", sum: "sum", min: "min", max: "max" }[aggregate];
+  const value = aggregate === "count" ? "count(*)" : `${fn}(${ident(field as string)})`;
+  const live = `${ident("deleted_at")} IS NULL`;
+  if (!groupBy) return statement(`SELECT ${value} AS value FROM ${collectionTable(collection)} WHERE ${live}`);
+  return statement(
+    `SELECT ${ident(groupBy)} AS grp, ${value} AS value FROM ${collectionTable(collection)} WHERE ${live} GROUP BY ${ident(groupBy)} ORDER BY ${ident(groupBy)} LIMIT 1000`,
+  );
+}

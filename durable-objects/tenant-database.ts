@@ -5,7 +5,9 @@ import { and, desc, eq, inArray } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { tenantStorage } from "../src/storage/tenant-storage";
-import { authorize, type Principal } from "./access";
+import { actorOf, authorize, type Principal, statusFailure } from "./access";
+import { type AggregateResult, type AggregateSpec, aggregate } from "./admin-aggregate";
+import { createKey, listKeys, revokeKey } from "./api-keys";
 import { appendAudit } from "./audit-chain";
 import { type AuditQuery, listAudit, type Verification, verifyAudit } from "./audit-log";
 import type { CollectionDef } from "./collection-schema";
@@ -35,6 +37,7 @@ import {
 } from "./file-catalog";
 import type { IdempotencyInput } from "./idempotency";
 import { type ImportState, importStep, isEmptyTenant } from "./import-job";
+import { addMember, listMembers, removeMember, updateMember } from "./members";
 import type { Permission } from "./permissions";
 import { type RateState, TokenBucket } from "./rate-limit";
 import { recordCount } from "./record-writes";
@@ -49,9 +52,11 @@ import {
   writeRecord,
 } from "./records";
 import { applyRetention, type RetentionResult } from "./retention";
+import { deleteRole, listRoles, putRole } from "./roles";
 import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } from "./rpc-contract";
 import * as schema from "./schema";
 import { searchRecords } from "./search-records";
+import { addShare, listShares, removeShare } from "./shares";
 import type { Store } from "./store";
 import { FLUSH_DELAY_MS, periodOf, periods, UsageMeter } from "./usage-meter";
 
@@ -96,6 +101,7 @@ export class TenantDatabase extends DurableObject<Env> {
   private retentionPending: string | null = null;
   private cipherCache: { wrapped: string; cipher: FieldCipher } | null = null;
   private readonly reservations = new Reservations();
+  private readonly keyBuckets = new Map<string, TokenBucket>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -293,10 +299,73 @@ export class TenantDatabase extends DurableObject<Env> {
     for (const path of files) await archive.deleteStoredFile(path);
     return eraseSubject(
       store,
-      { kind: caller.kind, sub: caller.sub, roles: [], permissions: new Set() },
+      { kind: caller.kind, sub: caller.sub, actor: actorOf(caller), roles: [], permissions: new Set() },
       subject,
       files,
     );
+  }
+
+  // ---- Members, roles, API keys, shares -------------------------------------------------
+
+  async listMembers(caller: Caller) {
+    return this.with(caller, "members:manage", (store) => ok(listMembers(store)));
+  }
+
+  async addMember(caller: Caller, body: unknown) {
+    return this.with(caller, "members:manage", (store, p) => addMember(store, p, body));
+  }
+
+  async updateMember(caller: Caller, sub: string, body: unknown) {
+    return this.with(caller, "members:manage", (store, p) => updateMember(store, p, sub, body));
+  }
+
+  async removeMember(caller: Caller, sub: string) {
+    return this.with(caller, "members:manage", (store, p) => removeMember(store, p, sub));
+  }
+
+  /** Any member may see the roles and what they grant. */
+  async listRoles(caller: Caller) {
+    return this.with(caller, null, (store) => ok(listRoles(store)));
+  }
+
+  async putRole(caller: Caller, name: string, body: unknown) {
+    return this.with(caller, "members:manage", (store, p) => putRole(store, p, name, body));
+  }
+
+  async deleteRole(caller: Caller, name: string) {
+    return this.with(caller, "members:manage", (store, p) => deleteRole(store, p, name));
+  }
+
+  async createApiKey(caller: Caller, input: { id: string; hash: string; body: unknown }) {
+    return this.with(caller, "keys:manage", (store, p) => createKey(store, p, input));
+  }
+
+  async listApiKeys(caller: Caller) {
+    return this.with(caller, "keys:manage", (store) => ok(listKeys(store)));
+  }
+
+  async revokeApiKey(caller: Caller, id: string) {
+    return this.with(caller, "keys:manage", (store, p) => revokeKey(store, p, id));
+  }
+
+  async listShares(caller: Caller, collection: string, id: string) {
+    return this.with(caller, "records:read", (store, p) => listShares(store, p, collection, id));
+  }
+
+  async addShare(caller: Caller, collection: string, id: string, body: unknown) {
+    return this.with(caller, "records:write", (store, p) => addShare(store, p, collection, id, body));
+  }
+
+  async removeShare(caller: Caller, collection: string, id: string, shareId: string) {
+    return this.with(caller, "records:write", (store, p) => removeShare(store, p, collection, id, shareId));
+  }
+
+  /** One tenant's part of a platform admin's cross-tenant query (read-only; checked by the Worker). */
+  async aggregate(spec: AggregateSpec): Promise<Result<AggregateResult>> {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const down = statusFailure(store.config);
+    return down ?? aggregate(store, spec);
   }
 
   // ---- Files (the Worker streams bytes to and from R2; metadata and rules live here) -------
@@ -554,7 +623,10 @@ export class TenantDatabase extends DurableObject<Env> {
     if (!store) return fail("not_found", "Tenant not found.");
     const { limits } = store.config;
     this.bucket ??= new TokenBucket(limits.requestsPerSecond, limits.burst, Date.now());
-    const { allowed, state: rate } = this.bucket.take(Date.now());
+    // An API key has its own share (half the tenant's rate and burst), so one machine client
+    // cannot use up the whole tenant's budget; the tenant's bucket still applies on top.
+    const keyLimited = caller.kind === "apikey" ? this.keyBucket(caller.sub, limits).take(Date.now()) : null;
+    const { allowed, state: rate } = keyLimited && !keyLimited.allowed ? keyLimited : this.bucket.take(Date.now());
     if (!allowed) {
       this.meter.count("rateLimited");
       this.scheduleFlush();
@@ -575,7 +647,7 @@ export class TenantDatabase extends DurableObject<Env> {
         rate,
       };
     }
-    const p = authorize(this.db, store.config, caller, permission);
+    const p = authorize(this.db, this.ctx.storage, store.config, caller, permission);
     this.meter.count("requests");
     if (!p.ok) {
       this.scheduleFlush();
@@ -587,6 +659,20 @@ export class TenantDatabase extends DurableObject<Env> {
     if (writes) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
     else this.scheduleFlush();
     return { ...result, rate };
+  }
+
+  private keyBucket(keyId: string, limits: TenantConfig["limits"]): TokenBucket {
+    let bucket = this.keyBuckets.get(keyId);
+    const rate = Math.max(1, limits.requestsPerSecond / 2);
+    const burst = Math.max(1, Math.floor(limits.burst / 2));
+    if (!bucket) {
+      if (this.keyBuckets.size > 10_000) this.keyBuckets.clear();
+      bucket = new TokenBucket(rate, burst, Date.now());
+      this.keyBuckets.set(keyId, bucket);
+    } else {
+      bucket.configure(rate, burst);
+    }
+    return bucket;
   }
 
   /** Flushes read counters a few seconds later, so a read never costs a write of its own. */

@@ -7,6 +7,8 @@ import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
 import { newRouter } from "./openapi";
+import { accessRoutes } from "./routes/access";
+import { adminQueryRoutes } from "./routes/admin-query";
 import { auditRoutes } from "./routes/audit";
 import { billingRoutes } from "./routes/billing";
 import { collectionRoutes } from "./routes/collections";
@@ -44,6 +46,8 @@ export function createApp() {
   app.route("/", privacyRoutes);
   app.route("/", keyRotationRoutes);
   app.route("/", fileRoutes);
+  app.route("/", accessRoutes);
+  app.route("/", adminQueryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

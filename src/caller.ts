@@ -22,15 +22,23 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
   const principal = c.get("principal");
   const requestId = c.get("requestId");
   const headerTenant = c.req.header("x-silo-tenant");
-  if (principal.kind === "user") {
+  if (principal.kind !== "admin") {
     for (const named of [headerTenant, pathTenant]) {
       if (named !== undefined && named !== principal.tenantId) throw notFound();
     }
     await resolveJurisdiction(c.env, principal.tenantId);
-    return {
-      tenantId: principal.tenantId,
-      caller: { kind: "user", sub: principal.sub, tokenRoles: principal.tokenRoles, reason: null, requestId },
-    };
+    const caller: Caller =
+      principal.kind === "user"
+        ? { kind: "user", sub: principal.sub, tokenRoles: principal.tokenRoles, reason: null, requestId }
+        : {
+            kind: "apikey",
+            sub: principal.keyId,
+            keyHash: principal.keyHash,
+            tokenRoles: null,
+            reason: null,
+            requestId,
+          };
+    return { tenantId: principal.tenantId, caller };
   }
   const tenantId = pathTenant ?? headerTenant;
   const reason = c.req.header("x-silo-reason")?.trim();

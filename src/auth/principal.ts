@@ -2,4 +2,5 @@
 
 export type AuthPrincipal =
   | { kind: "user"; sub: string; tenantId: string; tokenRoles: string[] | null }
-  | { kind: "admin"; sub: string };
+  | { kind: "admin"; sub: string }
+  | { kind: "apikey"; tenantId: string; keyId: string; keyHash: string };

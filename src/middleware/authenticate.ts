@@ -1,7 +1,9 @@
-// Authenticates every /v1 request and derives the principal. Tokens with an unusable tenant claim
-// are refused here, before any Durable Object is touched.
+// Authenticates every /v1 request and derives the principal: a JWT, or an API key
+// ("silo_<tenant>_..."), which its tenant's object verifies. Tokens with an unusable tenant claim
+// and malformed keys are refused here, before any Durable Object is touched.
 import { createMiddleware } from "hono/factory";
 import type { JWTPayload } from "jose";
+import { API_KEY_PREFIX, parseApiKey } from "../auth/api-key";
 import { verifyJwt } from "../auth/jwt-verifier";
 import type { AuthPrincipal } from "../auth/principal";
 import type { AppEnv } from "../context";
@@ -23,8 +25,13 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
       },
     );
   }
-  const payload = await verifyJwt(match[1] as string, c.env);
-  c.set("principal", principalFrom(payload, c.env.TENANT_CLAIM || "tenant_id"));
+  const credential = match[1] as string;
+  if (credential.startsWith(API_KEY_PREFIX)) {
+    c.set("principal", { kind: "apikey", ...parseApiKey(credential) });
+  } else {
+    const payload = await verifyJwt(credential, c.env);
+    c.set("principal", principalFrom(payload, c.env.TENANT_CLAIM || "tenant_id"));
+  }
   await next();
 });
 

@@ -6,10 +6,10 @@ import type { FileListing, FileView } from "../../durable-objects/file-catalog";
 import { tenantRpc } from "../caller";
 import type { AppEnv } from "../context";
 import { decodeCursor, encodeCursor } from "../cursor";
-import { ApiError, invalid, notFound } from "../errors";
+import { ApiError, invalid, notFound, problemBody } from "../errors";
 import { bearerSecurity, commonErrors, jsonResponse, newRouter, ProblemSchema } from "../openapi";
 import { type FilePath, filePathFromUrl } from "../storage/file-path";
-import { tenantStorage } from "../storage/tenant-storage";
+import { type TenantStorage, tenantStorage } from "../storage/tenant-storage";
 import { unwrap } from "../tenant-client";
 
 /** Types a browser will not run: served inline. Everything else is an attachment. */
@@ -146,6 +146,16 @@ async function upload(c: Context<AppEnv>, path: FilePath) {
 
 type Rpc = Awaited<ReturnType<typeof tenantRpc>>;
 
+/**
+ * Removes an object whose row was refused. R2 has already replaced any earlier object at this
+ * key, so an earlier row would now describe bytes that are gone: it goes too (audited as a
+ * delete), keeping "a row exists" and "the object exists" the same statement.
+ */
+async function discard(stub: Rpc["stub"], caller: Rpc["caller"], storage: TenantStorage, path: FilePath) {
+  await storage.deleteFile(path);
+  await stub.fileDelete(caller, path); // a not_found answer just means there was no earlier row
+}
+
 /** Records the stored object; if that is refused, the object is removed again (no orphans). */
 async function commit(
   c: Context<AppEnv>,
@@ -167,7 +177,7 @@ async function commit(
     },
     reservation,
   );
-  if (!committed.ok) await storage.deleteFile(path);
+  if (!committed.ok) await discard(stub, caller, storage, path);
   const file = unwrap(committed) as FileView;
   return c.json(file, 201, { ETag: file.etag });
 }
@@ -179,18 +189,50 @@ function disposition(contentType: string, path: string): string {
   return `${kind}; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+/**
+ * One byte range ("bytes=a-b", "bytes=a-", "bytes=-n") within `size`. Anything else (several
+ * ranges, other units, garbage) is ignored and the whole file is served, as RFC 9110 allows.
+ */
+function rangeOf(
+  header: string | undefined,
+  size: number,
+): { offset: number; length: number } | "unsatisfiable" | null {
+  const m = header?.trim().match(/^bytes=(\d{0,15})-(\d{0,15})$/);
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    const length = Math.min(suffix, size);
+    return { offset: size - length, length };
+  }
+  const first = Number(m[1]);
+  const last = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== "" && Number(m[2]) < first) return null;
+  if (first >= size) return "unsatisfiable";
+  return { offset: first, length: last - first + 1 };
+}
+
 async function download(c: Context<AppEnv>, path: FilePath, headOnly: boolean) {
   const { stub, caller, tenantId } = await tenantRpc(c);
   const file = unwrap(await stub.fileRead(caller, path)) as FileView;
   const storage = tenantStorage(c.env.FILES, tenantId);
-  let object: R2Object | R2ObjectBody | null;
-  try {
-    object = headOnly
-      ? await storage.headFile(path)
-      : await storage.getFile(path, { range: c.req.raw.headers, onlyIf: c.req.raw.headers });
-  } catch {
-    return new Response(null, { status: 416, headers: { "content-range": `bytes */${file.size}` } });
+  // The range is parsed here against the recorded size: R2 clamps an unsatisfiable range to
+  // the object instead of refusing it, which would answer 206 with the wrong bytes.
+  const range = headOnly ? null : rangeOf(c.req.header("range"), file.size);
+  if (range === "unsatisfiable") {
+    const body = problemBody(
+      "validation_failed",
+      `The range is outside the file's ${file.size} bytes.`,
+      c.get("requestId"),
+    );
+    return new Response(JSON.stringify({ ...body, status: 416, title: "Range not satisfiable" }), {
+      status: 416,
+      headers: { "content-type": "application/problem+json", "content-range": `bytes */${file.size}` },
+    });
   }
+  const object = headOnly
+    ? await storage.headFile(path)
+    : await storage.getFile(path, { onlyIf: c.req.raw.headers, ...(range ? { range } : {}) });
   if (!object) throw notFound(`No file '${path}'.`);
   const headers = new Headers({
     "content-type": object.httpMetadata?.contentType ?? file.contentType,
@@ -209,10 +251,8 @@ async function download(c: Context<AppEnv>, path: FilePath, headOnly: boolean) {
     const conditional = c.req.header("if-none-match") || c.req.header("if-modified-since");
     return new Response(null, { status: conditional ? 304 : 412, headers });
   }
-  const range = object.range as { offset?: number; length?: number } | undefined;
-  if (range && c.req.header("range")) {
-    const offset = range.offset ?? 0;
-    const length = range.length ?? object.size - offset;
+  if (range) {
+    const { offset, length } = range;
     headers.set("content-range", `bytes ${offset}-${offset + length - 1}/${object.size}`);
     headers.set("content-length", String(length));
     return new Response((object as R2ObjectBody).body, { status: 206, headers });
@@ -267,7 +307,24 @@ async function post(c: Context<AppEnv>, path: FilePath) {
     throw r2Failure(err) ?? err;
   }
   unwrap(await stub.multipartCheck(caller, path, uploadId, true));
-  return commit(c, stub, caller, storage, path, object, null);
+  // Only now is the whole size known: the tenant's type, file-size and quota rules apply to it
+  // exactly as to a single PUT (a refused object is removed, not kept uncounted).
+  const checked = await stub.fileBeginUpload(caller, {
+    path,
+    contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
+    size: object.size,
+  });
+  if (!checked.ok) await discard(stub, caller, storage, path);
+  const { reservation } = unwrap(checked) as { reservation: string };
+  return commit(c, stub, caller, storage, path, object, reservation);
+}
+
+function afterOf(position: { after: string }): string {
+  try {
+    return decodeURIComponent(position.after);
+  } catch {
+    throw invalid("The cursor is not valid.", { field: "cursor" });
+  }
 }
 
 const PathParam = z.object({
@@ -299,13 +356,19 @@ export const fileRoutes = newRouter().openapi(
   }),
   async (c) => {
     const { prefix, cursor, limit } = c.req.valid("query");
+    // Cursors carry the path percent-encoded: btoa (in encodeCursor) only takes Latin-1.
     const after = cursor
-      ? decodeCursor(cursor, (v): v is { after: string } => typeof (v as { after?: unknown })?.after === "string").after
+      ? afterOf(
+          decodeCursor(cursor, (v): v is { after: string } => typeof (v as { after?: unknown })?.after === "string"),
+        )
       : null;
     const { stub, caller } = await tenantRpc(c);
     const listing = unwrap(await stub.fileList(caller, prefix, after, limit)) as FileListing;
     return c.json(
-      { ...listing, nextCursor: listing.nextCursor ? encodeCursor({ after: listing.nextCursor }) : null },
+      {
+        ...listing,
+        nextCursor: listing.nextCursor ? encodeCursor({ after: encodeURIComponent(listing.nextCursor) }) : null,
+      },
       200,
     );
   },

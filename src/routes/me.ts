@@ -10,7 +10,7 @@ const MeSchema = z
     tenant: z.object({ id: z.string(), name: z.string(), status: z.string(), tier: z.string() }),
     principal: z.object({
       sub: z.string(),
-      kind: z.enum(["user", "admin"]),
+      kind: z.enum(["user", "admin", "apikey"]),
       roles: z.array(z.string()),
       permissions: z.array(z.string()),
     }),

@@ -18,7 +18,9 @@ export function checkFilePath(path: string): PathCheck {
   if (path.includes("\\")) return { ok: false, reason: "The path must not contain '\\'." };
   for (const ch of path) {
     const code = ch.codePointAt(0) ?? 0;
-    if (code < 0x20 || code === 0x7f) return { ok: false, reason: "The path must not contain control characters." };
+    // C1 controls (0x80-0x9f) too: terminals and log viewers act on them like C0 controls.
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f))
+      return { ok: false, reason: "The path must not contain control characters." };
   }
   if (path.split("/").some((s) => s === "" || s === "." || s === "..")) {
     return { ok: false, reason: "The path must not contain empty, '.' or '..' segments." };

@@ -1,9 +1,14 @@
 // The tenant storage handle: the only code that builds R2 keys. Everything a tenant stores lives
 // under "tenant-{id}/" (the trailing "/" keeps tenant "acme" away from "acme-corp"): files/,
 // exports/, backups/. Callers pass validated relative paths and bundle names, never keys.
+import { isTenantId } from "../tenant-id";
 import { type FilePath, unsafeFilePath } from "./file-path";
 
-export const tenantPrefix = (tenantId: string) => `tenant-${tenantId}/`;
+/** The root of a tenant's keys; an id that is not a tenant id (e.g. "../x", "") never makes one. */
+export function tenantPrefix(tenantId: string): string {
+  if (!isTenantId(tenantId)) throw new StorageKeyError(`invalid tenant id ${JSON.stringify(tenantId)}`);
+  return `tenant-${tenantId}/`;
+}
 
 export interface BundleRef {
   area: "exports" | "backups";

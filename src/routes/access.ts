@@ -1,0 +1,323 @@
+// Access control inside a tenant: members, custom roles, API keys and record shares.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { ApiKeyView } from "../../durable-objects/api-keys";
+import { CreateKeySchema } from "../../durable-objects/api-keys";
+import { AddMemberSchema, type MemberView, PatchMemberSchema } from "../../durable-objects/members";
+import { PERMISSIONS } from "../../durable-objects/permissions";
+import { RoleSchema, type RoleView } from "../../durable-objects/roles";
+import { ShareSchema, type ShareView } from "../../durable-objects/shares";
+import { mintApiKey } from "../auth/api-key";
+import { tenantRpc } from "../caller";
+import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import { unwrap } from "../tenant-client";
+import { CollectionName } from "./collections";
+
+const MemberSchema = z
+  .object({
+    sub: z.string(),
+    roles: z.array(z.string()),
+    email: z.string().nullable(),
+    displayName: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Member");
+const RoleViewSchema = z
+  .object({ name: z.string(), builtin: z.boolean(), permissions: z.array(z.string()), clearance: z.string() })
+  .openapi("Role");
+const KeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.string()),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi("ApiKey");
+const ShareViewSchema = z
+  .object({
+    id: z.string(),
+    principal: z.string(),
+    permission: z.enum(["read", "write"]),
+    createdBy: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("Share");
+
+const Sub = z.object({
+  sub: z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ param: { name: "sub", in: "path" } }),
+});
+const RoleName = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,39}$/)
+    .openapi({ param: { name: "name", in: "path" } }),
+});
+const KeyId = z.object({
+  id: z
+    .string()
+    .regex(/^[a-z0-9]{12}$/)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+const RecordParams = z.object({
+  name: CollectionName,
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const accessRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/members",
+      tags: ["Access"],
+      summary: "The tenant's members (members:manage)",
+      security: bearerSecurity,
+      responses: { 200: jsonResponse(listOf(MemberSchema), "Members."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json({ items: unwrap(await stub.listMembers(caller)) as MemberView[], nextCursor: null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/members",
+      tags: ["Access"],
+      summary: "Add a member with roles",
+      security: bearerSecurity,
+      request: { body: jsonBody(AddMemberSchema.openapi("AddMember", { example: { sub: "bob", roles: ["viewer"] } })) },
+      responses: { 201: jsonResponse(MemberSchema, "The member."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(unwrap(await stub.addMember(caller, c.req.valid("json"))) as MemberView, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/members/{sub}",
+      tags: ["Access"],
+      summary: "Change a member's roles or details (the last owner cannot be demoted)",
+      security: bearerSecurity,
+      request: { params: Sub, body: jsonBody(PatchMemberSchema.openapi("PatchMember")) },
+      responses: { 200: jsonResponse(MemberSchema, "The member."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(
+        unwrap(await stub.updateMember(caller, c.req.valid("param").sub, c.req.valid("json"))) as MemberView,
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/members/{sub}",
+      tags: ["Access"],
+      summary: "Remove a member (not the last owner)",
+      security: bearerSecurity,
+      request: { params: Sub },
+      responses: {
+        200: jsonResponse(z.object({ removed: z.literal(true) }), "Removed."),
+        ...commonErrors,
+        ...conflictError,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(unwrap(await stub.removeMember(caller, c.req.valid("param").sub)) as { removed: true }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/roles",
+      tags: ["Access"],
+      summary: "Built-in and custom roles, their permissions and clearance",
+      security: bearerSecurity,
+      responses: {
+        200: jsonResponse(
+          listOf(RoleViewSchema).extend({ permissions: z.array(z.string()) }),
+          "Roles and the permission catalogue.",
+        ),
+        ...commonErrors,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(
+        { items: unwrap(await stub.listRoles(caller)) as RoleView[], nextCursor: null, permissions: [...PERMISSIONS] },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/v1/roles/{name}",
+      tags: ["Access"],
+      summary: "Create or change a custom role",
+      security: bearerSecurity,
+      request: {
+        params: RoleName,
+        body: jsonBody(
+          RoleSchema.openapi("PutRole", { example: { permissions: ["audit:read"], clearance: "internal" } }),
+        ),
+      },
+      responses: { 200: jsonResponse(RoleViewSchema, "The role."), ...commonErrors, ...conflictError },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(
+        unwrap(await stub.putRole(caller, c.req.valid("param").name, c.req.valid("json"))) as RoleView,
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/roles/{name}",
+      tags: ["Access"],
+      summary: "Delete a custom role nobody holds",
+      security: bearerSecurity,
+      request: { params: RoleName },
+      responses: {
+        200: jsonResponse(z.object({ deleted: z.literal(true) }), "Deleted."),
+        ...commonErrors,
+        ...conflictError,
+      },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(unwrap(await stub.deleteRole(caller, c.req.valid("param").name)) as { deleted: true }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/api-keys",
+      tags: ["Access"],
+      summary: "Create an API key; its secret is shown only in this answer",
+      security: bearerSecurity,
+      request: {
+        body: jsonBody(
+          CreateKeySchema.openapi("CreateApiKey", {
+            example: { name: "etl", scopes: ["records:read"], expiresAt: null },
+          }),
+        ),
+      },
+      responses: {
+        201: jsonResponse(KeySchema.extend({ key: z.string() }), "The key, with its secret."),
+        ...commonErrors,
+      },
+    }),
+    async (c) => {
+      const { stub, caller, tenantId } = await tenantRpc(c);
+      const minted = mintApiKey(tenantId);
+      const created = unwrap(
+        await stub.createApiKey(caller, { id: minted.id, hash: minted.hash, body: c.req.valid("json") }),
+      ) as ApiKeyView;
+      return c.json({ ...created, key: minted.key }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/api-keys",
+      tags: ["Access"],
+      summary: "API keys (never their secrets)",
+      security: bearerSecurity,
+      responses: { 200: jsonResponse(listOf(KeySchema), "Keys."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json({ items: unwrap(await stub.listApiKeys(caller)) as ApiKeyView[], nextCursor: null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/api-keys/{id}",
+      tags: ["Access"],
+      summary: "Revoke an API key (effective on the next request)",
+      security: bearerSecurity,
+      request: { params: KeyId },
+      responses: { 200: jsonResponse(KeySchema, "The revoked key."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      return c.json(unwrap(await stub.revokeApiKey(caller, c.req.valid("param").id)) as ApiKeyView, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/collections/{name}/records/{id}/shares",
+      tags: ["Access"],
+      summary: "A record's shares",
+      security: bearerSecurity,
+      request: { params: RecordParams },
+      responses: { 200: jsonResponse(listOf(ShareViewSchema), "Shares."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id } = c.req.valid("param");
+      return c.json({ items: unwrap(await stub.listShares(caller, name, id)) as ShareView[], nextCursor: null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/collections/{name}/records/{id}/shares",
+      tags: ["Access"],
+      summary: "Share a record with a user or a role (owner or admin)",
+      security: bearerSecurity,
+      request: {
+        params: RecordParams,
+        body: jsonBody(ShareSchema.openapi("CreateShare", { example: { principal: "user:bob", permission: "read" } })),
+      },
+      responses: { 201: jsonResponse(ShareViewSchema, "The share."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id } = c.req.valid("param");
+      return c.json(unwrap(await stub.addShare(caller, name, id, c.req.valid("json"))) as ShareView, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/collections/{name}/records/{id}/shares/{shareId}",
+      tags: ["Access"],
+      summary: "Revoke a share (immediately)",
+      security: bearerSecurity,
+      request: {
+        params: RecordParams.extend({
+          shareId: z
+            .string()
+            .uuid()
+            .openapi({ param: { name: "shareId", in: "path" } }),
+        }),
+      },
+      responses: { 200: jsonResponse(z.object({ deleted: z.literal(true) }), "Revoked."), ...commonErrors },
+    }),
+    async (c) => {
+      const { stub, caller } = await tenantRpc(c);
+      const { name, id, shareId } = c.req.valid("param");
+      return c.json(unwrap(await stub.removeShare(caller, name, id, shareId)) as { deleted: true }, 200);
+    },
+  );

@@ -376,7 +376,7 @@ export class TenantDatabase extends DurableObject<Env> {
 
   async fileCommitUpload(caller: Caller, object: StoredObject, reservation: string | null) {
     if (reservation) this.reservations.release(reservation);
-    return this.with(caller, "files:write", (store, p) => commitUpload(store, p, object));
+    return this.followUp(caller, "files:write", (store, p) => commitUpload(store, p, object));
   }
 
   async fileAbortUpload(reservation: string): Promise<void> {
@@ -412,7 +412,7 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** A multipart upload id is usable only by the tenant that created it, for its own path. */
   async multipartCheck(caller: Caller, path: string, uploadId: string, finished: boolean) {
-    return this.with(caller, "files:write", (store) => {
+    return this.followUp(caller, "files:write", (store) => {
       if (uploadPath(store, uploadId) !== path) return fail("not_found", "No such upload.");
       if (finished) forgetUpload(store, uploadId);
       return ok({ path });
@@ -608,6 +608,17 @@ export class TenantDatabase extends DurableObject<Env> {
       await archive.deleteBundle({ area: "backups", id: old.id });
       this.db.delete(schema.exportJobs).where(eq(schema.exportJobs.id, old.id)).run();
     }
+  }
+
+  /**
+   * The second half of an upload the gate already admitted (commit, part checks): permission
+   * only, so a rate limit can never strand bytes that R2 has already accepted.
+   */
+  private followUp<T>(caller: Caller, permission: Permission, work: (store: Store, p: Principal) => Result<T>): Result<T> {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const p = authorize(this.db, this.ctx.storage, store.config, caller, permission);
+    return p.ok ? work(store, p.value) : p;
   }
 
   /**

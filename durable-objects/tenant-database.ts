@@ -614,7 +614,11 @@ export class TenantDatabase extends DurableObject<Env> {
    * The second half of an upload the gate already admitted (commit, part checks): permission
    * only, so a rate limit can never strand bytes that R2 has already accepted.
    */
-  private followUp<T>(caller: Caller, permission: Permission, work: (store: Store, p: Principal) => Result<T>): Result<T> {
+  private followUp<T>(
+    caller: Caller,
+    permission: Permission,
+    work: (store: Store, p: Principal) => Result<T>,
+  ): Result<T> {
     const store = this.store();
     if (!store) return fail("not_found", "Tenant not found.");
     const p = authorize(this.db, this.ctx.storage, store.config, caller, permission);

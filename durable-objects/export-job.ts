@@ -212,7 +212,7 @@ function stripInternal(row: Record<string, unknown>): Record<string, unknown> {
 
 export interface JobView {
   id: string;
-  kind: "export" | "backup" | "import";
+  kind: "export" | "backup" | "import" | "rekey";
   status: "pending" | "running" | "completed" | "failed";
   createdAt: string;
   updatedAt: string;

@@ -55,3 +55,45 @@ export class FieldCipher {
 
 /** The column holding a field's blind index. */
 export const blindColumn = (field: string) => `${field}__bi`;
+
+/**
+ * The tenant's current data key plus keys being rotated out: new values are sealed with the
+ * current key; a value sealed with a retired key still opens until it is re-encrypted.
+ */
+export class KeyRing {
+  constructor(
+    readonly current: FieldCipher,
+    private readonly retired: FieldCipher[] = [],
+  ) {}
+
+  get keyId(): string {
+    return this.current.keyId;
+  }
+
+  encrypt(value: unknown): string {
+    return this.current.encrypt(value);
+  }
+
+  decrypt(sealed: unknown): unknown {
+    if (typeof sealed !== "string" || !sealed.startsWith(`${PREFIX}.`)) return sealed;
+    const keyId = sealed.split(".")[1];
+    const cipher = [this.current, ...this.retired].find((c) => c.keyId === keyId);
+    if (!cipher) throw new Error("ciphertext under an unknown key");
+    return cipher.decrypt(sealed);
+  }
+
+  isCurrent(sealed: unknown): boolean {
+    return (
+      typeof sealed !== "string" || !sealed.startsWith(`${PREFIX}.`) || sealed.startsWith(`${PREFIX}.${this.keyId}.`)
+    );
+  }
+
+  blindIndex(collection: string, field: string, value: unknown): string {
+    return this.current.blindIndex(collection, field, value);
+  }
+
+  /** Tokens under every key in the ring: during a rotation a row may still carry an old one. */
+  blindTokens(collection: string, field: string, value: unknown): string[] {
+    return [this.current, ...this.retired].map((c) => c.blindIndex(collection, field, value));
+  }
+}

@@ -91,15 +91,15 @@ function sealedFilters(store: Store, def: CollectionDef, query: RecordQuery): Re
         },
       );
     }
-    const token = (v: SqlStorageValue) =>
-      store.cipher().blindIndex(def.name, field.name, field.type === "boolean" ? v === 1 : v);
-    const value =
-      f.op === "is"
-        ? f.value
-        : f.op === "in"
-          ? (f.value as SqlStorageValue[]).map(token)
-          : token(f.value as SqlStorageValue);
-    out.push({ field: blindColumn(f.field), op: f.op, value });
+    if (f.op === "is") {
+      out.push({ field: blindColumn(f.field), op: "is", value: f.value });
+      continue;
+    }
+    // Every key in the ring: during a data key rotation a row may still carry an old token.
+    const tokens = (v: SqlStorageValue) =>
+      store.cipher().blindTokens(def.name, field.name, field.type === "boolean" ? v === 1 : v);
+    const values = f.op === "in" ? (f.value as SqlStorageValue[]) : [f.value as SqlStorageValue];
+    out.push({ field: blindColumn(f.field), op: "in", value: values.flatMap(tokens) });
   }
   return ok(out);
 }

@@ -82,6 +82,8 @@ export interface TenantConfig {
   settings: Settings;
   legalHold: boolean;
   wrappedKey: string;
+  /** Earlier wrapped data keys still needed to read values not yet re-encrypted. */
+  retiredKeys?: string[];
   /** Monotonic; a push older than what the object holds is ignored. */
   revision: number;
   createdAt: string;

@@ -427,3 +427,10 @@ export function aggregateStatement(
     `SELECT ${ident(groupBy)} AS grp, ${value} AS value FROM ${collectionTable(collection)} WHERE ${live} GROUP BY ${ident(groupBy)} ORDER BY ${ident(groupBy)} LIMIT 1000`,
   );
 }
+
+/** A page of a collection's rows by id, for re-encryption. */
+export const rowsAfter = (collection: string, afterId: string, limit: number) =>
+  statement(`SELECT * FROM ${collectionTable(collection)} WHERE ${ident("id")} > ? ORDER BY ${ident("id")} LIMIT ?`, [
+    afterId,
+    limit,
+  ]);

@@ -2,7 +2,7 @@
 // tables, its configuration, and a cache of collection definitions.
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { CollectionDef } from "./collection-schema";
-import type { FieldCipher } from "./field-cipher";
+import type { KeyRing } from "./field-cipher";
 import type { Failure, TenantConfig } from "./rpc-contract";
 import type * as schema from "./schema";
 
@@ -15,8 +15,8 @@ export interface Store {
   config: TenantConfig;
   /** Definitions by name; reset whenever a collection changes (after the change commits). */
   defs: Map<string, CollectionDef>;
-  /** The tenant's field cipher, unwrapped on first use. */
-  cipher: () => FieldCipher;
+  /** The tenant's data keys, unwrapped on first use. */
+  cipher: () => KeyRing;
 }
 
 /** Thrown inside a transactionSync to roll it back with an expected failure. */

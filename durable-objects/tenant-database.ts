@@ -22,7 +22,7 @@ import {
 import migrations from "./drizzle/migrations.js";
 import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./erasure";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
-import { FieldCipher, unwrapDataKeySync } from "./field-cipher";
+import { FieldCipher, KeyRing, unwrapDataKeySync } from "./field-cipher";
 import {
   beginUpload,
   commitUpload,
@@ -51,6 +51,7 @@ import {
   restoreRecord,
   writeRecord,
 } from "./records";
+import { newRekeyState, type RekeyState, rekeyStep } from "./rekey-job";
 import { applyRetention, type RetentionResult } from "./retention";
 import { deleteRole, listRoles, putRole } from "./roles";
 import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } from "./rpc-contract";
@@ -99,7 +100,7 @@ export class TenantDatabase extends DurableObject<Env> {
   private flushScheduled = false;
   /** The sweep instant of a retention pass that still has work (continued by the alarm). */
   private retentionPending: string | null = null;
-  private cipherCache: { wrapped: string; cipher: FieldCipher } | null = null;
+  private cipherCache: { wrapped: string; cipher: KeyRing } | null = null;
   private readonly reservations = new Reservations();
   private readonly keyBuckets = new Map<string, TokenBucket>();
 
@@ -507,6 +508,45 @@ export class TenantDatabase extends DurableObject<Env> {
     return ok(jobView(job));
   }
 
+  /** Starts re-encrypting every encrypted value under the current data key (a chunk per alarm). */
+  async startRekey(): Promise<Result<JobView>> {
+    const store = this.store();
+    if (!store) return fail("not_found", "Tenant not found.");
+    const open = this.db
+      .select()
+      .from(schema.exportJobs)
+      .where(and(eq(schema.exportJobs.kind, "rekey"), inArray(schema.exportJobs.status, ["pending", "running"])))
+      .get();
+    if (open) return ok(jobView(open));
+    const now = new Date().toISOString();
+    const job = {
+      id: `key-${crypto.randomUUID().slice(0, 12)}`,
+      kind: "rekey" as const,
+      status: "pending" as const,
+      location: "tenant",
+      state: newRekeyState(store) as unknown as Record<string, unknown>,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
+    this.db.insert(schema.exportJobs).values(job).run();
+    await this.ctx.storage.setAlarm(Date.now());
+    return ok(jobView(job));
+  }
+
+  /** The latest data key rotation, if any. */
+  async rekeyStatus(): Promise<Result<JobView | null>> {
+    if (!this.config) return fail("not_found", "Tenant not found.");
+    const job = this.db
+      .select()
+      .from(schema.exportJobs)
+      .where(eq(schema.exportJobs.kind, "rekey"))
+      .orderBy(desc(schema.exportJobs.createdAt))
+      .get();
+    return ok(job ? jobView(job) : null);
+  }
+
   /** Starts loading another tenant's export into this (empty) tenant. */
   async startImport(fromTenant: string, exportId: string): Promise<Result<JobView>> {
     const store = this.store();
@@ -556,17 +596,19 @@ export class TenantDatabase extends DurableObject<Env> {
     const chunkRows = Number(this.env.EXPORT_CHUNK_ROWS) || DEFAULT_CHUNK_ROWS;
     try {
       const step =
-        job.kind === "import"
-          ? await importStep(store, this.env.FILES, job.state as unknown as ImportState, IMPORT_PARTS_PER_STEP)
-          : await exportStep(
-              store,
-              this.env.FILES,
-              job.id,
-              job.location as "exports" | "backups",
-              job.state as unknown as ExportState,
-              chunkRows * 4,
-              chunkRows,
-            );
+        job.kind === "rekey"
+          ? this.ctx.storage.transactionSync(() => rekeyStep(store, job.state as unknown as RekeyState, chunkRows * 4))
+          : job.kind === "import"
+            ? await importStep(store, this.env.FILES, job.state as unknown as ImportState, IMPORT_PARTS_PER_STEP)
+            : await exportStep(
+                store,
+                this.env.FILES,
+                job.id,
+                job.location as "exports" | "backups",
+                job.state as unknown as ExportState,
+                chunkRows * 4,
+                chunkRows,
+              );
       const now = new Date().toISOString();
       this.db
         .update(schema.exportJobs)
@@ -741,11 +783,12 @@ export class TenantDatabase extends DurableObject<Env> {
     };
   }
 
-  /** The data key, unwrapped with MASTER_KEY on first use and kept only in memory. */
-  private fieldCipher(): FieldCipher {
-    const wrapped = this.config?.wrappedKey ?? "";
+  /** The data keys, unwrapped with MASTER_KEY on first use and kept only in memory. */
+  private fieldCipher(): KeyRing {
+    const wrapped = [this.config?.wrappedKey ?? "", ...(this.config?.retiredKeys ?? [])].join("|");
     if (!this.cipherCache || this.cipherCache.wrapped !== wrapped) {
-      this.cipherCache = { wrapped, cipher: new FieldCipher(unwrapDataKey(this.env, wrapped)) };
+      const [current, ...retired] = wrapped.split("|").map((w) => new FieldCipher(unwrapDataKey(this.env, w)));
+      this.cipherCache = { wrapped, cipher: new KeyRing(current as FieldCipher, retired) };
     }
     return this.cipherCache.cipher;
   }

@@ -1,7 +1,7 @@
 // Encrypted fields: AES-256-GCM ciphertext at rest (rows and versions) under the tenant's data
 // key, decrypted for readers, equality through a keyed blind index, other operators refused;
 // master key rotation re-wraps the key with the data intact.
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { create, list, type Rec } from "./data-helpers";
@@ -127,5 +127,76 @@ describe("encrypted fields", () => {
       (await call(`/v1/tenants/${t.id}/rotate-key`, { method: "POST", token: t.ownerToken, body: { mode: "rewrap" } }))
         .status,
     ).toBe(403);
+  });
+
+  it("rotates the data key: values re-encrypted in chunks, reads and filters work throughout, old key destroyed", async () => {
+    const t = await tenantWithPatients();
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++)
+      ids.push((await create(t.ownerToken, { name: `p${i}`, ssn: `ssn-${i}`, age: 30 + i }, "patients")).id);
+    await call(`/v1/collections/patients/records/${ids[0]}`, {
+      method: "PATCH",
+      token: t.ownerToken,
+      body: { diagnosis: "x" },
+    });
+    const keyIds = () =>
+      runInDurableObject(stubOf(t.id), (_i, state) => ({
+        rows: new Set(
+          state.storage.sql
+            .exec<{ s: string }>("SELECT ssn AS s FROM c_patients")
+            .toArray()
+            .map((r) => r.s.split(".")[1]),
+        ),
+        versions: new Set(
+          state.storage.sql
+            .exec<{ d: string }>("SELECT data AS d FROM record_versions WHERE collection = 'patients'")
+            .toArray()
+            .map((r) => String(JSON.parse(r.d).ssn).split(".")[1]),
+        ),
+      }));
+    const before = await keyIds();
+    expect(before.rows.size).toBe(1);
+
+    const token = await adminToken();
+    const started = await call(`/v1/tenants/${t.id}/rotate-key`, { method: "POST", token, body: { mode: "data" } });
+    const rotation = await json<{ job: { id: string } }>(started);
+    expect(started.status).toBe(202);
+    // Nothing re-encrypted yet: old values still read and filter through the key ring.
+    expect(
+      (await json<Rec>(await call(`/v1/collections/patients/records/${ids[3]}`, { token: t.ownerToken }))).ssn,
+    ).toBe("ssn-3");
+    expect((await list(t.ownerToken, "ssn=eq.ssn-5", "patients")).items.map((r) => r.id)).toEqual([ids[5]]);
+    const fresh = await create(t.ownerToken, { name: "new", ssn: "ssn-new" }, "patients");
+    expect((await list(t.ownerToken, "ssn=eq.ssn-new", "patients")).items.map((r) => r.id)).toEqual([fresh.id]);
+    expect(
+      (await call(`/v1/tenants/${t.id}/rotate-key`, { method: "POST", token, body: { mode: "data" } })).status,
+    ).toBe(409);
+
+    for (let i = 0; i < 50; i++) {
+      const job = await json<{ status: string }>(
+        await call(`/v1/tenants/${t.id}/exports/${rotation.job.id}`, { token }),
+      );
+      if (job.status === "completed") break;
+      await runDurableObjectAlarm(stubOf(t.id));
+    }
+    const after = await keyIds();
+    expect(after.rows.size).toBe(1);
+    expect(after.versions).toEqual(after.rows);
+    expect([...after.rows][0]).not.toBe([...before.rows][0]);
+
+    const status = await json<{ complete: boolean }>(await call(`/v1/tenants/${t.id}/rotate-key`, { token }));
+    expect(status.complete).toBe(true);
+    const row = await env.CONTROL_DB.prepare("SELECT retired_keys FROM tenants WHERE id = ?")
+      .bind(t.id)
+      .first<{ retired_keys: string }>();
+    expect(JSON.parse(row?.retired_keys ?? "null")).toEqual([]);
+    expect(
+      (await json<Rec>(await call(`/v1/collections/patients/records/${ids[0]}`, { token: t.ownerToken }))).diagnosis,
+    ).toBe("x");
+    expect((await list(t.ownerToken, "ssn=eq.ssn-7", "patients")).items.map((r) => r.id)).toEqual([ids[7]]);
+    const history = await json<{ items: { data: Rec }[] }>(
+      await call(`/v1/collections/patients/records/${ids[0]}/history`, { token: t.ownerToken }),
+    );
+    expect(history.items.map((v) => v.data.ssn)).toEqual(["ssn-0", "ssn-0"]);
   });
 });

@@ -30,6 +30,8 @@ export const tenants = sqliteTable(
     limitOverrides: text("limit_overrides", { mode: "json" }).$type<Partial<Limits>>().notNull(),
     legalHold: integer("legal_hold", { mode: "boolean" }).notNull(),
     wrappedKey: text("wrapped_key"),
+    /** Wrapped data keys being rotated out (values are re-encrypted under wrappedKey). */
+    retiredKeys: text("retired_keys", { mode: "json" }).$type<string[]>().notNull().default([]),
     ownerSub: text("owner_sub").notNull(),
     revision: integer().notNull(),
     createdAt: text("created_at").notNull(),

@@ -31,6 +31,7 @@ export function tenantConfig(row: TenantRow, planLimits: Limits): TenantConfig {
     settings: effectiveSettings(row.settings),
     legalHold: row.legalHold,
     wrappedKey: row.wrappedKey ?? "",
+    retiredKeys: row.retiredKeys ?? [],
     revision: row.revision,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

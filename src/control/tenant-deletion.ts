@@ -23,6 +23,7 @@ export async function hardDeleteTenant(env: Env, tenant: TenantRow): Promise<{ c
       .set({
         status: "deleted",
         wrappedKey: null,
+        retiredKeys: [],
         settings: {},
         deletedAt: now,
         updatedAt: now,

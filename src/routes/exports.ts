@@ -13,10 +13,10 @@ import { tenantStorage } from "../storage/tenant-storage";
 import { tenantStub, unwrap } from "../tenant-client";
 import { TenantIdSchema } from "./tenant-schemas";
 
-const JobSchema = z
+export const JobSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(["export", "backup", "import"]),
+    kind: z.enum(["export", "backup", "import", "rekey"]),
     status: z.enum(["pending", "running", "completed", "failed"]),
     createdAt: z.string(),
     updatedAt: z.string(),

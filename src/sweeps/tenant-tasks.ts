@@ -2,6 +2,7 @@
 // nothing the second time.
 import { sql } from "drizzle-orm";
 import { controlDb } from "../control/control-db";
+import { finalizeRotation } from "../control/key-rotation";
 import { type SweepKind, type TenantRow, usageRollups } from "../control/schema";
 import { hardDeleteTenant } from "../control/tenant-deletion";
 import { tenantStub } from "../tenant-client";
@@ -27,6 +28,9 @@ const retention: Task = async (env, tenant): Promise<Record<string, number>> => 
     const deleted = await hardDeleteTenant(env, tenant);
     return { tenantsDeleted: deleted.complete ? 1 : 0, objectsDeleted: deleted.objects };
   }
+  // A finished data key rotation has its retired key destroyed here at the latest.
+  if (tenant.retiredKeys.length > 0)
+    await finalizeRotation(env, { sub: "system:retention", requestId: "sweep" }, tenant);
   const r = expect(await tenantStub(env, tenant.id).retention(new Date(now).toISOString()));
   return {
     recordsPurged: r.recordsPurged,

@@ -1,0 +1,76 @@
+// Key rotation for one tenant. "rewrap" (master key rotation): the data keys are re-wrapped
+// under the current MASTER_KEY, no data changes. "data" (data key rotation): a new data key
+// becomes current, the old one is kept as retired while the tenant's object re-encrypts every
+// value a chunk per alarm, and is destroyed (finalized) once that has finished.
+import { and, eq } from "drizzle-orm";
+import type { JobView } from "../../durable-objects/export-job";
+import { rewrapDataKey, wrapNewDataKey } from "../crypto/data-key";
+import { ApiError } from "../errors";
+import { tenantStub, unwrap } from "../tenant-client";
+import { type AdminActor, adminAuditInsert, controlDb } from "./control-db";
+import { type TenantRow, tenants } from "./schema";
+import { pushConfig } from "./tenant-service";
+
+async function save(
+  env: Env,
+  actor: AdminActor,
+  row: TenantRow,
+  changes: Partial<TenantRow>,
+  action: string,
+  details = {},
+) {
+  const db = controlDb(env);
+  const [updated] = await db.batch([
+    db
+      .update(tenants)
+      .set({ ...changes, revision: row.revision + 1, updatedAt: new Date().toISOString() })
+      .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision)))
+      .returning(),
+    adminAuditInsert(db, actor, action, row.id, details),
+  ]);
+  const next = updated[0];
+  if (!next) throw new ApiError("conflict", `Tenant '${row.id}' changed concurrently; retry.`);
+  await pushConfig(env, db, actor, next);
+  return next;
+}
+
+export async function rewrapKeys(env: Env, actor: AdminActor, row: TenantRow): Promise<TenantRow> {
+  if (!row.wrappedKey) throw new ApiError("conflict", `Tenant '${row.id}' has no data key.`);
+  const wrappedKey = await rewrapDataKey(env, row.wrappedKey);
+  const retiredKeys = await Promise.all(row.retiredKeys.map((k) => rewrapDataKey(env, k)));
+  return save(env, actor, row, { wrappedKey, retiredKeys }, "tenant.rotate_key", { mode: "rewrap" });
+}
+
+export async function rotateDataKey(
+  env: Env,
+  actor: AdminActor,
+  row: TenantRow,
+): Promise<{ row: TenantRow; job: JobView }> {
+  if (!row.wrappedKey) throw new ApiError("conflict", `Tenant '${row.id}' has no data key.`);
+  if (row.retiredKeys.length > 0) {
+    throw new ApiError("conflict", "A data key rotation is still re-encrypting; finish it before starting another.");
+  }
+  const next = await save(
+    env,
+    actor,
+    row,
+    { wrappedKey: await wrapNewDataKey(env.MASTER_KEY), retiredKeys: [row.wrappedKey] },
+    "tenant.rotate_key",
+    { mode: "data" },
+  );
+  const job = unwrap(await tenantStub(env, row.id).startRekey()) as JobView;
+  return { row: next, job };
+}
+
+/**
+ * Destroys the retired keys once the tenant reports its re-encryption finished. Returns the job
+ * (or null when no rotation ever ran) and whether the rotation is now complete.
+ */
+export async function finalizeRotation(env: Env, actor: AdminActor, row: TenantRow) {
+  const job = unwrap(await tenantStub(env, row.id).rekeyStatus()) as JobView | null;
+  if (row.retiredKeys.length > 0 && job?.status === "completed") {
+    await save(env, actor, row, { retiredKeys: [] }, "tenant.rotate_key.finalized", { mode: "data", job: job.id });
+    return { job, complete: true };
+  }
+  return { job, complete: row.retiredKeys.length === 0 };
+}

@@ -2,37 +2,16 @@
 // under the current MASTER_KEY, no data changes. "data" (data key rotation): a new data key
 // becomes current, the old one is kept as retired while the tenant's object re-encrypts every
 // value a chunk per alarm, and is destroyed (finalized) once that has finished.
-import { and, eq } from "drizzle-orm";
 import type { JobView } from "../../durable-objects/export-job";
 import { rewrapDataKey, wrapNewDataKey } from "../crypto/data-key";
 import { ApiError } from "../errors";
 import { tenantStub, unwrap } from "../tenant-client";
-import { type AdminActor, adminAuditInsert, controlDb } from "./control-db";
-import { type TenantRow, tenants } from "./schema";
-import { pushConfig } from "./tenant-service";
+import { type AdminActor, controlDb } from "./control-db";
+import type { TenantRow } from "./schema";
+import { commit } from "./tenant-service";
 
-async function save(
-  env: Env,
-  actor: AdminActor,
-  row: TenantRow,
-  changes: Partial<TenantRow>,
-  action: string,
-  details = {},
-) {
-  const db = controlDb(env);
-  const [updated] = await db.batch([
-    db
-      .update(tenants)
-      .set({ ...changes, revision: row.revision + 1, updatedAt: new Date().toISOString() })
-      .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision)))
-      .returning(),
-    adminAuditInsert(db, actor, action, row.id, details),
-  ]);
-  const next = updated[0];
-  if (!next) throw new ApiError("conflict", `Tenant '${row.id}' changed concurrently; retry.`);
-  await pushConfig(env, db, actor, next);
-  return next;
-}
+const save = (env: Env, actor: AdminActor, row: TenantRow, changes: Partial<TenantRow>, action: string, details = {}) =>
+  commit(controlDb(env), env, actor, row, changes, action, details);
 
 export async function rewrapKeys(env: Env, actor: AdminActor, row: TenantRow): Promise<TenantRow> {
   if (!row.wrappedKey) throw new ApiError("conflict", `Tenant '${row.id}' has no data key.`);

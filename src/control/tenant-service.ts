@@ -176,7 +176,7 @@ export async function transitionTenant(
  * concurrent change makes this one fail instead of overwriting it), then pushes the new
  * configuration to the tenant's object.
  */
-async function commit(
+export async function commit(
   db: ControlDb,
   env: Env,
   actor: AdminActor,

@@ -104,7 +104,7 @@ export const exportRoutes = newRouter()
       const { part } = c.req.valid("query");
       await mayExport(c, id);
       const job = unwrap(await tenantStub(c.env, id).job(exportId)) as JobView;
-      if (job.status !== "completed" || (!job.parts.some((p) => p.name === part) && part !== "manifest.json")) {
+      if (job.status !== "completed" || !(part === "manifest.json" || job.parts.some((p) => p.name === part))) {
         throw notFound(`No part '${part}' in a completed export '${exportId}'.`);
       }
       const area = job.kind === "backup" ? "backups" : "exports";

@@ -6,6 +6,7 @@ import { ApiError, problemResponse } from "./errors";
 import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
+import { requestLog } from "./middleware/request-log";
 import { newRouter } from "./openapi";
 import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
@@ -28,6 +29,7 @@ import { isOverloaded } from "./tenant-client";
 export function createApp() {
   const app = newRouter();
   app.use("*", requestId);
+  app.use("*", requestLog);
   app.use("*", contextStorage());
   app.use("/v1/*", bodyLimit());
   app.use("/v1/*", authenticate);

@@ -8,11 +8,13 @@ import { bodyLimit } from "./middleware/body-limit";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { newRouter } from "./openapi";
+import { createPortal } from "./portal/portal";
 import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
 import { auditRoutes } from "./routes/audit";
 import { billingRoutes } from "./routes/billing";
 import { collectionRoutes } from "./routes/collections";
+import { docsRoutes } from "./routes/docs";
 import { exportRoutes } from "./routes/exports";
 import { fileRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
@@ -56,14 +58,28 @@ export function createApp() {
     scheme: "bearer",
     description: "A JWT (tenant user or platform admin) or a Silo API key (silo_<tenant>_<secret>).",
   });
-  app.doc31("/openapi.json", {
+  const documentConfig = {
     openapi: "3.1.0",
     info: {
       title: "Silo API",
       version: "1.0.0",
       description: "Database-per-tenant backend: every tenant has its own SQLite database in its own Durable Object.",
     },
-  });
+  };
+  app.doc31("/openapi.json", documentConfig);
+
+  // HTML for people, not part of the API: the reference rendered from the same document, and
+  // the admin portal, which acts only through the API above.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  const loadDocument = () => {
+    if (!document) document = app.getOpenAPI31Document(documentConfig);
+    return document as never;
+  };
+  app.route("/", docsRoutes(loadDocument));
+  app.route(
+    "/",
+    createPortal(async (request, c) => app.fetch(request, c.env, c.executionCtx as ExecutionContext)),
+  );
 
   app.notFound((c) => problemResponse("not_found", "No such route.", c.get("requestId") ?? crypto.randomUUID()));
   app.onError((err, c) => {

@@ -22,8 +22,8 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
     principal: principal?.kind ?? "anonymous",
     rateLimit: c.res.headers.get("ratelimit"),
   };
-  if (c.env.LOG_REQUESTS !== "off") console.log(JSON.stringify(line));
-  c.env.METRICS?.writeDataPoint({
+  if (c.env?.LOG_REQUESTS !== "off") console.log(JSON.stringify(line));
+  c.env?.METRICS?.writeDataPoint({
     indexes: [tenant ?? "-"],
     blobs: [line.route, line.method, line.principal],
     doubles: [line.status, line.durationMs],

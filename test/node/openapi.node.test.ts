@@ -7,7 +7,7 @@ import { createApp } from "../../src/app";
 
 describe("/openapi.json", () => {
   it("is a valid OpenAPI 3.1 document", async () => {
-    const res = await createApp().request("/openapi.json");
+    const res = await createApp().request("/openapi.json", {}, { LOG_REQUESTS: "off" });
     const doc = await res.json();
     const validator = new Validator();
     const result = await validator.validate(doc as Record<string, unknown>);
@@ -17,7 +17,7 @@ describe("/openapi.json", () => {
   });
 
   it("has an example on the main operations", async () => {
-    const doc = (await (await createApp().request("/openapi.json")).json()) as {
+    const doc = (await (await createApp().request("/openapi.json", {}, { LOG_REQUESTS: "off" })).json()) as {
       components: { schemas: Record<string, { example?: unknown }> };
     };
     for (const name of ["CreateTenant", "CreateCollection", "Batch", "CreateApiKey", "AddMember", "CreateShare"]) {

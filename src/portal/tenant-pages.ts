@@ -1,0 +1,291 @@
+// Portal pages for tenants: the list (search, filters, pages), the creation wizard, and a
+// tenant's page with its configuration, usage, audit trail, members and actions.
+import { Hono } from "hono";
+import { html } from "hono/html";
+import { barChart, csrfField, page } from "./layout";
+import type { PortalEnv } from "./portal";
+
+interface Tenant {
+  id: string;
+  name: string;
+  status: string;
+  tier: string;
+  jurisdiction: string | null;
+  limits: Record<string, number>;
+  limitOverrides: Record<string, number>;
+  settings: Record<string, unknown>;
+  legalHold: boolean;
+  owner: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const TIERS = ["basic", "pro", "enterprise"];
+const STATUSES = ["active", "suspended", "cancelled", "deleted"];
+const ACTIONS: Record<string, { label: string; from: string[] }> = {
+  suspend: { label: "Suspend", from: ["active"] },
+  resume: { label: "Resume", from: ["suspended"] },
+  cancel: { label: "Cancel (data kept for the grace period)", from: ["active", "suspended"] },
+  restore: { label: "Restore", from: ["cancelled"] },
+};
+
+function wizard(csrf: string, values: Record<string, string> = {}, error?: string) {
+  return page(
+    "New tenant",
+    html`<h1>New tenant</h1>
+<form method="post" action="/admin/tenants">
+  ${csrfField(csrf)}
+  <label for="id">Id</label>
+  <input id="id" name="id" value="${values.id ?? ""}" pattern="[a-z0-9][a-z0-9\\-]{1,38}[a-z0-9]" aria-describedby="id-hint">
+  <p id="id-hint" class="hint">3–40 lowercase letters, digits and dashes; never reused. Leave empty to generate one.</p>
+  <label for="name">Name</label><input id="name" name="name" required maxlength="200" value="${values.name ?? ""}">
+  <label for="tier">Tier</label>
+  <select id="tier" name="tier">${TIERS.map((t) => html`<option ${values.tier === t ? "selected" : ""}>${t}</option>`)}</select>
+  <label for="jurisdiction">Jurisdiction</label>
+  <select id="jurisdiction" name="jurisdiction"><option value="">none</option><option value="eu" ${values.jurisdiction === "eu" ? "selected" : ""}>eu</option><option value="fedramp">fedramp</option></select>
+  <label for="owner">Owner (user id, the token's sub)</label><input id="owner" name="owner" required value="${values.owner ?? ""}">
+  <label for="email">Owner e-mail (optional)</label><input id="email" name="email" type="email" value="${values.email ?? ""}">
+  <button type="submit">Create tenant</button>
+</form>`,
+    { csrf, error },
+  );
+}
+
+export function tenantPages() {
+  const pages = new Hono<PortalEnv>();
+
+  pages.get("/admin/tenants", async (c) => {
+    const { q = "", status = "", tier = "", cursor = "" } = c.req.query();
+    const params = new URLSearchParams({ limit: "25" });
+    for (const [k, v] of Object.entries({ q, status, tier, cursor })) if (v) params.set(k, v);
+    const res = await c.get("api")<{ items: Tenant[]; nextCursor: string | null }>("GET", `/v1/tenants?${params}`);
+    const items = res.ok ? res.body.items : [];
+    const next =
+      res.ok && res.body.nextCursor
+        ? `?${new URLSearchParams({ q, status, tier, cursor: res.body.nextCursor })}`
+        : null;
+    return c.html(
+      page(
+        "Tenants",
+        html`<h1>Tenants</h1>
+<form method="get" action="/admin/tenants" role="search">
+  <label for="q">Search id or name</label><input id="q" name="q" value="${q}">
+  <label for="status">Status</label><select id="status" name="status"><option value="">any</option>${STATUSES.map((s) => html`<option ${s === status ? "selected" : ""}>${s}</option>`)}</select>
+  <label for="tierf">Tier</label><select id="tierf" name="tier"><option value="">any</option>${TIERS.map((t) => html`<option ${t === tier ? "selected" : ""}>${t}</option>`)}</select>
+  <button type="submit">Filter</button>
+</form>
+<table><caption class="hint">${items.length} shown</caption>
+<thead><tr><th scope="col">Id</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Tier</th><th scope="col">Created</th></tr></thead>
+<tbody>${items.map(
+          (t) =>
+            html`<tr><td><a href="/admin/tenants/${t.id}">${t.id}</a></td><td>${t.name}</td><td>${t.status}</td><td>${t.tier}</td><td>${t.createdAt.slice(0, 10)}</td></tr>`,
+        )}</tbody></table>
+${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
+        { csrf: c.get("session").csrf, error: res.error ?? undefined },
+      ),
+    );
+  });
+
+  pages.get("/admin/tenants/new", (c) => c.html(wizard(c.get("session").csrf)));
+
+  pages.post("/admin/tenants", async (c) => {
+    const form = Object.fromEntries(Object.entries(await c.req.parseBody()).map(([k, v]) => [k, String(v)]));
+    const body = {
+      ...(form.id ? { id: form.id } : {}),
+      name: form.name,
+      tier: form.tier,
+      jurisdiction: form.jurisdiction || null,
+      owner: { sub: form.owner, ...(form.email ? { email: form.email } : {}) },
+    };
+    const res = await c.get("api")<Tenant>("POST", "/v1/tenants", body);
+    if (!res.ok) return c.html(wizard(c.get("session").csrf, form, res.error ?? "Refused."), res.status as 400);
+    return c.redirect(`/admin/tenants/${res.body.id}?flash=created`, 303);
+  });
+
+  pages.get("/admin/tenants/:id", async (c) => {
+    const id = c.req.param("id");
+    const api = c.get("api");
+    const csrf = c.get("session").csrf;
+    const tenant = await api<Tenant>("GET", `/v1/tenants/${encodeURIComponent(id)}`);
+    if (!tenant.ok)
+      return c.html(page("Tenant", html`<h1>Tenant</h1>`, { csrf, error: tenant.error ?? "" }), tenant.status as 404);
+    const t = tenant.body;
+    const live = t.status === "active";
+    const reason = { "x-silo-tenant": t.id, "x-silo-reason": "Admin portal: tenant page" };
+    const [usage, audit, verify, members] = await Promise.all([
+      api<{
+        current: Record<string, number>;
+        limits: Record<string, number>;
+        periods: { period: string; metrics: Record<string, number> }[];
+      }>("GET", `/v1/tenants/${t.id}/usage`),
+      api<{
+        items: { seq: number; at: string; actor: string; action: string; resource: string }[];
+        adminEvents: { at: string; actor: string; action: string }[];
+      }>("GET", `/v1/tenants/${t.id}/audit-logs?limit=1000`),
+      live
+        ? api<{ ok: boolean; count: number; brokenAt?: number }>("GET", "/v1/audit/verify", undefined, reason)
+        : null,
+      live ? api<{ items: { sub: string; roles: string[] }[] }>("GET", "/v1/members", undefined, reason) : null,
+    ]);
+    const u = usage.ok ? usage.body : null;
+    const periods = u ? [...u.periods].reverse().concat([{ period: "current", metrics: u.current }]) : [];
+    const exportId = c.req.query("export");
+    const flash = c.req.query("flash");
+    const events = audit.ok ? audit.body.items.slice(-15).reverse() : [];
+    return c.html(
+      page(
+        t.name,
+        html`<h1>${t.name} <span class="hint">(${t.id})</span></h1>
+<div class="grid">
+<section aria-labelledby="state"><h2 id="state">State</h2>
+<table><tbody>
+<tr><th scope="row">Status</th><td>${t.status}</td></tr><tr><th scope="row">Tier</th><td>${t.tier}</td></tr>
+<tr><th scope="row">Jurisdiction</th><td>${t.jurisdiction ?? "none"}</td></tr><tr><th scope="row">Owner</th><td>${t.owner}</td></tr>
+<tr><th scope="row">Legal hold</th><td>${t.legalHold ? "yes" : "no"}</td></tr><tr><th scope="row">Created</th><td>${t.createdAt}</td></tr>
+</tbody></table>
+${Object.entries(ACTIONS)
+  .filter(([, a]) => a.from.includes(t.status))
+  .map(
+    ([
+      action,
+      a,
+    ]) => html`<form method="post" action="/admin/tenants/${t.id}/action">${csrfField(csrf)}<input type="hidden" name="action" value="${action}">
+<fieldset><legend>${a.label}</legend><label><input type="checkbox" name="confirm" value="yes" required> I confirm: ${action} ${t.id}</label><button type="submit">${a.label}</button></fieldset></form>`,
+  )}
+</section>
+<section aria-labelledby="plan"><h2 id="plan">Plan and limits</h2>
+<form method="post" action="/admin/tenants/${t.id}/update">${csrfField(csrf)}
+<label for="tier">Tier</label><select id="tier" name="tier">${TIERS.map((x) => html`<option ${x === t.tier ? "selected" : ""}>${x}</option>`)}</select>
+<label for="rps">Requests per second (override; empty = plan)</label><input id="rps" name="requestsPerSecond" inputmode="numeric" pattern="[0-9]*" value="${t.limitOverrides.requestsPerSecond ?? ""}">
+<label for="maxRecords">Max records (override; empty = plan)</label><input id="maxRecords" name="maxRecords" inputmode="numeric" pattern="[0-9]*" value="${t.limitOverrides.maxRecords ?? ""}">
+<label><input type="checkbox" name="legalHold" value="yes" ${t.legalHold ? "checked" : ""}> Legal hold</label>
+<button type="submit">Save</button></form>
+<table><caption class="hint">Effective limits</caption><tbody>${Object.entries(t.limits).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}${k in t.limitOverrides ? " (override)" : ""}</td></tr>`)}</tbody></table>
+</section>
+</div>
+<section aria-labelledby="usage"><h2 id="usage">Usage</h2>
+${
+  u
+    ? html`${barChart(
+        "Requests per period",
+        periods.map((p) => ({ label: p.period, value: p.metrics.requests ?? 0 })),
+        u.limits.maxRequestsPerMonth,
+      )}
+<table><thead><tr><th scope="col">Metric</th><th scope="col">This period</th><th scope="col">Limit</th></tr></thead><tbody>
+<tr><td>requests</td><td>${u.current.requests}</td><td>${u.limits.maxRequestsPerMonth}</td></tr>
+<tr><td>records</td><td>${u.current.records}</td><td>${u.limits.maxRecords}</td></tr>
+<tr><td>storage bytes</td><td>${u.current.storageBytes}</td><td>${u.limits.maxStorageBytes}</td></tr>
+<tr><td>members</td><td>${u.current.members}</td><td>${u.limits.maxMembers}</td></tr></tbody></table>`
+    : html`<p class="hint">Usage is not available (${usage.error}).</p>`
+}
+</section>
+<section aria-labelledby="audit"><h2 id="audit">Recent audit events</h2>
+<p>${verify ? (verify.ok && verify.body.ok ? html`<span class="ok">Chain verified: ${verify.body.count} events intact.</span>` : html`<span class="error">Chain broken at event ${verify.body?.brokenAt ?? "?"}.</span>`) : html`<span class="hint">Verification runs on active tenants.</span>`}</p>
+<table><thead><tr><th scope="col">#</th><th scope="col">At</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Resource</th></tr></thead>
+<tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${e.at}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.resource}</td></tr>`)}</tbody></table>
+</section>
+<section aria-labelledby="members"><h2 id="members">Members</h2>
+${members?.ok ? html`<ul>${members.body.items.map((m) => html`<li>${m.sub}: ${m.roles.join(", ")}</li>`)}</ul>` : html`<p class="hint">Members are listed for active tenants.</p>`}
+</section>
+<section aria-labelledby="exports"><h2 id="exports">Export</h2>
+<form method="post" action="/admin/tenants/${t.id}/export">${csrfField(csrf)}<button type="submit">Start an export</button></form>
+${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/tenants/${t.id}/exports/${exportId}">Check it and download</a></p>` : ""}
+</section>`,
+        { csrf, flash: flash ? `Tenant ${flash}.` : undefined },
+      ),
+    );
+  });
+
+  pages.post("/admin/tenants/:id/action", async (c) => {
+    const id = c.req.param("id");
+    const form = await c.req.parseBody();
+    const action = String(form.action);
+    if (!(action in ACTIONS) || form.confirm !== "yes") return c.redirect(`/admin/tenants/${id}`, 303);
+    const path = action === "cancel" ? `/v1/tenants/${id}` : `/v1/tenants/${id}/${action}`;
+    const res = await c.get("api")(action === "cancel" ? "DELETE" : "POST", path);
+    if (!res.ok)
+      return c.html(
+        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
+          csrf: c.get("session").csrf,
+          error: res.error ?? "",
+        }),
+        res.status as 409,
+      );
+    return c.redirect(`/admin/tenants/${id}?flash=${encodeURIComponent(`${action} done`)}`, 303);
+  });
+
+  pages.post("/admin/tenants/:id/update", async (c) => {
+    const id = c.req.param("id");
+    const form = await c.req.parseBody();
+    const limit = (v: unknown) => (String(v ?? "").trim() === "" ? null : Number(v));
+    const body = {
+      tier: String(form.tier),
+      legalHold: form.legalHold === "yes",
+      limits: { requestsPerSecond: limit(form.requestsPerSecond), maxRecords: limit(form.maxRecords) },
+    };
+    const res = await c.get("api")("PUT", `/v1/tenants/${id}`, body);
+    if (!res.ok)
+      return c.html(
+        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
+          csrf: c.get("session").csrf,
+          error: res.error ?? "",
+        }),
+        res.status as 400,
+      );
+    return c.redirect(`/admin/tenants/${id}?flash=updated`, 303);
+  });
+
+  pages.post("/admin/tenants/:id/export", async (c) => {
+    const id = c.req.param("id");
+    const res = await c.get("api")<{ id: string }>("POST", `/v1/tenants/${id}/export`, {});
+    if (!res.ok)
+      return c.html(
+        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
+          csrf: c.get("session").csrf,
+          error: res.error ?? "",
+        }),
+        res.status as 400,
+      );
+    return c.redirect(`/admin/tenants/${id}?export=${encodeURIComponent(res.body.id)}`, 303);
+  });
+
+  pages.get("/admin/tenants/:id/exports/:exportId", async (c) => {
+    const { id, exportId } = c.req.param();
+    const res = await c.get("api")<{
+      status: string;
+      counts: Record<string, number>;
+      parts: { name: string; rows: number }[];
+      error: string | null;
+    }>("GET", `/v1/tenants/${id}/exports/${encodeURIComponent(exportId)}`);
+    const csrf = c.get("session").csrf;
+    if (!res.ok)
+      return c.html(page("Export", html`<h1>Export</h1>`, { csrf, error: res.error ?? "" }), res.status as 404);
+    const done = res.body.status === "completed";
+    return c.html(
+      page(
+        "Export",
+        html`<h1>Export <code>${exportId}</code> of ${id}</h1>
+<p>Status: <strong>${res.body.status}</strong> ${done ? "" : html`<a href="">Refresh</a>`}</p>
+${done ? html`<p><a href="/admin/tenants/${id}/exports/${exportId}/manifest" download>Download manifest.json</a></p>` : ""}
+<table><thead><tr><th scope="col">Part</th><th scope="col">Rows</th></tr></thead><tbody>${res.body.parts.map((p) => html`<tr><td>${p.name}</td><td>${p.rows}</td></tr>`)}</tbody></table>
+<p><a href="/admin/tenants/${id}">Back to ${id}</a></p>`,
+        { csrf },
+      ),
+    );
+  });
+
+  pages.get("/admin/tenants/:id/exports/:exportId/manifest", async (c) => {
+    const { id, exportId } = c.req.param();
+    const res = await c.get("api")(
+      "GET",
+      `/v1/tenants/${id}/exports/${encodeURIComponent(exportId)}/download?part=manifest.json`,
+    );
+    if (!res.ok) return c.text(res.error ?? "not found", res.status as 404);
+    return c.body(JSON.stringify(res.body, null, 2), 200, {
+      "content-type": "application/json",
+      "content-disposition": `attachment; filename="manifest-${id}.json"`,
+    });
+  });
+
+  return pages;
+}

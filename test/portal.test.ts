@@ -1,0 +1,180 @@
+// The admin portal on the server side: sign-in exchanges a platform-admin token for a signed,
+// HttpOnly, Secure, SameSite=Strict cookie; every form needs the session's CSRF token; actions
+// go through the API (and land in the admin audit); bad input comes back as a form error.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { adminToken, call, createTenant, uniqueId } from "./helpers";
+
+const BASE = "https://silo.test";
+
+async function browse(
+  path: string,
+  init: { method?: string; cookie?: string; form?: Record<string, string>; origin?: string } = {},
+) {
+  const headers: Record<string, string> = {};
+  if (init.cookie) headers.cookie = init.cookie;
+  if (init.origin) headers.origin = init.origin;
+  let body: string | undefined;
+  if (init.form) {
+    headers["content-type"] = "application/x-www-form-urlencoded";
+    body = new URLSearchParams(init.form).toString();
+  }
+  return exports.default.fetch(
+    new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body, redirect: "manual" }),
+  );
+}
+
+async function signIn(sub = "portal-admin") {
+  const res = await browse("/admin/sign-in", { method: "POST", form: { token: await adminToken(sub) }, origin: BASE });
+  const setCookie = res.headers.get("set-cookie") ?? "";
+  const cookie = setCookie.split(";")[0] as string;
+  const page = await (await browse("/admin/tenants", { cookie })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] as string;
+  return { res, setCookie, cookie, csrf };
+}
+
+describe("portal session", () => {
+  it("shows the sign-in form and refuses a token that is not a platform admin's", async () => {
+    const form = await browse("/admin");
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('<label for="token">');
+    const t = await createTenant();
+    const refused = await browse("/admin/sign-in", { method: "POST", form: { token: t.ownerToken }, origin: BASE });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("set-cookie")).toBeNull();
+    expect((await browse("/admin/tenants")).headers.get("location")).toBe("/admin");
+  });
+
+  it("exchanges an admin token for a short-lived HttpOnly, Secure, SameSite=Strict cookie", async () => {
+    const { res, setCookie, csrf } = await signIn();
+    expect(res.status).toBe(303);
+    expect(setCookie).toMatch(/^silo_session=[^;]+; Path=\/admin; HttpOnly; Secure; SameSite=Strict; Max-Age=3600$/);
+    expect(csrf).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+  });
+
+  it("refuses a tampered cookie, a cross-site sign-in, and forms without the CSRF token", async () => {
+    const { cookie, csrf } = await signIn();
+    const tampered = `${cookie.slice(0, -3)}xyz`;
+    expect((await browse("/admin/tenants", { cookie: tampered })).headers.get("location")).toBe("/admin");
+    const crossSite = await browse("/admin/sign-in", {
+      method: "POST",
+      form: { token: await adminToken() },
+      origin: "https://evil.example",
+    });
+    expect(crossSite.status).toBe(403);
+    const id = uniqueId("csrf");
+    const forms: Record<string, string>[] = [
+      { name: "x", owner: "o", tier: "basic", id },
+      { name: "x", owner: "o", tier: "basic", id, _csrf: "forged" },
+    ];
+    for (const form of forms) {
+      expect((await browse("/admin/tenants", { method: "POST", cookie, form })).status).toBe(403);
+    }
+    expect((await call(`/v1/tenants/${id}`, { token: await adminToken() })).status).toBe(404);
+    const sameCsrfOtherOrigin = await browse("/admin/tenants", {
+      method: "POST",
+      cookie,
+      origin: "https://evil.example",
+      form: { name: "x", owner: "o", tier: "basic", id, _csrf: csrf },
+    });
+    expect(sameCsrfOtherOrigin.status).toBe(403);
+  });
+
+  it("signs out by clearing the cookie", async () => {
+    const { cookie, csrf } = await signIn();
+    const out = await browse("/admin/sign-out", { method: "POST", cookie, form: { _csrf: csrf } });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("set-cookie")).toMatch(/^silo_session=; .*Max-Age=0$/);
+  });
+});
+
+describe("portal pages and forms", () => {
+  it("creates a tenant with the wizard, shows form errors, lists and filters, and audits the admin", async () => {
+    const { cookie, csrf } = await signIn("wizard-admin");
+    const bad = await browse("/admin/tenants", {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, id: "Bad_Id", name: "Kept name", tier: "pro", owner: "o" },
+    });
+    expect(bad.status).toBe(400);
+    const badPage = await bad.text();
+    expect(badPage).toContain('role="alert"');
+    expect(badPage).toContain('value="Kept name"');
+    const id = uniqueId("wiz");
+    const created = await browse("/admin/tenants", {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, id, name: "Wizard Co", tier: "pro", owner: "wendy", jurisdiction: "" },
+    });
+    expect(created.status).toBe(303);
+    expect(created.headers.get("location")).toBe(`/admin/tenants/${id}?flash=created`);
+    const listed = await (await browse(`/admin/tenants?q=${id}&tier=pro`, { cookie })).text();
+    expect(listed).toContain(`href="/admin/tenants/${id}"`);
+    const filteredOut = await (await browse(`/admin/tenants?q=${id}&status=suspended`, { cookie })).text();
+    expect(filteredOut).not.toContain(`href="/admin/tenants/${id}"`);
+    const row = await env.CONTROL_DB.prepare(
+      "SELECT actor FROM admin_audit WHERE target = ? AND action = 'tenant.create'",
+    )
+      .bind(id)
+      .first<{ actor: string }>();
+    expect(row?.actor).toBe("admin:wizard-admin");
+  });
+
+  it("the tenant page shows state, usage and verified audit events; actions need confirmation", async () => {
+    const t = await createTenant();
+    const { cookie, csrf } = await signIn();
+    const pageHtml = await (await browse(`/admin/tenants/${t.id}`, { cookie })).text();
+    expect(pageHtml).toContain("Chain verified");
+    expect(pageHtml).toContain("<svg");
+    expect(pageHtml).toContain("tenant.provisioned");
+    const unconfirmed = await browse(`/admin/tenants/${t.id}/action`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, action: "suspend" },
+    });
+    expect(unconfirmed.status).toBe(303);
+    expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(200);
+    await browse(`/admin/tenants/${t.id}/action`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, action: "suspend", confirm: "yes" },
+    });
+    expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(403);
+    await browse(`/admin/tenants/${t.id}/action`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, action: "resume", confirm: "yes" },
+    });
+    expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(200);
+    const updated = await browse(`/admin/tenants/${t.id}/update`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, tier: "enterprise", requestsPerSecond: "7", maxRecords: "" },
+    });
+    expect(updated.status).toBe(303);
+    const me = await (await call("/v1/me", { token: t.ownerToken })).json<{
+      tenant: { tier: string };
+      limits: { requestsPerSecond: number };
+    }>();
+    expect(me).toMatchObject({ tenant: { tier: "enterprise" }, limits: { requestsPerSecond: 7 } });
+    const invalid = await browse(`/admin/tenants/${t.id}/update`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, tier: "gold" },
+    });
+    expect(invalid.status).toBe(400);
+  });
+
+  it("renders plans, billing, sweeps and the API reference", async () => {
+    const { cookie } = await signIn();
+    expect(await (await browse("/admin/plans", { cookie })).text()).toContain("Enterprise (enterprise)");
+    expect((await browse("/admin/billing?period=2026-10", { cookie })).status).toBe(200);
+    expect((await browse("/admin/sweeps", { cookie })).status).toBe(200);
+    const docs = await browse("/docs");
+    const text = await docs.text();
+    expect(docs.status).toBe(200);
+    expect(text).toContain("POST /v1/tenants");
+    expect(text).toContain("GET /v1/collections/{name}/records");
+    expect(text).not.toMatch(/<script/i);
+  });
+});

@@ -163,6 +163,45 @@ describe("portal pages and forms", () => {
       form: { _csrf: csrf, tier: "gold" },
     });
     expect(invalid.status).toBe(400);
+    const notANumber = await browse(`/admin/tenants/${t.id}/update`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, tier: "enterprise", requestsPerSecond: "lots", maxRecords: "" },
+    });
+    expect(notANumber.status).toBe(400);
+    expect(await notANumber.text()).toContain("requestsPerSecond must be a whole number");
+    const kept = await (await call("/v1/me", { token: t.ownerToken })).json<{
+      limits: { requestsPerSecond: number };
+    }>();
+    expect(kept.limits.requestsPerSecond).toBe(7);
+  });
+
+  it("answers every other form's bad input with a form error and changes nothing", async () => {
+    const t = await createTenant();
+    const { cookie, csrf } = await signIn();
+    const badSweep = await browse("/admin/sweeps", {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, kind: "everything" },
+    });
+    expect(badSweep.status).toBe(400);
+    expect(await badSweep.text()).toContain('role="alert"');
+    const goodSweep = await browse("/admin/sweeps", { method: "POST", cookie, form: { _csrf: csrf, kind: "billing" } });
+    expect(goodSweep.status).toBe(303);
+    expect(await (await browse("/admin/sweeps", { cookie })).text()).toMatch(/<td>billing<\/td><td>manual<\/td>/);
+    const badPeriod = await browse("/admin/billing?period=last-month", { cookie });
+    expect(badPeriod.status).toBe(400);
+    expect(await badPeriod.text()).toContain('role="alert"');
+    const badAction = await browse(`/admin/tenants/${t.id}/action`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, action: "delete-everything", confirm: "yes" },
+    });
+    expect(badAction.status).toBe(303);
+    expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(200);
+    const noPart = await browse(`/admin/tenants/${t.id}/exports/nope/download?part=secrets.txt`, { cookie });
+    expect(noPart.status).toBe(404);
+    expect(await noPart.text()).toContain('role="alert"');
   });
 
   it("renders plans, billing, sweeps and the API reference", async () => {

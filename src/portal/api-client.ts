@@ -18,23 +18,27 @@ export interface ApiAnswer<T = Record<string, unknown>> {
 }
 
 export function apiClient(fetchApi: ApiFetch, c: PortalContext, token: string) {
-  return async <T = Record<string, unknown>>(
+  const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetchApi(
+      new Request(`https://silo.internal${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "x-request-id": c.var.requestId,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+      c,
+    );
+  const call = async <T = Record<string, unknown>>(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiAnswer<T>> => {
-    const init: RequestInit = {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        "x-request-id": c.var.requestId,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    };
-    const res = await fetchApi(new Request(`https://silo.internal${path}`, init), c);
+    const res = await send(method, path, body, headers);
     const text = await res.text();
     let parsed: unknown = null;
     try {
@@ -45,4 +49,6 @@ export function apiClient(fetchApi: ApiFetch, c: PortalContext, token: string) {
     const error = res.ok ? null : String((parsed as { detail?: string })?.detail ?? `HTTP ${res.status}`);
     return { status: res.status, ok: res.ok, body: parsed as T, error };
   };
+  /** The API's response as is, for streaming a download through. */
+  return Object.assign(call, { raw: (path: string) => send("GET", path) });
 }

@@ -17,7 +17,8 @@ button{font:inherit;padding:.4rem .9rem;margin-top:.75rem;border:1px solid var(-
 button.secondary{background:#fff;color:var(--accent)}.error{color:var(--bad);font-weight:600}.ok{color:var(--ok);font-weight:600}
 .hint{color:var(--muted);font-size:.9rem}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1.5rem}
 section{margin-bottom:2rem}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
-code{background:#f3f3f3;padding:0 .2rem}fieldset{border:1px solid var(--line);margin-top:1rem}
+code{background:#f3f3f3;padding:0 .2rem}input:user-invalid{border:2px solid var(--bad)}fieldset{border:1px solid var(--line);margin-top:1rem}
+input[type=checkbox]{min-width:0;margin:0 .5rem 0 0;vertical-align:middle}label:has(input[type=checkbox]){font-weight:400}
 `;
 
 export function page(title: string, body: Html, opts: { csrf?: string; flash?: string; error?: string } = {}) {
@@ -46,17 +47,24 @@ ${body}
 
 export const csrfField = (csrf: string) => html`<input type="hidden" name="_csrf" value="${csrf}">`;
 
-/** A bar chart of one metric over periods, as inline SVG with a text alternative. */
+/**
+ * A bar chart of one metric over periods, as inline SVG with a text alternative. The scale fits
+ * the values; the limit is drawn as a dashed line only when it falls within that scale.
+ */
 export function barChart(title: string, points: { label: string; value: number }[], limit?: number) {
-  const max = Math.max(1, limit ?? 0, ...points.map((p) => p.value));
-  const width = 40 * Math.max(points.length, 1) + 20;
+  const top = Math.max(1, ...points.map((p) => p.value));
+  const showLimit = limit !== undefined && limit > 0 && limit <= top * 1.5;
+  const max = showLimit ? Math.max(top, limit) : top;
+  const width = 56 * Math.max(points.length, 1) + 20;
   const bars = points.map((p, i) => {
-    const h = Math.round((p.value / max) * 100);
-    return html`<g><rect x="${10 + i * 40}" y="${110 - h}" width="28" height="${h}" fill="#0b4f9c"></rect><text x="${24 + i * 40}" y="128" font-size="9" text-anchor="middle">${p.label.slice(2)}</text></g>`;
+    const h = p.value > 0 ? Math.max(2, Math.round((p.value / max) * 100)) : 0;
+    const x = 10 + i * 56;
+    return html`<g><rect x="${x}" y="${120 - h}" width="40" height="${h}" fill="#0b4f9c"></rect><text x="${x + 20}" y="${114 - h}" font-size="10" text-anchor="middle">${p.value}</text><text x="${x + 20}" y="136" font-size="10" text-anchor="middle">${p.label}</text></g>`;
   });
-  const limitLine = limit
-    ? html`<line x1="0" x2="${width}" y1="${110 - Math.round((limit / max) * 100)}" y2="${110 - Math.round((limit / max) * 100)}" stroke="#8a1111" stroke-dasharray="4"></line>`
+  const y = showLimit ? 120 - Math.round((limit / max) * 100) : 0;
+  const limitLine = showLimit
+    ? html`<line x1="0" x2="${width}" y1="${y}" y2="${y}" stroke="#8a1111" stroke-dasharray="4"></line>`
     : "";
   const summary = points.map((p) => `${p.label}: ${p.value}`).join(", ");
-  return html`<figure><svg role="img" aria-label="${title}: ${summary}" width="${width}" height="135" viewBox="0 0 ${width} 135">${bars}${limitLine}</svg><figcaption>${title}${limit ? ` (limit ${limit})` : ""}</figcaption></figure>`;
+  return html`<figure><svg role="img" aria-label="${title}: ${summary}" width="${width}" height="145" viewBox="0 0 ${width} 145">${bars}${limitLine}</svg><figcaption>${title}${limit ? ` (limit ${limit.toLocaleString("en")}${showLimit ? ", dashed" : ""})` : ""}</figcaption></figure>`;
 }

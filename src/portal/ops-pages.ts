@@ -54,6 +54,7 @@ export function opsPages() {
 <p>Total: <strong>${dollars(res.ok ? res.body.totalCents : 0)}</strong> over ${lines.length} tenants.</p>`,
         { csrf: c.get("session").csrf, error: res.error ?? undefined },
       ),
+      res.ok ? 200 : (res.status as 400),
     );
   });
 

@@ -114,6 +114,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
     const reason = { "x-silo-tenant": t.id, "x-silo-reason": "Admin portal: tenant page" };
     const [usage, audit, verify, members] = await Promise.all([
       api<{
+        period: string;
         current: Record<string, number>;
         limits: Record<string, number>;
         periods: { period: string; metrics: Record<string, number> }[];
@@ -128,7 +129,14 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
       live ? api<{ items: { sub: string; roles: string[] }[] }>("GET", "/v1/members", undefined, reason) : null,
     ]);
     const u = usage.ok ? usage.body : null;
-    const periods = u ? [...u.periods].reverse().concat([{ period: "current", metrics: u.current }]) : [];
+    // Past periods oldest first, then the current one with its live counters.
+    const periods = u
+      ? [...u.periods]
+          .filter((p) => p.period !== u.period)
+          .reverse()
+          .slice(-11)
+          .concat([{ period: u.period, metrics: u.current }])
+      : [];
     const exportId = c.req.query("export");
     const flash = c.req.query("flash");
     const events = audit.ok ? audit.body.items.slice(-15).reverse() : [];
@@ -218,6 +226,15 @@ ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/te
     const id = c.req.param("id");
     const form = await c.req.parseBody();
     const limit = (v: unknown) => (String(v ?? "").trim() === "" ? null : Number(v));
+    const bad = ["requestsPerSecond", "maxRecords"].filter((k) => !/^\s*\d*\s*$/.test(String(form[k] ?? "")));
+    if (bad.length > 0)
+      return c.html(
+        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
+          csrf: c.get("session").csrf,
+          error: `${bad.join(" and ")} must be a whole number, or empty to use the plan's value.`,
+        }),
+        400,
+      );
     const body = {
       tier: String(form.tier),
       legalHold: form.legalHold === "yes",
@@ -254,37 +271,47 @@ ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/te
     const res = await c.get("api")<{
       status: string;
       counts: Record<string, number>;
-      parts: { name: string; rows: number }[];
+      parts: { name: string; rows: number; bytes: number; sha256: string }[];
       error: string | null;
     }>("GET", `/v1/tenants/${id}/exports/${encodeURIComponent(exportId)}`);
     const csrf = c.get("session").csrf;
     if (!res.ok)
       return c.html(page("Export", html`<h1>Export</h1>`, { csrf, error: res.error ?? "" }), res.status as 404);
     const done = res.body.status === "completed";
+    const download = (part: string) =>
+      `/admin/tenants/${id}/exports/${encodeURIComponent(exportId)}/download?${new URLSearchParams({ part })}`;
     return c.html(
       page(
         "Export",
         html`<h1>Export <code>${exportId}</code> of ${id}</h1>
 <p>Status: <strong>${res.body.status}</strong> ${done ? "" : html`<a href="">Refresh</a>`}</p>
-${done ? html`<p><a href="/admin/tenants/${id}/exports/${exportId}/manifest" download>Download manifest.json</a></p>` : ""}
-<table><thead><tr><th scope="col">Part</th><th scope="col">Rows</th></tr></thead><tbody>${res.body.parts.map((p) => html`<tr><td>${p.name}</td><td>${p.rows}</td></tr>`)}</tbody></table>
+${done ? html`<p><a href="${download("manifest.json")}" download>Download manifest.json</a></p>` : ""}
+<table><thead><tr><th scope="col">Part</th><th scope="col">Rows</th><th scope="col">Bytes</th><th scope="col">SHA-256</th></tr></thead><tbody>${res.body.parts.map((p) => html`<tr><td>${done ? html`<a href="${download(p.name)}" download>${p.name}</a>` : p.name}</td><td>${p.rows}</td><td>${p.bytes}</td><td><code>${p.sha256.slice(0, 16)}…</code></td></tr>`)}</tbody></table>
 <p><a href="/admin/tenants/${id}">Back to ${id}</a></p>`,
         { csrf },
       ),
     );
   });
 
-  pages.get("/admin/tenants/:id/exports/:exportId/manifest", async (c) => {
+  pages.get("/admin/tenants/:id/exports/:exportId/download", async (c) => {
     const { id, exportId } = c.req.param();
-    const res = await c.get("api")(
-      "GET",
-      `/v1/tenants/${id}/exports/${encodeURIComponent(exportId)}/download?part=manifest.json`,
-    );
-    if (!res.ok) return c.text(res.error ?? "not found", res.status as 404);
-    return c.body(JSON.stringify(res.body, null, 2), 200, {
-      "content-type": "application/json",
-      "content-disposition": `attachment; filename="manifest-${id}.json"`,
-    });
+    const part = c.req.query("part") ?? "manifest.json";
+    const res = await c
+      .get("api")
+      .raw(
+        `/v1/tenants/${encodeURIComponent(id)}/exports/${encodeURIComponent(exportId)}/download?${new URLSearchParams({ part })}`,
+      );
+    if (!res.ok) {
+      const problem = (await res.json().catch(() => ({}))) as { detail?: string };
+      return c.html(
+        page("Export", html`<h1>Export</h1>`, { csrf: c.get("session").csrf, error: problem.detail ?? "Not found." }),
+        res.status as 404,
+      );
+    }
+    const headers = new Headers(res.headers);
+    headers.set("content-disposition", `attachment; filename="${id}-${part.replace(/[^A-Za-z0-9._-]/g, "_")}"`);
+    headers.set("cache-control", "no-store");
+    return new Response(res.body, { status: 200, headers });
   });
 
   return pages;

@@ -1,0 +1,158 @@
+// The operator CLI (scripts/silo.mjs) against a running Worker: each command's output and exit
+// code, progress lines for exports and sweeps, and clear errors.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+function silo(ctx, args, { token = ctx.adminToken } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn("node", ["scripts/silo.mjs", "--url", ctx.base, "--token", token, ...args], {
+      env: { ...process.env, SILO_URL: "", SILO_TOKEN: "" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const id = `cli-${Date.now().toString(36)}`;
+
+async function ownerCall(ctx, path, init = {}) {
+  const token = await ctx.token({ sub: "bob", tenant: id });
+  const res = await fetch(`${ctx.base}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(init.headers ?? {}) },
+  });
+  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
+  return res.json();
+}
+
+export const cliTests = [
+  [
+    "tenants create makes a tenant with the tier and owner given",
+    async (ctx) => {
+      const r = await silo(ctx, ["tenants", "create", id, "--tier", "pro", "--owner", "bob", "--name", "CLI Co"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`Created tenant '${id}' \\(pro\\)`));
+      const me = await ownerCall(ctx, "/v1/me");
+      assert.equal(me.tenant.id, id);
+      assert.equal(me.tenant.tier, "pro");
+      assert.equal(me.principal.sub, "bob");
+    },
+  ],
+  [
+    "tenants list finds it by search, with its status and tier",
+    async (ctx) => {
+      const r = await silo(ctx, ["tenants", "list", "--q", id]);
+      assert.equal(r.code, 0, r.stderr);
+      const line = r.stdout.split("\n").find((l) => l.startsWith(id));
+      assert.ok(line, r.stdout);
+      assert.match(line, /active\s+pro\s+-\s+CLI Co/);
+      const json = JSON.parse((await silo(ctx, ["tenants", "list", "--q", id, "--json"])).stdout);
+      assert.deepEqual(
+        json.map((t) => t.id),
+        [id],
+      );
+    },
+  ],
+  [
+    "tenants suspend refuses the tenant's own calls until resume",
+    async (ctx) => {
+      const s = await silo(ctx, ["tenants", "suspend", id]);
+      assert.equal(s.code, 0, s.stderr);
+      assert.match(s.stdout, /is now suspended/);
+      const token = await ctx.token({ sub: "bob", tenant: id });
+      const refused = await fetch(`${ctx.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(refused.status, 403);
+      assert.equal((await refused.json()).code, "tenant_suspended");
+      const r = await silo(ctx, ["tenants", "resume", id]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /is now active/);
+      await ownerCall(ctx, "/v1/me");
+    },
+  ],
+  [
+    "tenants update changes the tier; tenants get shows it",
+    async (ctx) => {
+      const u = await silo(ctx, ["tenants", "update", id, "--tier", "enterprise", "--legal-hold", "on"]);
+      assert.equal(u.code, 0, u.stderr);
+      const g = await silo(ctx, ["tenants", "get", id]);
+      assert.match(g.stdout, /tier\s+enterprise/);
+      assert.match(g.stdout, /legal hold\s+on/);
+    },
+  ],
+  [
+    "usage shows the period's counters against the limits",
+    async (ctx) => {
+      await ownerCall(ctx, "/v1/collections", {
+        method: "POST",
+        body: JSON.stringify({ name: "notes", fields: [{ name: "title", type: "string" }] }),
+      });
+      for (const title of ["a", "b", "c"]) {
+        await ownerCall(ctx, "/v1/collections/notes/records", { method: "POST", body: JSON.stringify({ title }) });
+      }
+      const r = await silo(ctx, ["usage", id]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Period \d{4}-\d{2}$/m);
+      assert.match(r.stdout, /^records\s+3\s+\d+$/m);
+    },
+  ],
+  [
+    "export waits with progress lines and downloads every part",
+    async (ctx) => {
+      const out = mkdtempSync(join(tmpdir(), "silo-cli-export-"));
+      const r = await silo(ctx, ["export", id, "--out", out]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Export \S+ of '.+' started\./);
+      assert.match(r.stderr, /completed: \d+ part\(s\)/);
+      assert.match(r.stdout, /completed: \d+ part\(s\) in /);
+      const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+      assert.equal(manifest.tenant, id);
+      const files = readdirSync(out);
+      const parts = files.filter((f) => f.startsWith("records_notes_"));
+      assert.ok(parts.length >= 2, `records come in chunks of 2 rows: ${files.join(", ")}`);
+      const titles = parts.flatMap((f) =>
+        readFileSync(join(out, f), "utf8")
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line).data?.title ?? JSON.parse(line).title),
+      );
+      assert.deepEqual(titles.sort(), ["a", "b", "c"]);
+    },
+  ],
+  [
+    "sweeps run follows a retention sweep to its end; sweeps list shows it",
+    async (ctx) => {
+      const r = await silo(ctx, ["sweeps", "run", "retention"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Sweep \S+ completed: \d+ tenant\(s\), 0 failure\(s\)\./);
+      const runId = /Sweep (\S+) completed/.exec(r.stdout)[1];
+      const list = await silo(ctx, ["sweeps", "list"]);
+      assert.match(list.stdout, new RegExp(`${runId}\\s+retention\\s+completed`));
+    },
+  ],
+  [
+    "errors are clear: unknown tenant, bad input, a token that is not an admin's, no server",
+    async (ctx) => {
+      const missing = await silo(ctx, ["tenants", "get", "no-such-tenant"]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /^404 not_found /);
+      const bad = await silo(ctx, ["tenants", "create", "Bad_Id"]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^400 validation_failed /);
+      const userToken = await ctx.token({ sub: "bob", tenant: id });
+      const denied = await silo(ctx, ["tenants", "list"], { token: userToken });
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /^403 /);
+      const down = await silo({ ...ctx, base: "http://127.0.0.1:9" }, ["tenants", "list"]);
+      assert.equal(down.code, 1);
+      assert.match(down.stderr, /Cannot reach/);
+      assert.ok(!existsSync("no-such-tenant-export"));
+    },
+  ],
+];

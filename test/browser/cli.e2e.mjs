@@ -1,4 +1,4 @@
-// The operator CLI (scripts/silo.mjs) against a running Worker: each command's output and exit
+// The operator CLI (src/tools/silo.mjs) against a running Worker: each command's output and exit
 // code, progress lines for exports and sweeps, and clear errors.
 
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 function silo(ctx, args, { token = ctx.adminToken } = {}) {
   return new Promise((resolve) => {
-    const child = spawn("node", ["scripts/silo.mjs", "--url", ctx.base, "--token", token, ...args], {
+    const child = spawn("node", ["src/tools/silo.mjs", "--url", ctx.base, "--token", token, ...args], {
       env: { ...process.env, SILO_URL: "", SILO_TOKEN: "" },
     });
     let stdout = "";

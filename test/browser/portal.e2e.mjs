@@ -187,8 +187,8 @@ export const portalTests = [
       mkdirSync("test-results", { recursive: true });
       await page.screenshot({ path: "test-results/portal-tenant.png", fullPage: true });
       if (process.argv.includes("--update-screenshot")) {
-        mkdirSync("docs", { recursive: true });
-        copyFileSync("test-results/portal-tenant.png", "docs/portal.png");
+        mkdirSync("test/browser/screenshots", { recursive: true });
+        copyFileSync("test-results/portal-tenant.png", "test/browser/screenshots/portal.png");
       }
     },
   ],

@@ -3,7 +3,7 @@
 // R2 and Durable Objects): the operator CLI, then the admin portal in headless Chromium (Debian's
 // package, driven by playwright-core; never a browser download). Writes test-results/e2e.json
 // ({ passed, failed, tests }) and the tenant page's screenshot to test-results/portal-tenant.png;
-// `--update-screenshot` also copies it to docs/portal.png for the README.
+// `--update-screenshot` also copies it to test/browser/screenshots/portal.png for the README.
 import { mkdirSync } from "node:fs";
 import { cliTests } from "./cli.e2e.mjs";
 import { portalTests } from "./portal.e2e.mjs";

@@ -7,7 +7,7 @@ import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mintToken } from "../../scripts/token.mjs";
+import { mintToken } from "../../src/tools/token.mjs";
 
 const freePort = () =>
   new Promise((resolve, reject) => {

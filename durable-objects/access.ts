@@ -1,13 +1,12 @@
 // Decides whether a caller may act in this tenant: tenant status, membership (with just-in-time
 // joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
-import { eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { keyPermissions } from "./api-keys";
 import { appendAudit } from "./audit-chain";
 import { BUILTIN_ROLES, type Permission, permissionsOf } from "./permissions";
 import { type Caller, type Failure, fail, ok, type Result, type TenantConfig } from "./rpc-contract";
 import type * as schema from "./schema";
-import { members, roles } from "./schema";
+import { members } from "./schema";
 
 export interface Principal {
   kind: Caller["kind"];
@@ -19,6 +18,18 @@ export interface Principal {
 }
 
 type Db = DrizzleSqliteDODatabase<typeof schema>;
+
+/** A Db that is only built on first use: most requests are allowed without writing anything. */
+function lazy(make: () => Db): Db {
+  let db: Db | undefined;
+  return new Proxy({} as Db, {
+    get(_t, prop) {
+      db ??= make();
+      const value = Reflect.get(db, prop, db);
+      return typeof value === "function" ? value.bind(db) : value;
+    },
+  });
+}
 
 /** The answer for a tenant that is not (or no longer) able to serve, or null when it can. */
 export function statusFailure(config: TenantConfig | null): Failure | null {
@@ -33,7 +44,8 @@ export function actorOf(caller: Pick<Caller, "kind" | "sub">): string {
 }
 
 export function authorize(
-  db: Db,
+  /** The query builder, created only when a decision has to write (audit, auto-join). */
+  lazyDb: () => Db,
   storage: DurableObjectStorage,
   config: TenantConfig | null,
   caller: Caller,
@@ -41,10 +53,12 @@ export function authorize(
 ): Result<Principal> {
   const down = statusFailure(config);
   if (down) return down;
+  const db = lazy(lazyDb);
   if (caller.kind === "apikey") return keyPrincipal(db, storage, caller, permission);
-  const resolved = caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, config as TenantConfig, caller);
+  const resolved =
+    caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, storage.sql, config as TenantConfig, caller);
   if (!resolved.ok) return resolved;
-  const lookup = (n: string) => customRole(db, n);
+  const lookup = (n: string) => customRole(storage.sql, n);
   const permissions = permissionsOf(resolved.value, lookup);
   if (caller.tokenRoles) {
     // Roles in a token only narrow: what the member holds AND what the token's roles allow.
@@ -71,7 +85,7 @@ function keyPrincipal(
   permission: Permission | null,
 ): Result<Principal> {
   const permissions = keyPermissions({ sql: storage.sql, storage }, caller.sub, caller.keyHash ?? "", (n) =>
-    customRole(db, n),
+    customRole(storage.sql, n),
   );
   if (!permissions) {
     appendAudit(db, {
@@ -101,11 +115,13 @@ function adminRoles(db: Db, caller: Caller): Result<string[]> {
   return ok(["owner"]);
 }
 
-function memberRoles(db: Db, config: TenantConfig, caller: Caller): Result<string[]> {
-  const member = db.select({ roles: members.roles }).from(members).where(eq(members.sub, caller.sub)).get();
-  if (member) return ok(member.roles);
+// The two lookups on every request are plain SQL on the object's own database (its statement
+// cache keeps them compiled): building them with the query builder cost a fifth of a read.
+function memberRoles(db: Db, sql: SqlStorage, config: TenantConfig, caller: Caller): Result<string[]> {
+  const member = sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", caller.sub).toArray()[0];
+  if (member) return ok(JSON.parse(member.roles) as string[]);
   const joinRole = config.settings.autoJoinRole;
-  if (joinRole && (BUILTIN_ROLES[joinRole] || customRole(db, joinRole))) {
+  if (joinRole && (BUILTIN_ROLES[joinRole] || customRole(sql, joinRole))) {
     const now = new Date().toISOString();
     db.transaction(() => {
       db.insert(members)
@@ -124,8 +140,9 @@ function memberRoles(db: Db, config: TenantConfig, caller: Caller): Result<strin
   return deny(db, caller, "You are not a member of this tenant.", {});
 }
 
-export function customRole(db: Db, name: string): string[] | undefined {
-  return db.select({ p: roles.permissions }).from(roles).where(eq(roles.name, name)).get()?.p;
+export function customRole(sql: SqlStorage, name: string): string[] | undefined {
+  const row = sql.exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", name).toArray()[0];
+  return row ? (JSON.parse(row.permissions) as string[]) : undefined;
 }
 
 function deny(db: Db, caller: Caller, detail: string, details: Record<string, unknown>): Failure {

@@ -31,9 +31,12 @@ export function loadDefinition(store: Store, name: string): CollectionDef | null
   const cached = store.defs.get(name);
   if (cached) return cached;
   if (!q.isIdentifier(name)) return null;
-  const row = store.db.select().from(collections).where(eq(collections.name, name)).get();
+  // Plain SQL: this runs on the first request of every freshly started object.
+  const row = store.sql
+    .exec<{ definition: string }>("SELECT definition FROM collections WHERE name = ?", name)
+    .toArray()[0];
   if (!row) return null;
-  const def = row.definition as unknown as CollectionDef;
+  const def = JSON.parse(row.definition) as CollectionDef;
   store.defs.set(name, def);
   return def;
 }

@@ -20,6 +20,9 @@ import {
   patchCollection,
 } from "./collections";
 import migrations from "./drizzle/migrations.js";
+
+const LATEST_MIGRATION = Math.max(...migrations.journal.entries.map((e: { when: number }) => e.when));
+
 import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./erasure";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
 import { FieldCipher, KeyRing, unwrapDataKeySync } from "./field-cipher";
@@ -91,7 +94,7 @@ export interface ProvisionInput {
 }
 
 export class TenantDatabase extends DurableObject<Env> {
-  private readonly db: DrizzleSqliteDODatabase<typeof schema>;
+  private dbInstance: DrizzleSqliteDODatabase<typeof schema> | null = null;
   private config: TenantConfig | null = null;
   /** Collection definitions cached across requests; every change goes through this object. */
   private readonly defs = new Map<string, CollectionDef>();
@@ -106,15 +109,22 @@ export class TenantDatabase extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = drizzle(ctx.storage, { schema });
     // An object that was never provisioned must leave no storage behind, so migrations only run
-    // here for a database that already exists; provision() creates it.
+    // here for a database that already exists; provision() creates it. Objects are evicted when
+    // idle and rebuilt on the next request, so this start is on the path of every tenant that
+    // calls now and then: one query when the schema is current, no query builder at all.
     ctx.blockConcurrencyWhile(async () => {
       if (this.hasDatabase()) {
-        await migrate(this.db, migrations);
+        if (!this.schemaIsCurrent()) await migrate(this.db, migrations);
         this.config = this.loadConfig();
       }
     });
+  }
+
+  /** The drizzle handle, built on first use: a request that needs no query builder never pays for it. */
+  private get db(): DrizzleSqliteDODatabase<typeof schema> {
+    this.dbInstance ??= drizzle(this.ctx.storage, { schema });
+    return this.dbInstance;
   }
 
   /** Creates the tenant's database: schema, configuration, owner member. All or nothing. */
@@ -663,7 +673,7 @@ export class TenantDatabase extends DurableObject<Env> {
   ): Result<T> {
     const store = this.store();
     if (!store) return fail("not_found", "Tenant not found.");
-    const p = authorize(this.db, this.ctx.storage, store.config, caller, permission);
+    const p = authorize(() => this.db, this.ctx.storage, store.config, caller, permission);
     return p.ok ? work(store, p.value) : p;
   }
 
@@ -704,7 +714,7 @@ export class TenantDatabase extends DurableObject<Env> {
         rate,
       };
     }
-    const p = authorize(this.db, this.ctx.storage, store.config, caller, permission);
+    const p = authorize(() => this.db, this.ctx.storage, store.config, caller, permission);
     this.meter.count("requests");
     if (!p.ok) {
       this.scheduleFlush();
@@ -713,7 +723,7 @@ export class TenantDatabase extends DurableObject<Env> {
     const result = work(store, p.value);
     const writes = permission !== null && WRITE_PERMISSIONS.has(permission);
     this.meter.count(writes ? "writes" : "reads");
-    if (writes) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
+    if (writes || this.meter.due) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
     else this.scheduleFlush();
     return { ...result, rate };
   }
@@ -732,7 +742,7 @@ export class TenantDatabase extends DurableObject<Env> {
     return bucket;
   }
 
-  /** Flushes read counters a few seconds later, so a read never costs a write of its own. */
+  /** Flushes read counters up to a minute later, so a read never costs a write of its own. */
   private scheduleFlush(): void {
     if (this.flushScheduled || !this.meter.hasPending) return;
     this.flushScheduled = true;
@@ -773,10 +783,13 @@ export class TenantDatabase extends DurableObject<Env> {
 
   private store(): Store | null {
     if (!this.config) return null;
+    const self = this;
     return {
       storage: this.ctx.storage,
       sql: this.ctx.storage.sql,
-      db: this.db,
+      get db() {
+        return self.db;
+      },
       config: this.config,
       defs: this.defs,
       cipher: () => this.fieldCipher(),
@@ -800,8 +813,18 @@ export class TenantDatabase extends DurableObject<Env> {
     return row.n > 0;
   }
 
+  /** Whether the newest bundled migration is applied (drizzle records each by its timestamp). */
+  private schemaIsCurrent(): boolean {
+    const row = this.ctx.storage.sql
+      .exec<{ at: number | null }>("SELECT max(created_at) AS at FROM __drizzle_migrations")
+      .one();
+    return Number(row.at ?? 0) >= LATEST_MIGRATION;
+  }
+
   private loadConfig(): TenantConfig | null {
-    const row = this.db.select().from(schema.meta).where(eq(schema.meta.key, "config")).get();
+    const row = this.ctx.storage.sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'config'")
+      .toArray()[0];
     return row ? (JSON.parse(row.value) as TenantConfig) : null;
   }
 }

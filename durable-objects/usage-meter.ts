@@ -1,9 +1,14 @@
 // Usage counters per month, kept in the tenant's database. Reads do not cost a write each:
-// increments gather in memory and are flushed with the next write transaction or by an alarm a
-// few seconds later, so at most FLUSH_DELAY_MS of counts can be lost if the object is evicted.
+// increments gather in memory and are flushed with the next write transaction, after
+// FLUSH_AFTER_COUNTS of them, or by an alarm FLUSH_DELAY_MS later, whichever comes first. The
+// delay is below the platform's idle-eviction window (70-140 s), so an object normally flushes
+// before it is evicted; an abrupt restart can lose at most that minute of read counts. A shorter
+// delay made every active tenant write (and schedule an alarm) every few seconds: with thousands
+// of tenants that background I/O, not the reads, became the limit (see test/bench/BENCHMARKS.md).
 import type { Store } from "./store";
 
-export const FLUSH_DELAY_MS = 5_000;
+export const FLUSH_DELAY_MS = 60_000;
+export const FLUSH_AFTER_COUNTS = 1_000;
 
 export const METRICS = ["requests", "reads", "writes", "searchQueries", "egressBytes", "rateLimited"] as const;
 export type Metric = (typeof METRICS)[number];
@@ -12,6 +17,7 @@ export const periodOf = (now: Date) => now.toISOString().slice(0, 7);
 
 export class UsageMeter {
   private pending = new Map<string, number>();
+  private pendingCount = 0;
   /** Stored values of the current period's metrics, loaded once, so quota checks read no rows. */
   private stored = new Map<string, number>();
   private storedPeriod = "";
@@ -19,10 +25,16 @@ export class UsageMeter {
   count(metric: Metric, n = 1, now = new Date()): void {
     const key = `${periodOf(now)}|${metric}`;
     this.pending.set(key, (this.pending.get(key) ?? 0) + n);
+    this.pendingCount += n;
   }
 
   get hasPending(): boolean {
     return this.pending.size > 0;
+  }
+
+  /** Enough gathered that flushing now costs less than the risk of keeping it in memory. */
+  get due(): boolean {
+    return this.pendingCount >= FLUSH_AFTER_COUNTS;
   }
 
   /** What is stored plus what is pending, for one period. */
@@ -67,6 +79,7 @@ export class UsageMeter {
       );
     }
     this.pending.clear();
+    this.pendingCount = 0;
   }
 }
 

@@ -4,6 +4,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TokenBucket } from "../durable-objects/rate-limit";
+import { FLUSH_AFTER_COUNTS } from "../durable-objects/usage-meter";
 import { retrying } from "../src/tenant-client";
 import { create, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, createTenant, json, uniqueId, userToken } from "./helpers";
@@ -139,6 +140,27 @@ describe("quotas and usage", () => {
     // The owner sees the same through their own view; a viewer may not.
     const own = await call(`/v1/tenants/${t.id}/usage`, { token: t.ownerToken });
     expect(own.status).toBe(200);
+  });
+
+  it("flushes read counts once FLUSH_AFTER_COUNTS have gathered, without waiting for the alarm", async () => {
+    const t = await tenantWithNotes();
+    const stub = env.TENANT_DB.get(env.TENANT_DB.idFromName(t.id));
+    const storedReads = () =>
+      runInDurableObject(
+        stub,
+        (_i, state) =>
+          state.storage.sql
+            .exec<{ value: number }>("SELECT value FROM usage_counters WHERE metric = 'reads' AND period <> 'all'")
+            .toArray()[0]?.value ?? 0,
+      );
+    // Each read counts a request and a read: half the threshold in reads reaches it.
+    const reads = FLUSH_AFTER_COUNTS / 2;
+    for (let i = 0; i < reads - 1; i++) {
+      expect((await call("/v1/collections/notes/records?limit=1", { token: t.ownerToken })).status).toBe(200);
+    }
+    expect(await storedReads()).toBe(0);
+    await call("/v1/collections/notes/records?limit=1", { token: t.ownerToken });
+    expect(await storedReads()).toBe(reads);
   });
 });
 

@@ -25,7 +25,7 @@ export interface AuthConfig {
 // Key material is parsed once per isolate and reused; keyed by its source so a config change
 // (tests, redeploys) never reuses a stale key.
 const jwksCache = new Map<string, JWTVerifyGetKey>();
-const secretCache = new Map<string, Uint8Array>();
+const secretCache = new Map<string, Promise<CryptoKey>>();
 
 function jwksFor(config: AuthConfig): JWTVerifyGetKey | null {
   const source = config.AUTH_JWKS
@@ -47,12 +47,15 @@ function jwksFor(config: AuthConfig): JWTVerifyGetKey | null {
   return getKey;
 }
 
-function secretFor(config: AuthConfig): Uint8Array | null {
+/** The HS256 secret as a CryptoKey, imported once: a raw secret would be imported on every call. */
+function secretFor(config: AuthConfig): Promise<CryptoKey> | null {
   const secret = config.AUTH_HS256_SECRET;
   if (!secret) return null;
   let key = secretCache.get(secret);
   if (!key) {
-    key = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "verify",
+    ]);
     secretCache.set(secret, key);
   }
   return key;
@@ -77,7 +80,7 @@ export async function verifyJwt(token: string, config: AuthConfig): Promise<JWTP
     if (alg === "HS256") {
       const secret = secretFor(config);
       if (!secret) throw refuse("HS256 tokens are not accepted here.");
-      return (await jwtVerify(token, secret, { ...options, algorithms: ["HS256"] })).payload;
+      return (await jwtVerify(token, await secret, { ...options, algorithms: ["HS256"] })).payload;
     }
     const jwks = alg && ASYMMETRIC_ALGS.includes(alg) ? jwksFor(config) : null;
     if (!jwks) throw refuse(`Tokens signed with ${alg ?? "no algorithm"} are not accepted.`);

@@ -4,7 +4,7 @@ import type { SweepKind } from "../control/schema";
 import { advanceSweeps, type SweepBudget } from "./sweep-runner";
 import { createRun, openRuns } from "./sweep-runs";
 
-/** Must match [triggers] crons in wrangler.toml. */
+/** Must match [triggers] crons in wrangler.toml; any other cron (the per-minute one) only continues open runs. */
 export const CRON_KINDS: Record<string, SweepKind> = {
   "17 3 * * *": "retention",
   "7 * * * *": "billing",

@@ -1,0 +1,84 @@
+// CPU profiles of the Worker's isolate through workerd's inspector (Chrome DevTools Protocol):
+// used by `npm run bench -- --profile <scenario>` to find where a request's time goes.
+import { writeFileSync } from "node:fs";
+
+export async function startProfile(inspectorPort) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const sessions = [];
+  for (const t of targets.filter((x) => x.id.startsWith("core:user:"))) {
+    const ws = new WebSocket(t.webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    let id = 0;
+    const pending = new Map();
+    ws.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg.result);
+    };
+    const send = (method, params = {}) =>
+      new Promise((resolve) => {
+        pending.set(++id, resolve);
+        ws.send(JSON.stringify({ id, method, params }));
+      });
+    await send("Profiler.enable");
+    await send("Profiler.setSamplingInterval", { interval: 200 });
+    await send("Profiler.start");
+    sessions.push({ title: t.title, ws, send });
+  }
+  return async function stop(file) {
+    const lines = [];
+    for (const s of sessions) {
+      const { profile } = await s.send("Profiler.stop");
+      s.ws.close();
+      writeFileSync(`${file}-${sessions.indexOf(s)}.cpuprofile`, JSON.stringify(profile));
+      lines.push(`# ${s.title}`, ...summarize(profile));
+    }
+    return lines.join("\n");
+  };
+}
+
+/** Self time by function, top 30, as percentages of all samples. */
+function summarize(profile, top = 30) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map();
+  for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const self = new Map();
+  for (const [id, n] of counts) {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + n);
+  }
+  const total = profile.samples.length;
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, n]) => `${((n / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+}
+
+/** The Worker isolate's JavaScript heap after a full garbage collection, in MiB. */
+export async function heapAfterGc(inspectorPort) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const target = targets.find((x) => x.id.startsWith("core:user:"));
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg.result);
+  };
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await send("HeapProfiler.collectGarbage");
+  const usage = await send("Runtime.getHeapUsage");
+  ws.close();
+  return usage.usedSize / 1024 / 1024;
+}

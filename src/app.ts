@@ -1,6 +1,5 @@
 // The Worker's HTTP application: middleware order, route mounting, the one error handler and
 // the OpenAPI document.
-import { contextStorage } from "hono/context-storage";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, problemResponse } from "./errors";
 import { authenticate } from "./middleware/authenticate";
@@ -32,7 +31,6 @@ export function createApp() {
   const app = newRouter();
   app.use("*", requestId);
   app.use("*", requestLog);
-  app.use("*", contextStorage());
   app.use("/v1/*", bodyLimit());
   app.use("/v1/*", authenticate);
 

@@ -8,7 +8,7 @@ import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
 import { forbidden, invalid, notFound } from "./errors";
 import { resolveJurisdiction } from "./jurisdiction";
-import { retrying, tenantStub } from "./tenant-client";
+import { applyRate, retrying, tenantStub } from "./tenant-client";
 import { isTenantId } from "./tenant-id";
 
 export interface TenantCall {
@@ -75,5 +75,10 @@ export async function tenantRpc(c: Context<AppEnv>) {
   const { tenantId, caller } = await tenantCall(c);
   const idempotent =
     ["GET", "HEAD", "PUT", "DELETE"].includes(c.req.method) || Boolean(c.req.header("idempotency-key"));
-  return { stub: retrying(() => tenantStub(c.env, tenantId), idempotent), caller, tenantId };
+  const stub = retrying(
+    () => tenantStub(c.env, tenantId),
+    idempotent,
+    (result) => applyRate(c, result),
+  );
+  return { stub, caller, tenantId };
 }

@@ -1,7 +1,6 @@
 // The Worker's only way to a tenant's Durable Object: a stub chosen by tenant id, retries of
 // idempotent calls on retryable errors, and the conversion of RPC results into API answers
 // (failure values become ApiErrors; rate-limit state becomes RateLimit headers).
-import { tryGetContext } from "hono/context-storage";
 import type { RateState } from "../durable-objects/rate-limit";
 import type { Result } from "../durable-objects/rpc-contract";
 import { ApiError } from "./errors";
@@ -25,7 +24,11 @@ interface RpcError {
  * backoff) when the platform says the error is retryable, only for idempotent requests, and
  * never when the object is overloaded (retrying would make the overload worse).
  */
-export function retrying<T extends object>(makeStub: () => T, idempotent: boolean): T {
+export function retrying<T extends object>(
+  makeStub: () => T,
+  idempotent: boolean,
+  onResult?: (result: unknown) => void,
+): T {
   let stub = makeStub();
   return new Proxy(stub, {
     get(_target, prop) {
@@ -35,7 +38,9 @@ export function retrying<T extends object>(makeStub: () => T, idempotent: boolea
         for (let attempt = 0; ; attempt++) {
           try {
             // Call as a method: RPC stubs treat .apply/.call as remote method names.
-            return await (stub as Record<PropertyKey, (...a: unknown[]) => unknown>)[prop]?.(...args);
+            const result = await (stub as Record<PropertyKey, (...a: unknown[]) => unknown>)[prop]?.(...args);
+            onResult?.(result);
+            return result;
           } catch (err) {
             const e = err as RpcError;
             if (!idempotent || e?.overloaded || !e?.retryable || attempt >= RETRIES) throw err;
@@ -57,10 +62,25 @@ export function rateHeaders(rate: RateState): Record<string, string> {
   };
 }
 
-export function unwrap<T>(result: Result<T> & { rate?: RateState }): T {
+interface HeaderSink {
+  header(name: string, value: string): void;
+}
+
+/** Puts an RPC result's rate-limit state on the response as RateLimit headers. */
+export function applyRate(c: HeaderSink, result: unknown): void {
+  const rate = (result as { rate?: RateState } | null)?.rate;
+  if (rate) for (const [name, value] of Object.entries(rateHeaders(rate))) c.header(name, value);
+}
+
+/**
+ * The value of a successful RPC result, or the ApiError for a failure (with RateLimit and
+ * Retry-After headers). Pass the context to put the rate state on a successful response too;
+ * stubs from tenantRpc do that themselves. (No AsyncLocalStorage: in workerd it kept every
+ * request's context alive, a leak the benchmarks found.)
+ */
+export function unwrap<T>(result: Result<T> & { rate?: RateState }, c?: HeaderSink): T {
   const headers = result.rate ? rateHeaders(result.rate) : {};
-  const c = tryGetContext();
-  if (c) for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  if (c && result.ok) applyRate(c, result);
   if (result.ok) return result.value;
   if (result.code === "rate_limited" && result.rate) headers["Retry-After"] = String(result.rate.retryAfter);
   throw new ApiError(result.code, result.detail, result.extras, headers);

@@ -41,7 +41,7 @@ async function mayExport(c: Context<AppEnv>, id: string) {
     return;
   }
   const { tenantId, caller } = await tenantCall(c, id);
-  unwrap(await tenantStub(c.env, tenantId).checkExport(caller));
+  unwrap(await tenantStub(c.env, tenantId).checkExport(caller), c);
 }
 
 export const exportRoutes = newRouter()

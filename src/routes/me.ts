@@ -30,6 +30,6 @@ export const meRoutes = newRouter().openapi(
   }),
   async (c) => {
     const { tenantId, caller } = await tenantCall(c);
-    return c.json(unwrap(await tenantStub(c.env, tenantId).me(caller)), 200);
+    return c.json(unwrap(await tenantStub(c.env, tenantId).me(caller), c), 200);
   },
 );

@@ -110,7 +110,7 @@ export const tenantRoutes = newRouter()
       if (c.get("principal").kind !== "admin") {
         // A tenant user reaches only their own tenant (another id answers 404), with tenant:read.
         const { tenantId, caller } = await tenantCall(c, id);
-        unwrap(await tenantStub(c.env, tenantId).check(caller, "tenant:read"));
+        unwrap(await tenantStub(c.env, tenantId).check(caller, "tenant:read"), c);
       }
       return c.json(view(await getTenant(c.env, id), await planLimits(c)), 200);
     },

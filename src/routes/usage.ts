@@ -32,6 +32,6 @@ export const usageRoutes = newRouter().openapi(
       return c.json(unwrap(await tenantStub(c.env, id).usageForPlatform()) as z.infer<typeof UsageSchema>, 200);
     }
     const { tenantId, caller } = await tenantCall(c, id);
-    return c.json(unwrap(await tenantStub(c.env, tenantId).usage(caller)) as z.infer<typeof UsageSchema>, 200);
+    return c.json(unwrap(await tenantStub(c.env, tenantId).usage(caller), c) as z.infer<typeof UsageSchema>, 200);
   },
 );

@@ -11,7 +11,6 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { createRoute, z } from "@hono/zod-openapi";
-import { contextStorage } from "hono/context-storage";
 import { ApiError, problemResponse } from "../../src/errors";
 import { authenticate } from "../../src/middleware/authenticate";
 import { bodyLimit } from "../../src/middleware/body-limit";
@@ -84,7 +83,6 @@ export class BenchDatabase extends DurableObject<BenchEnv> {
 const app = newRouter();
 app.use("*", requestId);
 app.use("*", requestLog);
-app.use("*", contextStorage());
 app.use("*", bodyLimit());
 app.use("*", authenticate);
 app.onError((err, c) => {

@@ -58,7 +58,7 @@ function summarize(profile, top = 30) {
 }
 
 /** The Worker isolate's JavaScript heap after a full garbage collection, in MiB. */
-export async function heapAfterGc(inspectorPort) {
+export async function heapAfterGc(inspectorPort, base) {
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
   const target = targets.find((x) => x.id.startsWith("core:user:"));
   const ws = new WebSocket(target.webSocketDebuggerUrl);
@@ -77,7 +77,11 @@ export async function heapAfterGc(inspectorPort) {
       pending.set(++id, resolve);
       ws.send(JSON.stringify({ id, method, params }));
     });
-  await send("HeapProfiler.collectGarbage");
+  await send("HeapProfiler.enable");
+  // workerd answers the collection once the isolate handles its next event: send it one.
+  const collected = send("HeapProfiler.collectGarbage");
+  await fetch(`${base}/healthz`);
+  await collected;
   const usage = await send("Runtime.getHeapUsage");
   ws.close();
   return usage.usedSize / 1024 / 1024;

@@ -122,6 +122,27 @@ async function pool(items, limit, fn) {
   );
 }
 
+/** CPU seconds a process has used so far. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Waits until a server process is idle (under 5% of a core over half a second, at most 90 s),
+ * so a scenario is not charged for the deferred work of the one before. Returns the seconds waited.
+ */
+async function settle(pid) {
+  const t0 = Date.now();
+  let last = cpuSeconds(pid);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpuSeconds(pid);
+    if (now - last < 0.025 || Date.now() - t0 > 90_000) return (Date.now() - t0) / 1000;
+    last = now;
+  }
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -275,6 +296,7 @@ try {
       base: silo.base,
       lines: tenants.slice(0, n).map(read),
       tenants: n,
+      targets: tenants.slice(0, n),
     })),
     {
       name: "silo-write",
@@ -298,6 +320,14 @@ try {
     for (const s of scenarios) {
       // --idle: let the tenants' objects go idle (and be evicted) first, to measure cold reads.
       if (Number(values.idle) > 0) await new Promise((r) => setTimeout(r, Number(values.idle) * 1000));
+      s.settle = [...(s.settle ?? []), await settle(s.base === silo.base ? silo.pid : comparators.pid)];
+      if (s.tenants) {
+        // Every tenant's object started before measuring: the scenario is the steady state.
+        const t0 = Date.now();
+        await pool(s.targets, 32, (t) => api(silo.base, t.token, "GET", `/v1/collections/notes/records/${t.record}`));
+        const touch = s.targets.length / ((Date.now() - t0) / 1000);
+        s.touch = [...(s.touch ?? []), touch];
+      }
       if (WARMUP > 0) await wrk(s.base, s.lines, WARMUP);
       const profiling = values.profile === s.name && s.base === silo.base;
       const stop = profiling ? await startProfile(INSPECTOR) : null;
@@ -305,7 +335,7 @@ try {
       if (stop) console.log(await stop(`${OUT}/${s.name}`));
       results[s.name].push(m);
       if (s.tenants) {
-        const heap = process.env.BENCH_NO_HEAP ? 0 : await heapAfterGc(INSPECTOR);
+        const heap = process.env.BENCH_NO_HEAP ? 0 : await heapAfterGc(INSPECTOR, silo.base);
         memory[s.tenants] = [...(memory[s.tenants] ?? []), { rss: rssMiB(silo.pid), heap }];
         log(`  heap after GC ${heap.toFixed(1)} MiB, RSS ${rssMiB(silo.pid).toFixed(0)} MiB`);
       }
@@ -327,6 +357,7 @@ try {
     report.memory.perWarmTenantKiB =
       MAX_TENANTS > lo ? ((heapOf(MAX_TENANTS) - heapOf(lo)) * 1024) / (MAX_TENANTS - lo) : null;
 
+    const byName = Object.fromEntries(scenarios.map((s) => [s.name, s]));
     report.scenarios = Object.fromEntries(
       Object.entries(results).map(([name, runs]) => [
         name,
@@ -336,6 +367,8 @@ try {
           p99Ms: median(runs.map((m) => m.p99Ms)),
           errors: runs.reduce((a, m) => a + m.errors, 0),
           requests: runs.reduce((a, m) => a + m.requests, 0),
+          settleSeconds: byName[name].settle,
+          firstTouchPerSecond: byName[name].touch ? median(byName[name].touch) : undefined,
           runs,
         },
       ]),

@@ -101,6 +101,8 @@ export class TenantDatabase extends DurableObject<Env> {
   private bucket: TokenBucket | null = null;
   private readonly meter = new UsageMeter();
   private flushScheduled = false;
+  /** No request served yet by this instance (objects are evicted when idle and started again). */
+  private fresh = true;
   /** The sweep instant of a retention pass that still has work (continued by the alarm). */
   private retentionPending: string | null = null;
   private cipherCache: { wrapped: string; cipher: KeyRing } | null = null;
@@ -725,8 +727,11 @@ export class TenantDatabase extends DurableObject<Env> {
     const result = work(store, p.value);
     const writes = permission !== null && WRITE_PERMISSIONS.has(permission);
     this.meter.count(writes ? "writes" : "reads");
-    if (writes || this.meter.due) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
+    // A just-started object writes its counts at once: it is most likely a tenant that calls now
+    // and then, and an alarm would cost more than the write (and start the object again later).
+    if (writes || this.meter.due || this.fresh) this.ctx.storage.transactionSync(() => this.meter.flush(store.sql));
     else this.scheduleFlush();
+    this.fresh = false;
     return { ...result, rate };
   }
 

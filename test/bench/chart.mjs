@@ -55,7 +55,7 @@ export function scalingChart(report, levels) {
     if (!v) continue;
     parts.push(
       `<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="${color}" stroke-dasharray="6 4" stroke-width="1.5"/>`,
-      `<text x="${W - right - 4}" y="${y(v) - 5}" text-anchor="end" fill="${color}">${esc(label)}: ${Math.round(v)} req/s</text>`,
+      `<text x="${left + 4}" y="${y(v) - 5}" fill="${color}" font-weight="600">${esc(label)}: ${Math.round(v)} req/s</text>`,
     );
   }
   parts.push(

@@ -114,7 +114,7 @@ export class TenantDatabase extends DurableObject<Env> {
     // An object that was never provisioned must leave no storage behind, so migrations only run
     // here for a database that already exists; provision() creates it. Objects are evicted when
     // idle and rebuilt on the next request, so this start is on the path of every tenant that
-    // calls now and then: one query when the schema is current, no query builder at all.
+    // calls now and then: a few small queries when the schema is current, no query builder at all.
     ctx.blockConcurrencyWhile(async () => {
       if (this.hasDatabase()) {
         if (!this.schemaIsCurrent()) await migrate(this.db, migrations);

@@ -753,7 +753,15 @@ export class TenantDatabase extends DurableObject<Env> {
   private scheduleFlush(): void {
     if (this.flushScheduled || !this.meter.hasPending) return;
     this.flushScheduled = true;
-    this.ctx.waitUntil(this.ctx.storage.setAlarm(Date.now() + FLUSH_DELAY_MS));
+    // One alarm serves every deferred job: never push back an earlier one (an export's next
+    // chunk, a retention continuation) to the flush's later time.
+    const at = Date.now() + FLUSH_DELAY_MS;
+    this.ctx.waitUntil(
+      (async () => {
+        const current = await this.ctx.storage.getAlarm();
+        if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+      })(),
+    );
   }
 
   /** One alarm serves every deferred job: the usage flush and the continuation of retention. */

@@ -175,6 +175,24 @@ describe("export and import", () => {
   });
 });
 
+describe("the object's one alarm", () => {
+  it("a read after an export starts never pushes the export's next chunk back to the usage flush", async () => {
+    const t = await tenantWithNotes();
+    const rec = await create(t.ownerToken, { title: "a" });
+    // Started by a platform admin: no read of the tenant's own has scheduled a flush yet.
+    const started = await call(`/v1/tenants/${t.id}/export`, { method: "POST", token: await adminToken(), body: {} });
+    expect(started.status).toBe(202);
+    const before = Date.now();
+    // Reads leave counts pending, which schedules a flush a minute out.
+    for (let i = 0; i < 3; i++) {
+      expect((await call(`/v1/collections/notes/records/${rec.id}`, { token: t.ownerToken })).status).toBe(200);
+    }
+    const alarm = await runInDurableObject(stubOf(t.id), (_i, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm as number).toBeLessThan(before + 10_000);
+  });
+});
+
 describe("backups", () => {
   it("the backup sweep writes today's bundle and keeps the plan's number of backups", async () => {
     const t = await tenantWithNotes();

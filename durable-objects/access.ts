@@ -19,17 +19,8 @@ export interface Principal {
 
 type Db = DrizzleSqliteDODatabase<typeof schema>;
 
-/** A Db that is only built on first use: most requests are allowed without writing anything. */
-function lazy(make: () => Db): Db {
-  let db: Db | undefined;
-  return new Proxy({} as Db, {
-    get(_t, prop) {
-      db ??= make();
-      const value = Reflect.get(db, prop, db);
-      return typeof value === "function" ? value.bind(db) : value;
-    },
-  });
-}
+/** The query builder, built only when a decision has to write (audit, auto-join). */
+type LazyDb = () => Db;
 
 /** The answer for a tenant that is not (or no longer) able to serve, or null when it can. */
 export function statusFailure(config: TenantConfig | null): Failure | null {
@@ -44,8 +35,7 @@ export function actorOf(caller: Pick<Caller, "kind" | "sub">): string {
 }
 
 export function authorize(
-  /** The query builder, created only when a decision has to write (audit, auto-join). */
-  lazyDb: () => Db,
+  db: LazyDb,
   storage: DurableObjectStorage,
   config: TenantConfig | null,
   caller: Caller,
@@ -53,7 +43,6 @@ export function authorize(
 ): Result<Principal> {
   const down = statusFailure(config);
   if (down) return down;
-  const db = lazy(lazyDb);
   if (caller.kind === "apikey") return keyPrincipal(db, storage, caller, permission);
   const resolved =
     caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, storage.sql, config as TenantConfig, caller);
@@ -79,7 +68,7 @@ export function authorize(
 }
 
 function keyPrincipal(
-  db: Db,
+  db: LazyDb,
   storage: DurableObjectStorage,
   caller: Caller,
   permission: Permission | null,
@@ -88,7 +77,7 @@ function keyPrincipal(
     customRole(storage.sql, n),
   );
   if (!permissions) {
-    appendAudit(db, {
+    appendAudit(db(), {
       actor: actorOf(caller),
       action: "access.denied",
       resource: "tenant",
@@ -103,9 +92,9 @@ function keyPrincipal(
   return ok(principal);
 }
 
-function adminRoles(db: Db, caller: Caller): Result<string[]> {
+function adminRoles(db: LazyDb, caller: Caller): Result<string[]> {
   // A platform admin inside a tenant acts with owner rights; every such request is on the record.
-  appendAudit(db, {
+  appendAudit(db(), {
     actor: actorOf(caller),
     action: "platform_admin.access",
     resource: "tenant",
@@ -117,17 +106,18 @@ function adminRoles(db: Db, caller: Caller): Result<string[]> {
 
 // The two lookups on every request are plain SQL on the object's own database (its statement
 // cache keeps them compiled): building them with the query builder cost a fifth of a read.
-function memberRoles(db: Db, sql: SqlStorage, config: TenantConfig, caller: Caller): Result<string[]> {
+function memberRoles(db: LazyDb, sql: SqlStorage, config: TenantConfig, caller: Caller): Result<string[]> {
   const member = sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", caller.sub).toArray()[0];
   if (member) return ok(JSON.parse(member.roles) as string[]);
   const joinRole = config.settings.autoJoinRole;
   if (joinRole && (BUILTIN_ROLES[joinRole] || customRole(sql, joinRole))) {
     const now = new Date().toISOString();
-    db.transaction(() => {
-      db.insert(members)
+    const tx = db();
+    tx.transaction(() => {
+      tx.insert(members)
         .values({ sub: caller.sub, roles: [joinRole], createdAt: now, updatedAt: now })
         .run();
-      appendAudit(db, {
+      appendAudit(tx, {
         actor: actorOf(caller),
         action: "member.auto_joined",
         resource: `member:${caller.sub}`,
@@ -145,8 +135,8 @@ export function customRole(sql: SqlStorage, name: string): string[] | undefined 
   return row ? (JSON.parse(row.permissions) as string[]) : undefined;
 }
 
-function deny(db: Db, caller: Caller, detail: string, details: Record<string, unknown>): Failure {
-  appendAudit(db, {
+function deny(db: LazyDb, caller: Caller, detail: string, details: Record<string, unknown>): Failure {
+  appendAudit(db(), {
     actor: actorOf(caller),
     action: "access.denied",
     resource: "tenant",

@@ -21,8 +21,6 @@ import {
 } from "./collections";
 import migrations from "./drizzle/migrations.js";
 
-const LATEST_MIGRATION = Math.max(...migrations.journal.entries.map((e: { when: number }) => e.when));
-
 import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./erasure";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
 import { FieldCipher, KeyRing, unwrapDataKeySync } from "./field-cipher";
@@ -63,6 +61,9 @@ import { searchRecords } from "./search-records";
 import { addShare, listShares, removeShare } from "./shares";
 import type { Store } from "./store";
 import { FLUSH_DELAY_MS, periodOf, periods, UsageMeter } from "./usage-meter";
+
+/** When the newest bundled migration was made: drizzle records each applied one by it. */
+const LATEST_MIGRATION = Math.max(...migrations.journal.entries.map((e: { when: number }) => e.when));
 
 const WRITE_PERMISSIONS = new Set<Permission>([
   "records:write",

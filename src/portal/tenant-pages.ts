@@ -1,7 +1,8 @@
 // Portal pages for tenants: the list (search, filters, pages), the creation wizard, and a
 // tenant's page with its configuration, usage, audit trail, members and actions.
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { html } from "hono/html";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { barChart, csrfField, page } from "./layout";
 import type { PortalEnv } from "./portal";
 
@@ -48,6 +49,14 @@ function wizard(csrf: string, values: Record<string, string> = {}, error?: strin
   <button type="submit">Create tenant</button>
 </form>`,
     { csrf, error },
+  );
+}
+
+/** A refused action: the API's (or the form's) reason, with the way back to the tenant. */
+function refused(c: Context<PortalEnv>, id: string, error: string, status: ContentfulStatusCode) {
+  return c.html(
+    page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, { csrf: c.get("session").csrf, error }),
+    status,
   );
 }
 
@@ -211,14 +220,7 @@ ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/te
     if (!(action in ACTIONS) || form.confirm !== "yes") return c.redirect(`/admin/tenants/${id}`, 303);
     const path = action === "cancel" ? `/v1/tenants/${id}` : `/v1/tenants/${id}/${action}`;
     const res = await c.get("api")(action === "cancel" ? "DELETE" : "POST", path);
-    if (!res.ok)
-      return c.html(
-        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
-          csrf: c.get("session").csrf,
-          error: res.error ?? "",
-        }),
-        res.status as 409,
-      );
+    if (!res.ok) return refused(c, id, res.error ?? "", res.status as 409);
     return c.redirect(`/admin/tenants/${id}?flash=${encodeURIComponent(`${action} done`)}`, 303);
   });
 
@@ -228,41 +230,21 @@ ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/te
     const limit = (v: unknown) => (String(v ?? "").trim() === "" ? null : Number(v));
     const bad = ["requestsPerSecond", "maxRecords"].filter((k) => !/^\s*\d*\s*$/.test(String(form[k] ?? "")));
     if (bad.length > 0)
-      return c.html(
-        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
-          csrf: c.get("session").csrf,
-          error: `${bad.join(" and ")} must be a whole number, or empty to use the plan's value.`,
-        }),
-        400,
-      );
+      return refused(c, id, `${bad.join(" and ")} must be a whole number, or empty to use the plan's value.`, 400);
     const body = {
       tier: String(form.tier),
       legalHold: form.legalHold === "yes",
       limits: { requestsPerSecond: limit(form.requestsPerSecond), maxRecords: limit(form.maxRecords) },
     };
     const res = await c.get("api")("PUT", `/v1/tenants/${id}`, body);
-    if (!res.ok)
-      return c.html(
-        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
-          csrf: c.get("session").csrf,
-          error: res.error ?? "",
-        }),
-        res.status as 400,
-      );
+    if (!res.ok) return refused(c, id, res.error ?? "", res.status as 400);
     return c.redirect(`/admin/tenants/${id}?flash=updated`, 303);
   });
 
   pages.post("/admin/tenants/:id/export", async (c) => {
     const id = c.req.param("id");
     const res = await c.get("api")<{ id: string }>("POST", `/v1/tenants/${id}/export`, {});
-    if (!res.ok)
-      return c.html(
-        page("Refused", html`<p><a href="/admin/tenants/${id}">Back</a></p>`, {
-          csrf: c.get("session").csrf,
-          error: res.error ?? "",
-        }),
-        res.status as 400,
-      );
+    if (!res.ok) return refused(c, id, res.error ?? "", res.status as 400);
     return c.redirect(`/admin/tenants/${id}?export=${encodeURIComponent(res.body.id)}`, 303);
   });
 

@@ -2,36 +2,48 @@
 // used by `npm run bench -- --profile <scenario>` to find where a request's time goes.
 import { writeFileSync } from "node:fs";
 
-export async function startProfile(inspectorPort) {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const sessions = [];
-  for (const t of targets.filter((x) => x.id.startsWith("core:user:"))) {
-    const ws = new WebSocket(t.webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = reject;
+/** A DevTools Protocol session with one of the runtime's isolates: send(method, params) → result. */
+async function connect(target) {
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg.result);
+  };
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
     });
-    let id = 0;
-    const pending = new Map();
-    ws.onmessage = (e) => {
-      const msg = JSON.parse(e.data);
-      if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg.result);
-    };
-    const send = (method, params = {}) =>
-      new Promise((resolve) => {
-        pending.set(++id, resolve);
-        ws.send(JSON.stringify({ id, method, params }));
-      });
+  return { title: target.title, send, close: () => ws.close() };
+}
+
+/** The inspector targets of the Worker itself (not Miniflare's helper workers). */
+async function workerTargets(inspectorPort) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  return targets.filter((x) => x.id.startsWith("core:user:"));
+}
+
+export async function startProfile(inspectorPort) {
+  const sessions = [];
+  for (const target of await workerTargets(inspectorPort)) {
+    const session = await connect(target);
+    const { send } = session;
     await send("Profiler.enable");
     await send("Profiler.setSamplingInterval", { interval: 200 });
     await send("Profiler.start");
-    sessions.push({ title: t.title, ws, send });
+    sessions.push(session);
   }
   return async function stop(file) {
     const lines = [];
     for (const s of sessions) {
       const { profile } = await s.send("Profiler.stop");
-      s.ws.close();
+      s.close();
       writeFileSync(`${file}-${sessions.indexOf(s)}.cpuprofile`, JSON.stringify(profile));
       lines.push(`# ${s.title}`, ...summarize(profile));
     }
@@ -59,30 +71,14 @@ function summarize(profile, top = 30) {
 
 /** The Worker isolate's JavaScript heap after a full garbage collection, in MiB. */
 export async function heapAfterGc(inspectorPort, base) {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const target = targets.find((x) => x.id.startsWith("core:user:"));
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let id = 0;
-  const pending = new Map();
-  ws.onmessage = (e) => {
-    const msg = JSON.parse(e.data);
-    if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg.result);
-  };
-  const send = (method, params = {}) =>
-    new Promise((resolve) => {
-      pending.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const [target] = await workerTargets(inspectorPort);
+  const { send, close } = await connect(target);
   await send("HeapProfiler.enable");
   // workerd answers the collection once the isolate handles its next event: send it one.
   const collected = send("HeapProfiler.collectGarbage");
   await fetch(`${base}/healthz`);
   await collected;
   const usage = await send("Runtime.getHeapUsage");
-  ws.close();
+  close();
   return usage.usedSize / 1024 / 1024;
 }

@@ -45,7 +45,7 @@ export async function startProfile(inspectorPort) {
       const { profile } = await s.send("Profiler.stop");
       s.close();
       writeFileSync(`${file}-${sessions.indexOf(s)}.cpuprofile`, JSON.stringify(profile));
-      lines.push(`# ${s.title}`, ...summarize(profile));
+      lines.push(`# ${s.title}: self time`, ...summarize(profile), `# ${s.title}: total time`, ...inclusive(profile));
     }
     return lines.join("\n");
   };
@@ -67,6 +67,29 @@ function summarize(profile, top = 30) {
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([k, n]) => `${((n / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+}
+
+/** Total (self + callees) time by function, top `top`, as percentages of the busy samples. */
+export function inclusive(profile, top = 40) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (n) =>
+    `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}`;
+  const total = new Map();
+  let busy = 0;
+  for (const id of profile.samples) {
+    if (byId.get(id).callFrame.functionName === "(idle)") continue;
+    busy++;
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) seen.add(keyOf(byId.get(at)));
+    for (const k of seen) total.set(k, (total.get(k) ?? 0) + 1);
+  }
+  return [...total]
+    .filter(([k]) => !k.startsWith("(root)"))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, n]) => `${((n / busy) * 100).toFixed(1).padStart(5)}%  ${k}`);
 }
 
 /** The Worker isolate's JavaScript heap after a full garbage collection, in MiB. */

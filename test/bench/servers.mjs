@@ -89,9 +89,9 @@ export async function startSilo({ vars, persistDir }) {
     d1Databases: { CONTROL_DB: "silo-control" },
     r2Buckets: ["FILES"],
     bindings: { ...vars, TENANT_CLAIM: "tenant_id", TENANT_GRACE_DAYS: "30", LOG_REQUESTS: "off" },
-    // Tenant objects' SQLite in memory by default: on disk, workerd commits every object's write
-    // with a sync on its one thread, a local cost the platform does not have (see BENCHMARKS.md);
-    // BENCH_PERSIST=disk measures that too. D1 and R2 stay on disk.
+    // Tenant objects' SQLite in Miniflare's temporary folder (run.mjs points it at tmpfs when
+    // there is one): local file creation and syncs are costs the platform does not have (see
+    // BENCHMARKS.md). BENCH_PERSIST=disk keeps them in the persist folder on disk.
     durableObjectsPersist: process.env.BENCH_PERSIST === "disk" ? join(persistDir, "do") : false,
     d1Persist: join(persistDir, "d1"),
     r2Persist: join(persistDir, "r2"),
@@ -118,7 +118,9 @@ export async function startComparators({ vars, persistDir }) {
     durableObjects: { BENCH_DB: { className: "BenchDatabase", useSQLite: true } },
     // Like Silo's, its request log is off: a console line per request would cost it throughput.
     bindings: { ...vars, TENANT_CLAIM: "tenant_id", LOG_REQUESTS: "off" },
-    durableObjectsPersist: join(persistDir, "bench-do"),
+    durableObjectsPersist: process.env.BENCH_PERSIST === "disk" ? join(persistDir, "bench-do") : false,
+    // Its own inspector (next to Silo's), so `--profile baseline` can sample it too.
+    ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) + 1 } : {}),
   });
 }
 

@@ -109,6 +109,7 @@ export class TenantDatabase extends DurableObject<Env> {
   private cipherCache: { wrapped: string; cipher: KeyRing } | null = null;
   private readonly reservations = new Reservations();
   private readonly keyBuckets = new Map<string, TokenBucket>();
+  private storeCache: Store | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -601,6 +602,11 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** Runs the oldest open job one step; returns whether more work remains. */
   private async stepJobs(store: Store): Promise<boolean> {
+    // Most alarms only flush usage counts: a plain query, not the query builder, tells them apart.
+    const active = store.sql
+      .exec("SELECT 1 FROM export_jobs WHERE status IN ('pending', 'running') LIMIT 1")
+      .toArray().length;
+    if (!active) return false;
     const job = this.db
       .select()
       .from(schema.exportJobs)
@@ -797,19 +803,23 @@ export class TenantDatabase extends DurableObject<Env> {
     };
   }
 
+  /** What the data modules work with; rebuilt only when the configuration is replaced. */
   private store(): Store | null {
     if (!this.config) return null;
-    const self = this;
-    return {
-      storage: this.ctx.storage,
-      sql: this.ctx.storage.sql,
-      get db() {
-        return self.db;
-      },
-      config: this.config,
-      defs: this.defs,
-      cipher: () => this.fieldCipher(),
-    };
+    if (this.storeCache?.config !== this.config) {
+      const self = this;
+      this.storeCache = {
+        storage: this.ctx.storage,
+        sql: this.ctx.storage.sql,
+        get db() {
+          return self.db;
+        },
+        config: this.config,
+        defs: this.defs,
+        cipher: () => this.fieldCipher(),
+      };
+    }
+    return this.storeCache;
   }
 
   /** The data keys, unwrapped with MASTER_KEY on first use and kept only in memory. */

@@ -15,6 +15,21 @@ export type Metric = (typeof METRICS)[number];
 
 export const periodOf = (now: Date) => now.toISOString().slice(0, 7);
 
+let month = { period: "", from: 0, until: 0 };
+
+/** The current period (UTC month): every request counts in it, so it is worked out once a month. */
+export function currentPeriod(now = Date.now()): string {
+  if (now < month.from || now >= month.until) {
+    const d = new Date(now);
+    month = {
+      period: periodOf(d),
+      from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+      until: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+    };
+  }
+  return month.period;
+}
+
 export class UsageMeter {
   private pending = new Map<string, number>();
   private pendingCount = 0;
@@ -22,8 +37,8 @@ export class UsageMeter {
   private stored = new Map<string, number>();
   private storedPeriod = "";
 
-  count(metric: Metric, n = 1, now = new Date()): void {
-    const key = `${periodOf(now)}|${metric}`;
+  count(metric: Metric, n = 1): void {
+    const key = `${currentPeriod()}|${metric}`;
     this.pending.set(key, (this.pending.get(key) ?? 0) + n);
     this.pendingCount += n;
   }
@@ -54,8 +69,8 @@ export class UsageMeter {
   }
 
   /** The current period's total of one metric, stored plus pending, without a query once warm. */
-  current(sql: SqlStorage, metric: Metric, now = new Date()): number {
-    const period = periodOf(now);
+  current(sql: SqlStorage, metric: Metric): number {
+    const period = currentPeriod();
     if (period !== this.storedPeriod) {
       this.stored = new Map(
         Object.entries(this.read(sql, period)).map(([m, v]) => [m, v - (this.pending.get(`${period}|${m}`) ?? 0)]),

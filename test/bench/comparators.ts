@@ -7,7 +7,14 @@
 //   GET /shared/collections/{name}/records/{id}   the row-level design: every tenant's rows in ONE
 //                                   database with a tenant_id column and index, the tenant taken
 //                                   from the token.
-// POST /seed loads rows. Bundled and served only by `npm run bench`.
+//   GET /spread/collections/{name}/records/{id}   the baseline with one object per tenant (named by
+//                                   the token's tenant): a database per tenant without Silo's
+//                                   layers, to tell the runtime's cost of many objects from Silo's.
+//   GET /ladder/auth, GET /ladder/rpc   the steps between the ceiling and the baseline: the
+//                                   scaffolding with the JWT check only; then one RPC to the
+//                                   object that returns a constant (no SQL).
+// POST /seed loads rows (into the tenant's own object when a row names `object`). Bundled and
+// served only by `npm run bench`.
 
 import { DurableObject } from "cloudflare:workers";
 import { createRoute, z } from "@hono/zod-openapi";
@@ -51,6 +58,10 @@ export class BenchDatabase extends DurableObject<BenchEnv> {
     return view(this.sql.exec<Row>("SELECT * FROM records WHERE id = ?", id).toArray()[0]);
   }
 
+  ping() {
+    return { id: "constant", version: 1 };
+  }
+
   readShared(tenant: string, id: string) {
     return view(
       this.sql.exec<Row>("SELECT * FROM shared_records WHERE tenant_id = ? AND id = ?", tenant, id).toArray()[0],
@@ -91,7 +102,7 @@ app.onError((err, c) => {
   return problemResponse("service_unavailable", "Unexpected error.", id);
 });
 
-const db = (env: BenchEnv) => env.BENCH_DB.get(env.BENCH_DB.idFromName("one"));
+const db = (env: BenchEnv, name = "one") => env.BENCH_DB.get(env.BENCH_DB.idFromName(name));
 const Params = z.object({ name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), id: z.string().min(1).max(100) });
 const Rec = z.object({ id: z.string(), version: z.number() }).passthrough();
 const found = (rec: unknown) => {
@@ -127,6 +138,54 @@ app.openapi(
   },
 );
 
-app.post("/seed", async (c) => c.json({ rows: await db(c.env as unknown as BenchEnv).seed(await c.req.json()) }));
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/spread/collections/{name}/records/{id}",
+    request: { params: Params },
+    responses: { 200: { description: "The record.", content: { "application/json": { schema: Rec } } } },
+  }),
+  async (c) => {
+    const principal = c.get("principal");
+    if (principal.kind !== "user") throw new ApiError("forbidden", "A tenant user's token is needed.");
+    const rec = found(await db(c.env as unknown as BenchEnv, principal.tenantId).read(c.req.valid("param").id));
+    return c.json(rec, 200, { etag: `"${rec.version}"` });
+  },
+);
+
+const Ladder = z.object({ id: z.string(), version: z.number() });
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/ladder/auth",
+    responses: { 200: { description: "A constant.", content: { "application/json": { schema: Ladder } } } },
+  }),
+  (c) => c.json({ id: c.get("principal").kind, version: 1 }, 200),
+);
+app.openapi(
+  createRoute({
+    method: "get",
+    path: "/ladder/rpc",
+    responses: { 200: { description: "A constant.", content: { "application/json": { schema: Ladder } } } },
+  }),
+  async (c) => c.json(await db(c.env as unknown as BenchEnv).ping(), 200),
+);
+
+app.post("/seed", async (c) => {
+  const env = c.env as unknown as BenchEnv;
+  const rows = (await c.req.json()) as {
+    object?: string;
+    tenant?: string;
+    id: string;
+    data: Record<string, unknown>;
+  }[];
+  const byObject = new Map<string, typeof rows>();
+  for (const r of rows) {
+    const name = r.object ?? "one";
+    byObject.get(name)?.push(r) ?? byObject.set(name, [r]);
+  }
+  const counts = await Promise.all([...byObject].map(([name, group]) => db(env, name).seed(group)));
+  return c.json({ rows: counts.reduce((a, n) => a + n, 0) });
+});
 
 export default app;

@@ -3,11 +3,17 @@
 -- At the end it prints one JSON line prefixed with WRKJSON.
 local targets = {}
 local counter = 0
-local threads = 0
+local threads = {}
+failed = {} -- global: done() reads each thread's copy with thread:get
 
 function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
+  thread:set("tid", #threads)
+  threads[#threads + 1] = thread
+end
+
+-- Counts the answers that were not 2xx, by status, so a run says what its errors were.
+function response(status, headers, body)
+  if status >= 300 then failed[status] = (failed[status] or 0) + 1 end
 end
 
 function init(args)
@@ -34,8 +40,14 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local statuses = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("failed") or {}) do statuses[status] = (statuses[status] or 0) + n end
+  end
+  local parts = {}
+  for status, n in pairs(statuses) do parts[#parts + 1] = string.format('"%d":%d', status, n) end
   io.write(string.format(
-    'WRKJSON {"requests":%d,"durationUs":%d,"non2xx":%d,"socketErrors":%d,"p50Us":%d,"p99Us":%d,"meanUs":%.1f}\n',
+    'WRKJSON {"requests":%d,"durationUs":%d,"non2xx":%d,"socketErrors":%d,"p50Us":%d,"p99Us":%d,"meanUs":%.1f,"statuses":{%s}}\n',
     summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.mean))
+    latency:percentile(50), latency:percentile(99), latency.mean, table.concat(parts, ",")))
 end

@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
@@ -71,6 +71,11 @@ function ensureWrk() {
 // allocator, a cost the platform's storage does not have. BENCH_PERSIST=disk keeps the disk.
 const STORAGE_DIR = process.env.BENCH_PERSIST !== "disk" && existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 process.env.TMPDIR = STORAGE_DIR;
+// Cores for the runtimes and for wrk.
+const PIN =
+  process.env.BENCH_PIN !== "0" && availableParallelism() >= 2 && spawnSync("taskset", ["-V"]).error === undefined
+    ? { runtime: "1", load: "0" }
+    : null;
 const TARGETS_DIR = mkdtempSync(join(tmpdir(), "silo-bench-targets-"));
 
 /** Runs wrk against base for `seconds` with the given target lines; returns its figures. */
@@ -78,11 +83,19 @@ function wrk(base, lines, seconds) {
   const file = join(TARGETS_DIR, `t-${randomBytes(4).toString("hex")}.txt`);
   writeFileSync(file, `${lines.join("\n")}\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      "wrk",
-      [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", "test/bench/load.lua", base],
-      { env: { ...process.env, WRK_TARGETS: file } },
-    );
+    const args = [
+      `-t${THREADS}`,
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      "--timeout",
+      "10s",
+      "-s",
+      "test/bench/load.lua",
+      base,
+    ];
+    const child = spawn(PIN ? "taskset" : "wrk", PIN ? ["-c", PIN.load, "wrk", ...args] : args, {
+      env: { ...process.env, WRK_TARGETS: file },
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -204,6 +217,11 @@ const sign = (claims, sub) =>
 const silo = await startSilo({ vars, persistDir });
 const comparators = await startComparators({ vars, persistDir });
 log(`Silo on ${silo.base} (workerd pid ${silo.pid}), comparators on ${comparators.base}`);
+if (PIN) {
+  // Every thread of both runtimes on one core, wrk on the other (BENCH_PIN=0: the scheduler decides).
+  for (const pid of [silo.pid, comparators.pid]) spawnSync("taskset", ["-a", "-pc", PIN.runtime, String(pid)]);
+  log(`pinned: runtimes on CPU ${PIN.runtime}, wrk on CPU ${PIN.load}`);
+}
 const report = {
   machine: machine(),
   date: new Date().toISOString(),

@@ -110,48 +110,30 @@ const found = (rec: unknown) => {
   return rec as z.infer<typeof Rec>;
 };
 
-app.openapi(
-  createRoute({
-    method: "get",
-    path: "/v1/collections/{name}/records/{id}",
-    request: { params: Params },
-    responses: { 200: { description: "The record.", content: { "application/json": { schema: Rec } } } },
-  }),
-  async (c) => {
-    const rec = found(await db(c.env as unknown as BenchEnv).read(c.req.valid("param").id));
-    return c.json(rec, 200, { etag: `"${rec.version}"` });
-  },
-);
+/** A record read at `{prefix}/collections/{name}/records/{id}`; `read` gets the token's tenant. */
+function recordRoute(prefix: string, read: (env: BenchEnv, tenant: () => string, id: string) => Promise<unknown>) {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: `${prefix}/collections/{name}/records/{id}`,
+      request: { params: Params },
+      responses: { 200: { description: "The record.", content: { "application/json": { schema: Rec } } } },
+    }),
+    async (c) => {
+      const tenant = () => {
+        const principal = c.get("principal");
+        if (principal.kind !== "user") throw new ApiError("forbidden", "A tenant user's token is needed.");
+        return principal.tenantId;
+      };
+      const rec = found(await read(c.env as unknown as BenchEnv, tenant, c.req.valid("param").id));
+      return c.json(rec, 200, { etag: `"${rec.version}"` });
+    },
+  );
+}
 
-app.openapi(
-  createRoute({
-    method: "get",
-    path: "/shared/collections/{name}/records/{id}",
-    request: { params: Params },
-    responses: { 200: { description: "The record.", content: { "application/json": { schema: Rec } } } },
-  }),
-  async (c) => {
-    const principal = c.get("principal");
-    if (principal.kind !== "user") throw new ApiError("forbidden", "A tenant user's token is needed.");
-    const rec = found(await db(c.env as unknown as BenchEnv).readShared(principal.tenantId, c.req.valid("param").id));
-    return c.json(rec, 200, { etag: `"${rec.version}"` });
-  },
-);
-
-app.openapi(
-  createRoute({
-    method: "get",
-    path: "/spread/collections/{name}/records/{id}",
-    request: { params: Params },
-    responses: { 200: { description: "The record.", content: { "application/json": { schema: Rec } } } },
-  }),
-  async (c) => {
-    const principal = c.get("principal");
-    if (principal.kind !== "user") throw new ApiError("forbidden", "A tenant user's token is needed.");
-    const rec = found(await db(c.env as unknown as BenchEnv, principal.tenantId).read(c.req.valid("param").id));
-    return c.json(rec, 200, { etag: `"${rec.version}"` });
-  },
-);
+recordRoute("/v1", (env, _tenant, id) => db(env).read(id));
+recordRoute("/shared", (env, tenant, id) => db(env).readShared(tenant(), id));
+recordRoute("/spread", (env, tenant, id) => db(env, tenant()).read(id));
 
 const Ladder = z.object({ id: z.string(), version: z.number() });
 app.openapi(

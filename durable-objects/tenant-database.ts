@@ -60,7 +60,7 @@ import * as schema from "./schema";
 import { searchRecords } from "./search-records";
 import { addShare, listShares, removeShare } from "./shares";
 import type { Store } from "./store";
-import { FLUSH_DELAY_MS, periodOf, periods, UsageMeter } from "./usage-meter";
+import { currentPeriod, FLUSH_DELAY_MS, periods, UsageMeter } from "./usage-meter";
 
 /** When the newest bundled migration was made: drizzle records each applied one by it. */
 const LATEST_MIGRATION = Math.max(...migrations.journal.entries.map((e: { when: number }) => e.when));
@@ -454,7 +454,7 @@ export class TenantDatabase extends DurableObject<Env> {
   > {
     const store = this.store();
     if (!store) return fail("not_found", "Tenant not found.");
-    const current = periodOf(new Date());
+    const current = currentPeriod();
     this.ctx.storage.transactionSync(() => {
       this.meter.flush(store.sql);
       // Gauges (records, storage) are snapshotted into a closed period once, at its first
@@ -782,7 +782,7 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   private usageNow(store: Store) {
-    const period = periodOf(new Date());
+    const period = currentPeriod();
     const one = (query: string) => store.sql.exec<{ n: number | null }>(query).one().n ?? 0;
     return {
       ...this.meter.read(store.sql, period),
@@ -794,7 +794,7 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   private usageReport(store: Store) {
-    const current = periodOf(new Date());
+    const current = currentPeriod();
     return {
       period: current,
       limits: store.config.limits,

@@ -51,6 +51,9 @@ export async function startProfile(inspectorPort) {
   };
 }
 
+/** How a profile node's function is named in the summaries: name, file and line. */
+const frameKey = (f) => `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+
 /** Self time by function, top 30, as percentages of all samples. */
 function summarize(profile, top = 30) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -58,8 +61,7 @@ function summarize(profile, top = 30) {
   for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
   const self = new Map();
   for (const [id, n] of counts) {
-    const f = byId.get(id).callFrame;
-    const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+    const key = frameKey(byId.get(id).callFrame);
     self.set(key, (self.get(key) ?? 0) + n);
   }
   const total = profile.samples.length;
@@ -74,15 +76,13 @@ export function inclusive(profile, top = 40) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const keyOf = (n) =>
-    `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}:${n.callFrame.lineNumber + 1}`;
   const total = new Map();
   let busy = 0;
   for (const id of profile.samples) {
     if (byId.get(id).callFrame.functionName === "(idle)") continue;
     busy++;
     const seen = new Set();
-    for (let at = id; at !== undefined; at = parent.get(at)) seen.add(keyOf(byId.get(at)));
+    for (let at = id; at !== undefined; at = parent.get(at)) seen.add(frameKey(byId.get(at).callFrame));
     for (const k of seen) total.set(k, (total.get(k) ?? 0) + 1);
   }
   return [...total]

@@ -46,6 +46,7 @@ const SWEEP_TENANTS = Math.min(Number(values.sweep), MAX_TENANTS);
 // runtime out of open files (EMFILE) instead of being evicted in time.
 const SPREAD_TENANTS = Math.max(...LEVELS.filter((n) => n <= 1000 || openFileLimit() >= 4 * n + 1000));
 const OUT = "test/bench/results";
+const profiled = (name) => Boolean(values.profile?.split(",").includes(name));
 // The Worker's inspector, used to read its heap after a garbage collection (and for --profile).
 const INSPECTOR = Number(process.env.BENCH_INSPECTOR_PORT ?? 9229);
 process.env.BENCH_INSPECTOR_PORT = String(INSPECTOR);
@@ -263,8 +264,7 @@ try {
   /** Creates tenants[from, to) through the admin API, then a collection and a record in each. */
   async function provision(from, to) {
     const slice = tenants.slice(from, to);
-    const stop =
-      from === 0 && values.profile?.split(",").includes("provisioning") ? await startProfile(INSPECTOR) : null;
+    const stop = from === 0 && profiled("provisioning") ? await startProfile(INSPECTOR) : null;
     const t0 = Date.now();
     const cpu0 = cpuSeconds(silo.pid);
     await pool(slice, 16, (t) =>
@@ -338,22 +338,18 @@ try {
       data: { title: "note of the only tenant", body: "The quick brown fox jumps over the lazy dog." },
     },
   ]);
-  for (let i = 0; i < tenants.length; i += 1000) {
-    const rows = tenants.slice(i, i + 1000).map((t) => ({
-      tenant: t.id,
-      id: t.record,
-      data: { title: `note of ${t.id}`, body: "The quick brown fox jumps over the lazy dog." },
-    }));
-    await api(comparators.base, single, "POST", "/seed", rows);
-  }
-  // The spread baseline's rows, each in its tenant's own object.
-  const spreadRows = tenants.slice(0, SPREAD_TENANTS).map((t) => ({
-    object: t.id,
+  // Every tenant's record into the shared table, then the spread baseline's into each tenant's
+  // own object, 1,000 rows a request.
+  const note = (t) => ({
     id: t.record,
     data: { title: `note of ${t.id}`, body: "The quick brown fox jumps over the lazy dog." },
-  }));
-  for (let i = 0; i < spreadRows.length; i += 1000) {
-    await api(comparators.base, single, "POST", "/seed", spreadRows.slice(i, i + 1000));
+  });
+  const rows = [
+    ...tenants.map((t) => ({ tenant: t.id, ...note(t) })),
+    ...tenants.slice(0, SPREAD_TENANTS).map((t) => ({ object: t.id, ...note(t) })),
+  ];
+  for (let i = 0; i < rows.length; i += 1000) {
+    await api(comparators.base, single, "POST", "/seed", rows.slice(i, i + 1000));
   }
 
   const read = (t) => `GET /v1/collections/notes/records/${t.record} ${t.token}`;
@@ -402,7 +398,9 @@ try {
     for (const s of scenarios) {
       // --idle: let the tenants' objects go idle (and be evicted) first, to measure cold reads.
       if (Number(values.idle) > 0) await new Promise((r) => setTimeout(r, Number(values.idle) * 1000));
-      s.settle = [...(s.settle ?? []), await settle(s.base === silo.base ? silo.pid : comparators.pid)];
+      const onSilo = s.base === silo.base;
+      const pid = onSilo ? silo.pid : comparators.pid;
+      s.settle = [...(s.settle ?? []), await settle(pid)];
       // With workerd's eviction on (not enough open files to keep them all), a pass over more
       // objects than start in its 10 s idle window cannot warm them: skip it.
       const warmable = !process.env.BENCH_EVICTION || (s.tenants ?? 0) <= 1000;
@@ -415,9 +413,7 @@ try {
         log(`  ${s.name}: first touch of ${s.targets.length} tenants at ${touch.toFixed(0)}/s`);
       }
       if (WARMUP > 0) await wrk(s.base, s.lines, WARMUP);
-      const profiling = values.profile?.split(",").includes(s.name);
-      const stop = profiling ? await startProfile(s.base === silo.base ? INSPECTOR : INSPECTOR + 1) : null;
-      const pid = s.base === silo.base ? silo.pid : comparators.pid;
+      const stop = profiled(s.name) ? await startProfile(onSilo ? INSPECTOR : INSPECTOR + 1) : null;
       const cpu0 = cpuSeconds(pid);
       const m = await wrk(s.base, s.lines, DURATION);
       // The runtime's CPU per request: steadier than req/s when wrk and workerd share 2 cores.

@@ -4,13 +4,15 @@ import { DurableObject } from "cloudflare:workers";
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import { tenantStorage } from "../src/storage/tenant-storage";
-import { actorOf, authorize, type Principal, statusFailure } from "./access";
-import { type AggregateResult, type AggregateSpec, aggregate } from "./admin-aggregate";
-import { createKey, listKeys, revokeKey } from "./api-keys";
-import { appendAudit } from "./audit-chain";
-import { type AuditQuery, listAudit, type Verification, verifyAudit } from "./audit-log";
-import type { CollectionDef } from "./collection-schema";
+import { createKey, listKeys, revokeKey } from "./access/api-keys";
+import { actorOf, authorize, type Principal, statusFailure } from "./access/authorize";
+import { addMember, listMembers, removeMember, updateMember } from "./access/members";
+import type { Permission } from "./access/permissions";
+import { deleteRole, listRoles, putRole } from "./access/roles";
+import { addShare, listShares, removeShare } from "./access/shares";
+import { appendAudit } from "./audit/audit-chain";
+import { type AuditQuery, listAudit, type Verification, verifyAudit } from "./audit/audit-log";
+import type { CollectionDef } from "./collections/collection-schema";
 import {
   type CollectionView,
   createCollection,
@@ -18,12 +20,12 @@ import {
   getCollection,
   listCollections,
   patchCollection,
-} from "./collections";
+} from "./collections/collections";
+import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } from "./contract/rpc-contract";
+import { FieldCipher, KeyRing, unwrapDataKeySync } from "./crypto/field-cipher";
+import * as schema from "./db/schema";
+import type { Store } from "./db/store";
 import migrations from "./drizzle/migrations.js";
-
-import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./erasure";
-import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, type JobView, jobView, newExportState } from "./export-job";
-import { FieldCipher, KeyRing, unwrapDataKeySync } from "./field-cipher";
 import {
   beginUpload,
   commitUpload,
@@ -35,13 +37,23 @@ import {
   rememberUpload,
   type StoredObject,
   uploadPath,
-} from "./file-catalog";
-import type { IdempotencyInput } from "./idempotency";
-import { type ImportState, importStep, isEmptyTenant } from "./import-job";
-import { addMember, listMembers, removeMember, updateMember } from "./members";
-import type { Permission } from "./permissions";
-import { type RateState, TokenBucket } from "./rate-limit";
-import { recordCount } from "./record-writes";
+} from "./files/file-catalog";
+import type { IdempotencyInput } from "./gate/idempotency";
+import { type RateState, TokenBucket } from "./gate/rate-limit";
+import {
+  DEFAULT_CHUNK_ROWS,
+  type ExportState,
+  exportStep,
+  type JobView,
+  jobView,
+  newExportState,
+} from "./jobs/export-job";
+import { type ImportState, importStep, isEmptyTenant } from "./jobs/import-job";
+import { newRekeyState, type RekeyState, rekeyStep } from "./jobs/rekey-job";
+import { applyRetention, type RetentionResult } from "./lifecycle/retention";
+import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./privacy/erasure";
+import { type AggregateResult, type AggregateSpec, aggregate } from "./records/admin-aggregate";
+import { recordCount } from "./records/record-writes";
 import {
   batchRecords,
   createRecord,
@@ -51,16 +63,10 @@ import {
   recordHistory,
   restoreRecord,
   writeRecord,
-} from "./records";
-import { newRekeyState, type RekeyState, rekeyStep } from "./rekey-job";
-import { applyRetention, type RetentionResult } from "./retention";
-import { deleteRole, listRoles, putRole } from "./roles";
-import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } from "./rpc-contract";
-import * as schema from "./schema";
-import { searchRecords } from "./search-records";
-import { addShare, listShares, removeShare } from "./shares";
-import type { Store } from "./store";
-import { currentPeriod, FLUSH_DELAY_MS, periods, UsageMeter } from "./usage-meter";
+} from "./records/records";
+import { searchRecords } from "./records/search-records";
+import { tenantStorage } from "./storage/tenant-storage";
+import { currentPeriod, FLUSH_DELAY_MS, periods, UsageMeter } from "./usage/usage-meter";
 
 /** When the newest bundled migration was made: drizzle records each applied one by it. */
 const LATEST_MIGRATION = Math.max(...migrations.journal.entries.map((e: { when: number }) => e.when));

@@ -3,13 +3,13 @@
 // tenant answers 404. Platform admins must name the tenant and state a reason, which is audited.
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Caller } from "../durable-objects/rpc-contract";
+import type { Caller } from "../durable-objects/contract/rpc-contract";
+import { isTenantId } from "../durable-objects/contract/tenant-id";
 import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
 import { forbidden, invalid, notFound } from "./errors";
 import { resolveJurisdiction } from "./jurisdiction";
 import { applyRate, retrying, tenantStub } from "./tenant-client";
-import { isTenantId } from "./tenant-id";
 
 export interface TenantCall {
   tenantId: string;

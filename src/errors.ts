@@ -1,5 +1,5 @@
 // Domain errors and their RFC 9457 problem form. One place maps codes to HTTP statuses.
-import type { ErrorCode, Failure } from "../durable-objects/rpc-contract";
+import type { ErrorCode, Failure } from "../durable-objects/contract/rpc-contract";
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   unauthenticated: 401,

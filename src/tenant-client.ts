@@ -1,8 +1,9 @@
 // The Worker's only way to a tenant's Durable Object: a stub chosen by tenant id, retries of
 // idempotent calls on retryable errors, and the conversion of RPC results into API answers
 // (failure values become ApiErrors; rate-limit state becomes RateLimit headers).
-import type { RateState } from "../durable-objects/rate-limit";
-import type { Result } from "../durable-objects/rpc-contract";
+
+import type { Result } from "../durable-objects/contract/rpc-contract";
+import type { RateState } from "../durable-objects/gate/rate-limit";
 import { ApiError } from "./errors";
 import { jurisdictionOf, jurisdictionsEnabled, namespaceFor } from "./jurisdiction";
 

@@ -4,7 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BUILTIN_ROLES, type Permission } from "../durable-objects/permissions";
+import { BUILTIN_ROLES, type Permission } from "../durable-objects/access/permissions";
 import { create, list, type Page } from "./data-helpers";
 import { adminToken, call, callRaw, createTenant, json, userToken } from "./helpers";
 

@@ -3,8 +3,8 @@
 // cases of ranges, cursors and multipart sizes answer clearly.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { checkFilePath, filePathFromUrl, MAX_PATH_BYTES, unsafeFilePath } from "../src/storage/file-path";
-import { purgeTenantObjects, tenantPrefix, tenantStorage } from "../src/storage/tenant-storage";
+import { checkFilePath, filePathFromUrl, MAX_PATH_BYTES, unsafeFilePath } from "../durable-objects/storage/file-path";
+import { purgeTenantObjects, tenantPrefix, tenantStorage } from "../durable-objects/storage/tenant-storage";
 import { adminToken, call, callRaw, createTenant, json, uniqueId } from "./helpers";
 
 /** Every key R2 holds, across all tenants. */

@@ -3,8 +3,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TokenBucket } from "../durable-objects/rate-limit";
-import { FLUSH_AFTER_COUNTS } from "../durable-objects/usage-meter";
+import { TokenBucket } from "../durable-objects/gate/rate-limit";
+import { FLUSH_AFTER_COUNTS } from "../durable-objects/usage/usage-meter";
 import { retrying } from "../src/tenant-client";
 import { create, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, createTenant, json, uniqueId, userToken } from "./helpers";

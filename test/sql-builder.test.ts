@@ -4,7 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import * as q from "../durable-objects/sql-builder";
+import * as q from "../durable-objects/sql/sql-builder";
 import { create, list, tenantWithNotes } from "./data-helpers";
 import { call, json } from "./helpers";
 

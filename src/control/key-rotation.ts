@@ -2,7 +2,7 @@
 // under the current MASTER_KEY, no data changes. "data" (data key rotation): a new data key
 // becomes current, the old one is kept as retired while the tenant's object re-encrypts every
 // value a chunk per alarm, and is destroyed (finalized) once that has finished.
-import type { JobView } from "../../durable-objects/export-job";
+import type { JobView } from "../../durable-objects/jobs/export-job";
 import { rewrapDataKey, wrapNewDataKey } from "../crypto/data-key";
 import { ApiError } from "../errors";
 import { tenantStub, unwrap } from "../tenant-client";

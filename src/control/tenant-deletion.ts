@@ -3,7 +3,7 @@
 // (crypto-shredding), and the registry row kept as a tombstone so the id is never reissued.
 // Each step is idempotent; the tombstone is written last, so an interrupted deletion resumes.
 import { eq } from "drizzle-orm";
-import { purgeTenantObjects } from "../storage/tenant-storage";
+import { purgeTenantObjects } from "../../durable-objects/storage/tenant-storage";
 import { tenantStub } from "../tenant-client";
 import { adminAuditInsert, controlDb } from "./control-db";
 import { type TenantRow, tenants } from "./schema";

@@ -1,12 +1,12 @@
 // Tenant management: provisioning, listing, updates and status transitions. D1 is the registry;
 // every change is pushed to the tenant's object at once so the request path never reads D1.
 import { and, asc, eq, gt, like, or, type SQL, sql } from "drizzle-orm";
-import type { Limits, Result, Settings } from "../../durable-objects/rpc-contract";
+import type { Limits, Result, Settings } from "../../durable-objects/contract/rpc-contract";
+import { generateTenantId } from "../../durable-objects/contract/tenant-id";
 import { wrapNewDataKey } from "../crypto/data-key";
 import { ApiError, notFound } from "../errors";
 import { rememberJurisdiction } from "../jurisdiction";
 import { tenantStub } from "../tenant-client";
-import { generateTenantId } from "../tenant-id";
 import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb } from "./control-db";
 import { requirePlan } from "./plans";
 import { type RegistryStatus, type TenantRow, tenants } from "./schema";

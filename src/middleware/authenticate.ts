@@ -3,12 +3,12 @@
 // and malformed keys are refused here, before any Durable Object is touched.
 import { createMiddleware } from "hono/factory";
 import type { JWTPayload } from "jose";
+import { isTenantId } from "../../durable-objects/contract/tenant-id";
 import { API_KEY_PREFIX, parseApiKey } from "../auth/api-key";
 import { verifyJwt } from "../auth/jwt-verifier";
 import type { AuthPrincipal } from "../auth/principal";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
-import { isTenantId } from "../tenant-id";
 
 export const PLATFORM_ADMIN_SCOPE = "platform:admin";
 

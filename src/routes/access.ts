@@ -1,11 +1,11 @@
 // Access control inside a tenant: members, custom roles, API keys and record shares.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { ApiKeyView } from "../../durable-objects/api-keys";
-import { CreateKeySchema } from "../../durable-objects/api-keys";
-import { AddMemberSchema, type MemberView, PatchMemberSchema } from "../../durable-objects/members";
-import { PERMISSIONS } from "../../durable-objects/permissions";
-import { RoleSchema, type RoleView } from "../../durable-objects/roles";
-import { ShareSchema, type ShareView } from "../../durable-objects/shares";
+import type { ApiKeyView } from "../../durable-objects/access/api-keys";
+import { CreateKeySchema } from "../../durable-objects/access/api-keys";
+import { AddMemberSchema, type MemberView, PatchMemberSchema } from "../../durable-objects/access/members";
+import { PERMISSIONS } from "../../durable-objects/access/permissions";
+import { RoleSchema, type RoleView } from "../../durable-objects/access/roles";
+import { ShareSchema, type ShareView } from "../../durable-objects/access/shares";
 import { mintApiKey } from "../auth/api-key";
 import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";

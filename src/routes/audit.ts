@@ -1,7 +1,7 @@
 // The tenant's audit trail: events, verification of the hash chain, and the platform admin's view.
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
-import type { AuditEvent } from "../../durable-objects/audit-chain";
+import type { AuditEvent } from "../../durable-objects/audit/audit-chain";
 import { adminOnly, tenantRpc } from "../caller";
 import { controlDb } from "../control/control-db";
 import { adminAudit } from "../control/schema";

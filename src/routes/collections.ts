@@ -1,7 +1,7 @@
 // Collections: each one a real table in the tenant's own database.
 import { createRoute, z } from "@hono/zod-openapi";
-import { CreateCollectionSchema, PatchCollectionSchema } from "../../durable-objects/collection-schema";
-import type { CollectionView } from "../../durable-objects/collections";
+import { CreateCollectionSchema, PatchCollectionSchema } from "../../durable-objects/collections/collection-schema";
+import type { CollectionView } from "../../durable-objects/collections/collections";
 import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { unwrap } from "../tenant-client";

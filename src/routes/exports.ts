@@ -2,14 +2,14 @@
 // object a chunk per alarm; status, manifest and parts are read here.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { JobView } from "../../durable-objects/export-job";
+import type { JobView } from "../../durable-objects/jobs/export-job";
+import { tenantStorage } from "../../durable-objects/storage/tenant-storage";
 import { adminOnly, requireAdmin, tenantCall } from "../caller";
 import type { AppEnv } from "../context";
 import { adminAuditInsert, controlDb } from "../control/control-db";
 import { getTenant } from "../control/tenant-service";
 import { ApiError, notFound } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
-import { tenantStorage } from "../storage/tenant-storage";
 import { tenantStub, unwrap } from "../tenant-client";
 import { TenantIdSchema } from "./tenant-schemas";
 

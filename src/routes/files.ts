@@ -2,14 +2,14 @@
 // decides (permission, type, size, quota) and keeps the metadata and audit trail.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { FileListing, FileView } from "../../durable-objects/file-catalog";
+import type { FileListing, FileView } from "../../durable-objects/files/file-catalog";
+import { type FilePath, filePathFromUrl } from "../../durable-objects/storage/file-path";
+import { type TenantStorage, tenantStorage } from "../../durable-objects/storage/tenant-storage";
 import { tenantRpc } from "../caller";
 import type { AppEnv } from "../context";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { ApiError, invalid, notFound, problemBody } from "../errors";
 import { bearerSecurity, commonErrors, jsonResponse, newRouter, ProblemSchema } from "../openapi";
-import { type FilePath, filePathFromUrl } from "../storage/file-path";
-import { type TenantStorage, tenantStorage } from "../storage/tenant-storage";
 import { unwrap } from "../tenant-client";
 
 /** Types a browser will not run: served inline. Everything else is an attachment. */

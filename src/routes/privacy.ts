@@ -1,6 +1,6 @@
 // Data subject erasure (GDPR art. 17) inside the caller's tenant.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { ErasureResult } from "../../durable-objects/erasure";
+import type { ErasureResult } from "../../durable-objects/privacy/erasure";
 import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { unwrap } from "../tenant-client";

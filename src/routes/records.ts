@@ -2,8 +2,8 @@
 // history, restore and batches. The tenant's object validates against the collection definition.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { IdempotencyInput, Replay } from "../../durable-objects/idempotency";
-import type { ApiRecord } from "../../durable-objects/record-codec";
+import type { IdempotencyInput, Replay } from "../../durable-objects/gate/idempotency";
+import type { ApiRecord } from "../../durable-objects/records/record-codec";
 import { tenantRpc } from "../caller";
 import type { AppEnv } from "../context";
 import { invalid } from "../errors";

@@ -1,6 +1,6 @@
 // Zod schemas of the tenant management API: they validate requests and describe them in OpenAPI.
 import { z } from "@hono/zod-openapi";
-import { TENANT_ID_PATTERN } from "../tenant-id";
+import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
 
 export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, "must match ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
 

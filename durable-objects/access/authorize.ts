@@ -1,0 +1,147 @@
+// Decides whether a caller may act in this tenant: tenant status, membership (with just-in-time
+// joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { appendAudit } from "../audit/audit-chain";
+import { type Caller, type Failure, fail, ok, type Result, type TenantConfig } from "../contract/rpc-contract";
+import type * as schema from "../db/schema";
+import { members } from "../db/schema";
+import { keyPermissions } from "./api-keys";
+import { BUILTIN_ROLES, type Permission, permissionsOf } from "./permissions";
+
+export interface Principal {
+  kind: Caller["kind"];
+  sub: string;
+  /** How the audit trail names this caller: user:<sub>, admin:<sub> or key:<id>. */
+  actor: string;
+  roles: string[];
+  permissions: Set<Permission>;
+}
+
+type Db = DrizzleSqliteDODatabase<typeof schema>;
+
+/** The query builder, built only when a decision has to write (audit, auto-join). */
+type LazyDb = () => Db;
+
+/** The answer for a tenant that is not (or no longer) able to serve, or null when it can. */
+export function statusFailure(config: TenantConfig | null): Failure | null {
+  if (!config) return fail("not_found", "Tenant not found.");
+  if (config.status === "suspended") return fail("tenant_suspended", "This tenant is suspended.");
+  if (config.status === "cancelled") return fail("tenant_cancelled", "This tenant has been cancelled.");
+  return null;
+}
+
+export function actorOf(caller: Pick<Caller, "kind" | "sub">): string {
+  return `${caller.kind === "apikey" ? "key" : caller.kind}:${caller.sub}`;
+}
+
+export function authorize(
+  db: LazyDb,
+  storage: DurableObjectStorage,
+  config: TenantConfig | null,
+  caller: Caller,
+  permission: Permission | null,
+): Result<Principal> {
+  const down = statusFailure(config);
+  if (down) return down;
+  if (caller.kind === "apikey") return keyPrincipal(db, storage, caller, permission);
+  const resolved =
+    caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, storage.sql, config as TenantConfig, caller);
+  if (!resolved.ok) return resolved;
+  const lookup = (n: string) => customRole(storage.sql, n);
+  const permissions = permissionsOf(resolved.value, lookup);
+  if (caller.tokenRoles) {
+    // Roles in a token only narrow: what the member holds AND what the token's roles allow.
+    const allowed = permissionsOf(caller.tokenRoles, lookup);
+    for (const p of permissions) if (!allowed.has(p)) permissions.delete(p);
+  }
+  const principal: Principal = {
+    kind: caller.kind,
+    sub: caller.sub,
+    actor: actorOf(caller),
+    roles: resolved.value,
+    permissions,
+  };
+  if (permission && !principal.permissions.has(permission)) {
+    return deny(db, caller, `Missing permission ${permission}.`, { permission });
+  }
+  return ok(principal);
+}
+
+function keyPrincipal(
+  db: LazyDb,
+  storage: DurableObjectStorage,
+  caller: Caller,
+  permission: Permission | null,
+): Result<Principal> {
+  const permissions = keyPermissions({ sql: storage.sql, storage }, caller.sub, caller.keyHash ?? "", (n) =>
+    customRole(storage.sql, n),
+  );
+  if (!permissions) {
+    appendAudit(db(), {
+      actor: actorOf(caller),
+      action: "access.denied",
+      resource: "tenant",
+      success: false,
+      details: { reason: "invalid API key", requestId: caller.requestId },
+    });
+    return fail("unauthenticated", "The API key is unknown, revoked or expired.");
+  }
+  const principal: Principal = { kind: "apikey", sub: caller.sub, actor: actorOf(caller), roles: [], permissions };
+  if (permission && !permissions.has(permission))
+    return deny(db, caller, `The API key lacks the ${permission} scope.`, { permission });
+  return ok(principal);
+}
+
+function adminRoles(db: LazyDb, caller: Caller): Result<string[]> {
+  // A platform admin inside a tenant acts with owner rights; every such request is on the record.
+  appendAudit(db(), {
+    actor: actorOf(caller),
+    action: "platform_admin.access",
+    resource: "tenant",
+    success: true,
+    details: { reason: caller.reason, requestId: caller.requestId },
+  });
+  return ok(["owner"]);
+}
+
+// The two lookups on every request are plain SQL on the object's own database (its statement
+// cache keeps them compiled): building them with the query builder cost a fifth of a read.
+function memberRoles(db: LazyDb, sql: SqlStorage, config: TenantConfig, caller: Caller): Result<string[]> {
+  const member = sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", caller.sub).toArray()[0];
+  if (member) return ok(JSON.parse(member.roles) as string[]);
+  const joinRole = config.settings.autoJoinRole;
+  if (joinRole && (BUILTIN_ROLES[joinRole] || customRole(sql, joinRole))) {
+    const now = new Date().toISOString();
+    const tx = db();
+    tx.transaction(() => {
+      tx.insert(members)
+        .values({ sub: caller.sub, roles: [joinRole], createdAt: now, updatedAt: now })
+        .run();
+      appendAudit(tx, {
+        actor: actorOf(caller),
+        action: "member.auto_joined",
+        resource: `member:${caller.sub}`,
+        success: true,
+        details: { roles: [joinRole] },
+      });
+    });
+    return ok([joinRole]);
+  }
+  return deny(db, caller, "You are not a member of this tenant.", {});
+}
+
+export function customRole(sql: SqlStorage, name: string): string[] | undefined {
+  const row = sql.exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", name).toArray()[0];
+  return row ? (JSON.parse(row.permissions) as string[]) : undefined;
+}
+
+function deny(db: LazyDb, caller: Caller, detail: string, details: Record<string, unknown>): Failure {
+  appendAudit(db(), {
+    actor: actorOf(caller),
+    action: "access.denied",
+    resource: "tenant",
+    success: false,
+    details: { ...details, requestId: caller.requestId },
+  });
+  return fail("forbidden", detail);
+}

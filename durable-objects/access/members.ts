@@ -1,0 +1,170 @@
+// Members of the tenant and their roles. The last owner can be neither removed nor demoted; the
+// plan's member quota is checked in the same transaction as the insert.
+import { z } from "zod";
+import { appendAudit } from "../audit/audit-chain";
+import { fail, ok, type Result } from "../contract/rpc-contract";
+import { Abort, inTransaction, isFailure, type Store } from "../db/store";
+import type { Principal } from "./authorize";
+import { BUILTIN_ROLES } from "./permissions";
+
+export interface MemberView {
+  sub: string;
+  roles: string[];
+  email: string | null;
+  displayName: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface MemberRow extends Record<string, SqlStorageValue> {
+  sub: string;
+  roles: string;
+  email: string | null;
+  display_name: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const view = (r: MemberRow): MemberView => ({
+  sub: r.sub,
+  roles: JSON.parse(r.roles),
+  email: r.email,
+  displayName: r.display_name,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const Roles = z
+  .array(z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/))
+  .min(1)
+  .max(20);
+export const AddMemberSchema = z.strictObject({
+  sub: z.string().min(1).max(255),
+  roles: Roles,
+  email: z.email().max(320).nullable().optional(),
+  displayName: z.string().max(200).nullable().optional(),
+});
+export const PatchMemberSchema = z.strictObject({
+  roles: Roles.optional(),
+  email: z.email().max(320).nullable().optional(),
+  displayName: z.string().max(200).nullable().optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): Result<T> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return ok(parsed.data);
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join(".") ?? "";
+  return fail("validation_failed", `Invalid ${field ? `'${field}'` : "body"}: ${issue?.message}.`, { field });
+}
+
+function unknownRole(store: Store, roles: string[]): string | undefined {
+  return roles.find(
+    (r) =>
+      !BUILTIN_ROLES[r] &&
+      store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM roles WHERE name = ?", r).one().n === 0,
+  );
+}
+
+const owners = (store: Store) =>
+  store.sql
+    .exec<{ sub: string }>(
+      "SELECT sub FROM members WHERE EXISTS (SELECT 1 FROM json_each(members.roles) WHERE value = 'owner')",
+    )
+    .toArray()
+    .map((r) => r.sub);
+
+export function listMembers(store: Store): MemberView[] {
+  return store.sql.exec<MemberRow>("SELECT * FROM members ORDER BY sub").toArray().map(view);
+}
+
+export function addMember(store: Store, p: Principal, body: unknown): Result<MemberView> {
+  const input = parse(AddMemberSchema, body);
+  if (!input.ok) return input;
+  const { sub, roles, email, displayName } = input.value;
+  const missing = unknownRole(store, roles);
+  if (missing) return fail("validation_failed", `Unknown role '${missing}'.`, { field: "roles" });
+  if (roles.includes("owner") && !p.roles.includes("owner") && p.kind !== "admin") {
+    return fail("forbidden", "Only owners make owners.");
+  }
+  const now = new Date().toISOString();
+  const result = inTransaction(store, () => {
+    if (store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members WHERE sub = ?", sub).one().n) {
+      throw new Abort(fail("conflict", `'${sub}' is already a member.`));
+    }
+    const count = store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
+    const max = store.config.limits.maxMembers;
+    if (count >= max)
+      throw new Abort(fail("quota_exceeded", `This tenant may have ${max} members.`, { limit: max, current: count }));
+    store.sql.exec(
+      "INSERT INTO members (sub, roles, email, display_name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+      sub,
+      JSON.stringify(roles),
+      email ?? null,
+      displayName ?? null,
+      now,
+      now,
+    );
+    appendAudit(store.db, {
+      actor: p.actor,
+      action: "member.add",
+      resource: `member:${sub}`,
+      success: true,
+      details: { roles },
+    });
+    return view(store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).one());
+  });
+  return isFailure(result) ? result : ok(result);
+}
+
+export function updateMember(store: Store, p: Principal, sub: string, body: unknown): Result<MemberView> {
+  const input = parse(PatchMemberSchema, body);
+  if (!input.ok) return input;
+  const patch = input.value;
+  if (patch.roles) {
+    const missing = unknownRole(store, patch.roles);
+    if (missing) return fail("validation_failed", `Unknown role '${missing}'.`, { field: "roles" });
+    if (patch.roles.includes("owner") && !p.roles.includes("owner") && p.kind !== "admin") {
+      return fail("forbidden", "Only owners make owners.");
+    }
+  }
+  const result = inTransaction(store, () => {
+    const row = store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).toArray()[0];
+    if (!row) throw new Abort(fail("not_found", `No member '${sub}'.`));
+    const current: string[] = JSON.parse(row.roles);
+    if (patch.roles && current.includes("owner") && !patch.roles.includes("owner") && owners(store).length === 1) {
+      throw new Abort(fail("conflict", "The last owner cannot be demoted."));
+    }
+    store.sql.exec(
+      "UPDATE members SET roles = ?, email = ?, display_name = ?, updated_at = ? WHERE sub = ?",
+      JSON.stringify(patch.roles ?? current),
+      patch.email === undefined ? row.email : patch.email,
+      patch.displayName === undefined ? row.display_name : patch.displayName,
+      new Date().toISOString(),
+      sub,
+    );
+    appendAudit(store.db, {
+      actor: p.actor,
+      action: "member.update",
+      resource: `member:${sub}`,
+      success: true,
+      details: { roles: patch.roles ?? current },
+    });
+    return view(store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).one());
+  });
+  return isFailure(result) ? result : ok(result);
+}
+
+export function removeMember(store: Store, p: Principal, sub: string): Result<{ removed: true }> {
+  const result = inTransaction(store, () => {
+    const row = store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).toArray()[0];
+    if (!row) throw new Abort(fail("not_found", `No member '${sub}'.`));
+    if (JSON.parse(row.roles).includes("owner") && owners(store).length === 1) {
+      throw new Abort(fail("conflict", "The last owner cannot be removed."));
+    }
+    store.sql.exec("DELETE FROM members WHERE sub = ?", sub);
+    appendAudit(store.db, { actor: p.actor, action: "member.remove", resource: `member:${sub}`, success: true });
+    return { removed: true as const };
+  });
+  return isFailure(result) ? result : ok(result);
+}

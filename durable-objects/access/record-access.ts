@@ -1,0 +1,46 @@
+// Who may see which record in a collection with ACLs. Admins (collections:manage) see all; others
+// see their own records, public ones and shared ones granted to them or their roles, up to the
+// classification clearance of their roles. A record the caller may not see answers 404.
+
+import type { CollectionDef } from "../collections/collection-schema";
+import type { Store } from "../db/store";
+import type { ApiRecord } from "../records/record-codec";
+import { exec, shareCount } from "../sql/sql-builder";
+import type { Principal } from "./authorize";
+import { clearanceOf } from "./roles";
+
+export const CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"] as const;
+
+const CLEARANCE: Record<string, number> = { owner: 3, admin: 3, editor: 2, viewer: 1 };
+
+export const seesAll = (p: Principal) => p.permissions.has("collections:manage");
+
+/** Classifications the caller's roles clear (custom roles carry their own clearance). */
+export function allowedClassifications(store: Store, p: Principal): string[] {
+  const levelOf = (role: string) => {
+    if (role in CLEARANCE) return CLEARANCE[role] as number;
+    const row = store.sql
+      .exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", role)
+      .toArray()[0];
+    return row ? CLASSIFICATIONS.indexOf(clearanceOf(JSON.parse(row.permissions))) : 0;
+  };
+  const level = Math.max(0, ...p.roles.map(levelOf));
+  return CLASSIFICATIONS.slice(0, level + 1);
+}
+
+export const granteesOf = (p: Principal) => [`user:${p.sub}`, ...p.roles.map((r) => `role:${r}`)];
+
+export function canSee(store: Store, p: Principal, def: CollectionDef, rec: ApiRecord): boolean {
+  if (!def.acl || seesAll(p) || rec.owner === p.sub) return true;
+  if (!allowedClassifications(store, p).includes(rec.classification as string)) return false;
+  if (rec.visibility === "public") return true;
+  if (rec.visibility !== "shared") return false;
+  return exec<{ n: number }>(store.sql, shareCount(def.name, rec.id as string, granteesOf(p), false)).one().n > 0;
+}
+
+/** Whether the caller may write this record (owner, admin, or a write share). */
+export function canWrite(store: Store, p: Principal, def: CollectionDef, rec: ApiRecord): boolean {
+  if (!def.acl || seesAll(p) || rec.owner === p.sub) return true;
+  if (!canSee(store, p, def, rec)) return false;
+  return exec<{ n: number }>(store.sql, shareCount(def.name, rec.id as string, granteesOf(p), true)).one().n > 0;
+}

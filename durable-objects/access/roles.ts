@@ -1,0 +1,109 @@
+// Custom roles: named sets of permissions from the published catalogue, with a classification
+// clearance for record ACLs. Built-in roles cannot be redefined; a role in use cannot be deleted.
+import { z } from "zod";
+import { appendAudit } from "../audit/audit-chain";
+import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { Store } from "../db/store";
+import type { Principal } from "./authorize";
+import { BUILTIN_ROLES, PERMISSIONS } from "./permissions";
+
+export const CLEARANCES = ["public", "internal", "confidential", "restricted"] as const;
+/** Clearance is kept beside the permissions as one "clearance:<level>" entry. */
+const CLEARANCE_PREFIX = "clearance:";
+
+export const RoleSchema = z.strictObject({
+  permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
+  clearance: z.enum(CLEARANCES).default("internal"),
+});
+
+export interface RoleView {
+  name: string;
+  builtin: boolean;
+  permissions: string[];
+  clearance: (typeof CLEARANCES)[number];
+}
+
+const BUILTIN_CLEARANCE: Record<string, RoleView["clearance"]> = {
+  owner: "restricted",
+  admin: "restricted",
+  editor: "confidential",
+  viewer: "internal",
+};
+
+export function clearanceOf(stored: string[]): RoleView["clearance"] {
+  const entry = stored.find((p) => p.startsWith(CLEARANCE_PREFIX))?.slice(CLEARANCE_PREFIX.length);
+  return (CLEARANCES as readonly string[]).includes(entry ?? "") ? (entry as RoleView["clearance"]) : "internal";
+}
+
+export function listRoles(store: Store): RoleView[] {
+  const builtin = Object.entries(BUILTIN_ROLES).map(([name, permissions]) => ({
+    name,
+    builtin: true,
+    permissions: [...permissions],
+    clearance: BUILTIN_CLEARANCE[name] ?? "internal",
+  }));
+  const custom = store.sql
+    .exec<{ name: string; permissions: string }>("SELECT name, permissions FROM roles ORDER BY name")
+    .toArray()
+    .map((r) => {
+      const stored: string[] = JSON.parse(r.permissions);
+      return {
+        name: r.name,
+        builtin: false,
+        permissions: stored.filter((p) => !p.startsWith(CLEARANCE_PREFIX)),
+        clearance: clearanceOf(stored),
+      };
+    });
+  return [...builtin, ...custom];
+}
+
+export function putRole(store: Store, p: Principal, name: string, body: unknown): Result<RoleView> {
+  if (BUILTIN_ROLES[name]) return fail("conflict", `'${name}' is a built-in role.`);
+  const parsed = RoleSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return fail("validation_failed", `Invalid '${issue?.path.join(".")}': ${issue?.message}.`, {
+      field: issue?.path.join("."),
+    });
+  }
+  const { permissions, clearance } = parsed.data;
+  const now = new Date().toISOString();
+  store.storage.transactionSync(() => {
+    store.sql.exec(
+      `INSERT INTO roles (name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at`,
+      name,
+      JSON.stringify([...new Set(permissions), `${CLEARANCE_PREFIX}${clearance}`]),
+      now,
+      now,
+    );
+    appendAudit(store.db, {
+      actor: p.actor,
+      action: "role.put",
+      resource: `role:${name}`,
+      success: true,
+      details: { permissions, clearance },
+    });
+  });
+  return ok({ name, builtin: false, permissions: [...new Set(permissions)], clearance });
+}
+
+export function deleteRole(store: Store, p: Principal, name: string): Result<{ deleted: true }> {
+  if (BUILTIN_ROLES[name]) return fail("conflict", `'${name}' is a built-in role.`);
+  if (store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM roles WHERE name = ?", name).one().n === 0) {
+    return fail("not_found", `No role '${name}'.`);
+  }
+  const holders = store.sql
+    .exec<{ n: number }>(
+      "SELECT count(*) AS n FROM members WHERE EXISTS (SELECT 1 FROM json_each(members.roles) WHERE value = ?)",
+      name,
+    )
+    .one().n;
+  if (holders > 0) return fail("conflict", `Role '${name}' is held by ${holders} member(s).`);
+  store.storage.transactionSync(() => {
+    store.sql.exec("DELETE FROM roles WHERE name = ?", name);
+    store.sql.exec("DELETE FROM shares WHERE principal = ?", `role:${name}`);
+    appendAudit(store.db, { actor: p.actor, action: "role.delete", resource: `role:${name}`, success: true });
+  });
+  return ok({ deleted: true });
+}

@@ -1,0 +1,41 @@
+// What the tenant's data modules work with: its SQLite storage, the drizzle handle for system
+// tables, its configuration, and a cache of collection definitions.
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import type { CollectionDef } from "../collections/collection-schema";
+import type { Failure, TenantConfig } from "../contract/rpc-contract";
+import type { KeyRing } from "../crypto/field-cipher";
+import type * as schema from "./schema";
+
+export type Db = DrizzleSqliteDODatabase<typeof schema>;
+
+export interface Store {
+  storage: DurableObjectStorage;
+  sql: SqlStorage;
+  db: Db;
+  config: TenantConfig;
+  /** Definitions by name; reset whenever a collection changes (after the change commits). */
+  defs: Map<string, CollectionDef>;
+  /** The tenant's data keys, unwrapped on first use. */
+  cipher: () => KeyRing;
+}
+
+/** Thrown inside a transactionSync to roll it back with an expected failure. */
+export class Abort extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.detail);
+  }
+}
+
+/** Runs `fn` in one transaction; an Abort rolls back and becomes the returned failure. */
+export function inTransaction<T>(store: Store, fn: () => T): T | Failure {
+  try {
+    return store.storage.transactionSync(fn);
+  } catch (err) {
+    if (err instanceof Abort) return err.failure;
+    throw err;
+  }
+}
+
+export function isFailure(v: unknown): v is Failure {
+  return typeof v === "object" && v !== null && (v as Failure).ok === false && "code" in v;
+}

@@ -1,0 +1,234 @@
+// The tenant's file metadata (path, size, type, checksum, uploader, times): listings and storage
+// usage need no R2 scan. Uploads are checked (permission, type, size, quota) before the Worker
+// streams the body to R2 and committed after, with their audit event; bytes in flight are
+// reserved so concurrent uploads cannot overshoot the storage quota together.
+import type { Principal } from "../access/authorize";
+import { appendAudit } from "../audit/audit-chain";
+import { fail, ok, type Result } from "../contract/rpc-contract";
+import { Abort, inTransaction, isFailure, type Store } from "../db/store";
+
+export interface FileView {
+  path: string;
+  size: number;
+  contentType: string;
+  etag: string;
+  sha256: string | null;
+  uploadedBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface FileRow extends Record<string, SqlStorageValue> {
+  path: string;
+  size: number;
+  content_type: string;
+  etag: string;
+  sha256: string | null;
+  uploaded_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const view = (r: FileRow): FileView => ({
+  path: r.path,
+  size: r.size,
+  contentType: r.content_type,
+  etag: r.etag,
+  sha256: r.sha256,
+  uploadedBy: r.uploaded_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export function fileRow(store: Store, path: string): FileRow | null {
+  return store.sql.exec<FileRow>("SELECT * FROM files WHERE path = ?", path).toArray()[0] ?? null;
+}
+
+export const storedBytes = (store: Store) =>
+  store.sql.exec<{ n: number | null }>("SELECT sum(size) AS n FROM files").one().n ?? 0;
+
+export function typeAllowed(allowed: string[], contentType: string): boolean {
+  if (allowed.length === 0) return true;
+  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  return allowed.some((pattern) => {
+    const p = pattern.toLowerCase();
+    return p.endsWith("/*") ? type.startsWith(p.slice(0, -1)) : type === p;
+  });
+}
+
+/** Bytes reserved by uploads in flight, per object (lost on eviction: they are transient). */
+export class Reservations {
+  private held = new Map<string, number>();
+  get total(): number {
+    let sum = 0;
+    for (const n of this.held.values()) sum += n;
+    return sum;
+  }
+  hold(bytes: number): string {
+    const id = crypto.randomUUID();
+    this.held.set(id, bytes);
+    return id;
+  }
+  release(id: string): void {
+    this.held.delete(id);
+  }
+}
+
+function quotaFailure(store: Store, needed: number, reserved: number) {
+  const limit = store.config.limits.maxStorageBytes;
+  const current = storedBytes(store) + reserved;
+  if (current + needed <= limit) return null;
+  return fail("quota_exceeded", `This tenant may store ${limit} bytes.`, { limit, current });
+}
+
+export function beginUpload(
+  store: Store,
+  reservations: Reservations,
+  input: { path: string; contentType: string; size: number },
+): Result<{ reservation: string }> {
+  const { allowedFileTypes, maxFileBytes } = store.config.settings;
+  if (!typeAllowed(allowedFileTypes, input.contentType)) {
+    return fail("validation_failed", `Files of type '${input.contentType}' are not allowed here.`, {
+      field: "content-type",
+      allowed: allowedFileTypes,
+    });
+  }
+  if (input.size > maxFileBytes) {
+    return fail("payload_too_large", `Files are limited to ${maxFileBytes} bytes here.`, { limit: maxFileBytes });
+  }
+  const replaced = fileRow(store, input.path)?.size ?? 0;
+  const over = quotaFailure(store, input.size - replaced, reservations.total);
+  if (over) return over;
+  return ok({ reservation: reservations.hold(input.size) });
+}
+
+export interface StoredObject {
+  path: string;
+  size: number;
+  contentType: string;
+  etag: string;
+  sha256: string | null;
+}
+
+/** Records an object R2 now holds; refuses (so the Worker deletes it) when over the quota. */
+export function commitUpload(store: Store, p: Principal, object: StoredObject): Result<FileView> {
+  const now = new Date().toISOString();
+  const result = inTransaction(store, () => {
+    const previous = fileRow(store, object.path);
+    const over = quotaFailure(store, object.size - (previous?.size ?? 0), 0);
+    if (over) throw new Abort(over);
+    store.sql.exec(
+      `INSERT INTO files (path, size, content_type, etag, sha256, uploaded_by, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (path) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
+         etag = excluded.etag, sha256 = excluded.sha256, uploaded_by = excluded.uploaded_by,
+         updated_at = excluded.updated_at`,
+      object.path,
+      object.size,
+      object.contentType,
+      object.etag,
+      object.sha256,
+      p.sub,
+      now,
+      now,
+    );
+    appendAudit(store.db, {
+      actor: p.actor,
+      action: "file.upload",
+      resource: `file:${object.path}`,
+      success: true,
+      details: { size: object.size, contentType: object.contentType, replaced: previous !== null },
+    });
+    return view(fileRow(store, object.path) as FileRow);
+  });
+  return isFailure(result) ? result : ok(result);
+}
+
+export function readFile(store: Store, path: string): Result<FileView> {
+  const row = fileRow(store, path);
+  return row ? ok(view(row)) : fail("not_found", `No file '${path}'.`);
+}
+
+/** Deletes the row (with its audit event) first: an object without a row is never counted. */
+export function deleteFileRow(store: Store, p: Principal, path: string): Result<FileView> {
+  const result = inTransaction(store, () => {
+    const row = fileRow(store, path);
+    if (!row) throw new Abort(fail("not_found", `No file '${path}'.`));
+    store.sql.exec("DELETE FROM files WHERE path = ?", path);
+    appendAudit(store.db, {
+      actor: p.actor,
+      action: "file.delete",
+      resource: `file:${path}`,
+      success: true,
+      details: { size: row.size },
+    });
+    return view(row);
+  });
+  return isFailure(result) ? result : ok(result);
+}
+
+export interface FileListing {
+  items: FileView[];
+  folders: string[];
+  nextCursor: string | null;
+}
+
+/** Files directly under `prefix` and the folders below it ("/" is the delimiter), in path order. */
+export function listFiles(store: Store, prefix: string, cursor: string | null, limit: number): FileListing {
+  const items: FileView[] = [];
+  const folders: string[] = [];
+  let after = cursor ?? "";
+  let more = false;
+  while (items.length + folders.length < limit) {
+    const row = store.sql
+      .exec<FileRow>(
+        "SELECT * FROM files WHERE path > ? AND substr(path, 1, length(?)) = ? ORDER BY path LIMIT 1",
+        after,
+        prefix,
+        prefix,
+      )
+      .toArray()[0];
+    if (!row) break;
+    const rest = row.path.slice(prefix.length);
+    const slash = rest.indexOf("/");
+    if (slash >= 0) {
+      const folder = `${prefix}${rest.slice(0, slash + 1)}`;
+      folders.push(folder);
+      after = `${folder}\u{10FFFF}`; // skip everything inside the folder
+    } else {
+      items.push(view(row));
+      after = row.path;
+    }
+    more = true;
+  }
+  const hasNext =
+    more &&
+    store.sql
+      .exec<{ n: number }>(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM files WHERE path > ? AND substr(path, 1, length(?)) = ? LIMIT 1)",
+        after,
+        prefix,
+        prefix,
+      )
+      .one().n > 0;
+  return { items, folders, nextCursor: hasNext ? after : null };
+}
+
+// ---- multipart uploads: ids are recorded per tenant, so a foreign id is simply unknown ----
+
+export function rememberUpload(store: Store, uploadId: string, path: string, sub: string): void {
+  store.sql.exec(
+    "INSERT INTO meta (key, value) VALUES (?, ?)",
+    `mpu:${uploadId}`,
+    JSON.stringify({ path, sub, createdAt: new Date().toISOString() }),
+  );
+}
+
+export function uploadPath(store: Store, uploadId: string): string | null {
+  const row = store.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", `mpu:${uploadId}`).toArray()[0];
+  return row ? (JSON.parse(row.value) as { path: string }).path : null;
+}
+
+export function forgetUpload(store: Store, uploadId: string): void {
+  store.sql.exec("DELETE FROM meta WHERE key = ?", `mpu:${uploadId}`);
+}

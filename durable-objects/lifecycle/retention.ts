@@ -1,0 +1,134 @@
+// Retention inside one tenant: soft-deleted records purged after softDeleteDays, old versions
+// trimmed after historyDays (the latest version of a record always stays), audit events trimmed
+// after auditRetentionDays behind a signed checkpoint, idempotency keys expired. Bounded per
+// call; `more` tells the caller (the tenant's alarm) to continue. A legal hold stops everything.
+import { createHmac } from "node:crypto";
+import { appendAudit } from "../audit/audit-chain";
+import type { Store } from "../db/store";
+import { IDEMPOTENCY_TTL_MS } from "../gate/idempotency";
+import * as q from "../sql/sql-builder";
+
+export interface RetentionResult {
+  held: boolean;
+  recordsPurged: number;
+  versionsTrimmed: number;
+  auditTrimmed: number;
+  idempotencyExpired: number;
+  more: boolean;
+}
+
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  at: string;
+  signature: string;
+}
+
+const DAY = 86_400_000;
+
+export function checkpointSignature(masterKey: string, seq: number, hash: string): string {
+  return createHmac("sha256", `audit-checkpoint:${masterKey}`).update(`${seq}:${hash}`).digest("hex");
+}
+
+export function readCheckpoint(store: Store): AuditCheckpoint | null {
+  const row = store.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_checkpoint'").toArray()[0];
+  return row ? (JSON.parse(row.value) as AuditCheckpoint) : null;
+}
+
+export function applyRetention(store: Store, masterKey: string, now: Date, budget = 500): RetentionResult {
+  const result: RetentionResult = {
+    held: store.config.legalHold,
+    recordsPurged: 0,
+    versionsTrimmed: 0,
+    auditTrimmed: 0,
+    idempotencyExpired: 0,
+    more: false,
+  };
+  if (result.held) return result;
+  const { softDeleteDays, historyDays, auditRetentionDays } = store.config.settings;
+  const iso = (days: number) => new Date(now.getTime() - days * DAY).toISOString();
+
+  store.storage.transactionSync(() => {
+    const collections = store.sql.exec<{ name: string }>("SELECT name FROM collections ORDER BY name").toArray();
+    for (const { name } of collections) {
+      const ids = q.exec<{ id: string }>(store.sql, q.purgeableIds(name, iso(softDeleteDays), budget)).toArray();
+      for (const { id } of ids) {
+        q.exec(store.sql, q.deleteRow(name, id));
+        store.sql.exec("DELETE FROM record_versions WHERE collection = ? AND record_id = ?", name, id);
+        store.sql.exec("DELETE FROM shares WHERE collection = ? AND record_id = ?", name, id);
+      }
+      result.recordsPurged += ids.length;
+      if (ids.length === budget) result.more = true;
+    }
+    if (result.recordsPurged > 0) {
+      store.sql.exec(
+        "UPDATE usage_counters SET value = max(value - ?, 0) WHERE period = 'all' AND metric = 'records'",
+        result.recordsPurged,
+      );
+    }
+
+    // The latest version of every record stays, so as_of and history always reach its present.
+    const oldVersions = `SELECT v.rowid FROM record_versions v
+        WHERE v.at < ? AND v.version < (SELECT max(w.version) FROM record_versions w
+                                         WHERE w.collection = v.collection AND w.record_id = v.record_id)
+        LIMIT ?`;
+    result.versionsTrimmed = store.sql
+      .exec<{ n: number }>(`SELECT count(*) AS n FROM (${oldVersions})`, iso(historyDays), budget)
+      .one().n;
+    store.sql.exec(`DELETE FROM record_versions WHERE rowid IN (${oldVersions})`, iso(historyDays), budget);
+    if (result.versionsTrimmed === budget) result.more = true;
+
+    const expiredBefore = new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString();
+    result.idempotencyExpired = store.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM idempotency_keys WHERE created_at < ?", expiredBefore)
+      .one().n;
+    store.sql.exec("DELETE FROM idempotency_keys WHERE created_at < ?", expiredBefore);
+
+    result.auditTrimmed = trimAudit(store, masterKey, iso(auditRetentionDays), budget);
+    if (result.auditTrimmed === budget) result.more = true;
+
+    const changed = result.recordsPurged + result.versionsTrimmed + result.auditTrimmed + result.idempotencyExpired;
+    if (changed > 0) {
+      appendAudit(store.db, {
+        actor: "system:retention",
+        action: "retention.applied",
+        resource: "tenant",
+        success: true,
+        details: { ...result, held: undefined, more: undefined },
+      });
+    }
+  });
+  return result;
+}
+
+/**
+ * Deletes the oldest audit events before `cutoff` and moves the checkpoint to the last one
+ * deleted: its hash, signed with a key derived from MASTER_KEY, anchors verification of the rest.
+ */
+function trimAudit(store: Store, masterKey: string, cutoff: string, budget: number): number {
+  const last = store.sql
+    .exec<{ seq: number; hash: string; at: string }>(
+      "SELECT seq, hash, at FROM audit_events WHERE at < ? ORDER BY seq DESC LIMIT 1",
+      cutoff,
+    )
+    .toArray()[0];
+  if (!last) return 0;
+  const first = store.sql.exec<{ seq: number }>("SELECT min(seq) AS seq FROM audit_events").one().seq;
+  const upTo = Math.min(last.seq, first + budget - 1);
+  const anchor = store.sql
+    .exec<{ seq: number; hash: string; at: string }>("SELECT seq, hash, at FROM audit_events WHERE seq = ?", upTo)
+    .one();
+  store.sql.exec("DELETE FROM audit_events WHERE seq <= ?", upTo);
+  const trimmed = upTo - first + 1;
+  const checkpoint: AuditCheckpoint = {
+    seq: anchor.seq,
+    hash: anchor.hash,
+    at: anchor.at,
+    signature: checkpointSignature(masterKey, anchor.seq, anchor.hash),
+  };
+  store.sql.exec(
+    "INSERT INTO meta (key, value) VALUES ('audit_checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    JSON.stringify(checkpoint),
+  );
+  return trimmed;
+}

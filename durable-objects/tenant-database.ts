@@ -7,11 +7,10 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { createKey, listKeys, revokeKey } from "./access/api-keys";
 import { actorOf, authorize, type Principal, statusFailure } from "./access/authorize";
 import { addMember, listMembers, removeMember, updateMember } from "./access/members";
-import type { Permission } from "./access/permissions";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
 import { appendAudit } from "./audit/audit-chain";
-import { type AuditQuery, listAudit, type Verification, verifyAudit } from "./audit/audit-log";
+import { listAudit, verifyAudit } from "./audit/audit-log";
 import type { CollectionDef } from "./collections/collection-schema";
 import {
   type CollectionView,
@@ -21,7 +20,16 @@ import {
   listCollections,
   patchCollection,
 } from "./collections/collections";
-import { type Caller, fail, type MeView, ok, type Result, type TenantConfig } from "./contract/rpc-contract";
+import type { Permission } from "./contract/access";
+import type { AuditQuery, Verification } from "./contract/audit";
+import type { Caller } from "./contract/caller";
+import type { TenantConfig } from "./contract/config";
+import type { StoredObject } from "./contract/files";
+import type { JobView } from "./contract/jobs";
+import type { AggregateResult, ErasureResult, RetentionResult } from "./contract/lifecycle";
+import type { IdempotencyInput } from "./contract/records";
+import { fail, ok, type RateState, type Result } from "./contract/result";
+import type { MeView } from "./contract/usage";
 import { FieldCipher, KeyRing, unwrapDataKeySync } from "./crypto/field-cipher";
 import * as schema from "./db/schema";
 import type { Store } from "./db/store";
@@ -35,24 +43,15 @@ import {
   Reservations,
   readFile,
   rememberUpload,
-  type StoredObject,
   uploadPath,
 } from "./files/file-catalog";
-import type { IdempotencyInput } from "./gate/idempotency";
-import { type RateState, TokenBucket } from "./gate/rate-limit";
-import {
-  DEFAULT_CHUNK_ROWS,
-  type ExportState,
-  exportStep,
-  type JobView,
-  jobView,
-  newExportState,
-} from "./jobs/export-job";
+import { TokenBucket } from "./gate/rate-limit";
+import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, jobView, newExportState } from "./jobs/export-job";
 import { type ImportState, importStep, isEmptyTenant } from "./jobs/import-job";
 import { newRekeyState, type RekeyState, rekeyStep } from "./jobs/rekey-job";
-import { applyRetention, type RetentionResult } from "./lifecycle/retention";
-import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./privacy/erasure";
-import { type AggregateResult, type AggregateSpec, aggregate } from "./records/admin-aggregate";
+import { applyRetention } from "./lifecycle/retention";
+import { eraseSubject, lastOwnerProblem, uploadsOf } from "./privacy/erasure";
+import { type AggregateSpec, aggregate } from "./records/admin-aggregate";
 import { recordCount } from "./records/record-writes";
 import {
   batchRecords,
@@ -402,8 +401,9 @@ export class TenantDatabase extends DurableObject<Env> {
     return this.followUp(caller, "files:write", (store, p) => commitUpload(store, p, object));
   }
 
-  async fileAbortUpload(reservation: string): Promise<void> {
+  async fileAbortUpload(reservation: string): Promise<Result<{ released: true }>> {
     this.reservations.release(reservation);
+    return ok({ released: true });
   }
 
   /** Authorizes a download and meters it (the whole object's size counts as egress). */

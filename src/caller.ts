@@ -3,13 +3,12 @@
 // tenant answers 404. Platform admins must name the tenant and state a reason, which is audited.
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Caller } from "../durable-objects/contract/rpc-contract";
+import type { Caller } from "../durable-objects/contract/caller";
 import { isTenantId } from "../durable-objects/contract/tenant-id";
 import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
 import { forbidden, invalid, notFound } from "./errors";
 import { resolveJurisdiction } from "./jurisdiction";
-import { applyRate, retrying, tenantStub } from "./tenant-client";
 
 export interface TenantCall {
   tenantId: string;
@@ -69,16 +68,3 @@ export const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
   requireAdmin(c);
   await next();
 });
-
-/** The tenant's object and the caller, for a data-plane route. */
-export async function tenantRpc(c: Context<AppEnv>) {
-  const { tenantId, caller } = await tenantCall(c);
-  const idempotent =
-    ["GET", "HEAD", "PUT", "DELETE"].includes(c.req.method) || Boolean(c.req.header("idempotency-key"));
-  const stub = retrying(
-    () => tenantStub(c.env, tenantId),
-    idempotent,
-    (result) => applyRate(c, result),
-  );
-  return { stub, caller, tenantId };
-}

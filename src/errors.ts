@@ -1,5 +1,5 @@
 // Domain errors and their RFC 9457 problem form. One place maps codes to HTTP statuses.
-import type { ErrorCode, Failure } from "../durable-objects/contract/rpc-contract";
+import type { ErrorCode, Failure } from "../durable-objects/contract/result";
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   unauthenticated: 401,
@@ -9,6 +9,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   conflict: 409,
   precondition_failed: 412,
   payload_too_large: 413,
+  range_not_satisfiable: 416,
   rate_limited: 429,
   quota_exceeded: 403,
   tenant_suspended: 403,
@@ -25,6 +26,7 @@ const TITLE_OF: Record<ErrorCode, string> = {
   conflict: "Conflict",
   precondition_failed: "Precondition failed",
   payload_too_large: "Payload too large",
+  range_not_satisfiable: "Range not satisfiable",
   rate_limited: "Too many requests",
   quota_exceeded: "Quota exceeded",
   tenant_suspended: "Tenant suspended",

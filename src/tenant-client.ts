@@ -1,13 +1,19 @@
-// The Worker's only way to a tenant's Durable Object: a stub chosen by tenant id, retries of
-// idempotent calls on retryable errors, and the conversion of RPC results into API answers
-// (failure values become ApiErrors; rate-limit state becomes RateLimit headers).
-
-import type { Result } from "../durable-objects/contract/rpc-contract";
-import type { RateState } from "../durable-objects/gate/rate-limit";
+// The Worker's one way to a tenant's Durable Object: `tenantClient(c)` resolves the tenant and the
+// caller from the credential and the stub once (jurisdiction included); `call()` invokes one typed
+// RPC method, repeats it only when repeating is safe, turns a failure value into an ApiError and
+// puts the tenant's rate state on the response. No Proxy, no hidden side effects.
+import type { Context } from "hono";
+import type { Caller } from "../durable-objects/contract/caller";
+import type { Answer, RateState } from "../durable-objects/contract/result";
+import type { TenantDatabase } from "../durable-objects/tenant-database";
+import { tenantCall } from "./caller";
+import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 import { jurisdictionOf, jurisdictionsEnabled, namespaceFor } from "./jurisdiction";
 
-export function tenantStub(env: Env, tenantId: string) {
+export type TenantStub = DurableObjectStub<TenantDatabase>;
+
+export function tenantStub(env: Env, tenantId: string): TenantStub {
   const ns = namespaceFor(env.TENANT_DB, jurisdictionOf(env, tenantId), jurisdictionsEnabled(env));
   return ns.get(ns.idFromName(tenantId));
 }
@@ -20,41 +26,28 @@ interface RpcError {
   overloaded?: boolean;
 }
 
-/**
- * Wraps a stub factory so that method calls are retried (with a fresh stub and exponential
- * backoff) when the platform says the error is retryable, only for idempotent requests, and
- * never when the object is overloaded (retrying would make the overload worse).
- */
-export function retrying<T extends object>(
-  makeStub: () => T,
-  idempotent: boolean,
-  onResult?: (result: unknown) => void,
-): T {
-  let stub = makeStub();
-  return new Proxy(stub, {
-    get(_target, prop) {
-      const value = Reflect.get(stub, prop);
-      if (typeof value !== "function") return value;
-      return async (...args: unknown[]) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            // Call as a method: RPC stubs treat .apply/.call as remote method names.
-            const result = await (stub as Record<PropertyKey, (...a: unknown[]) => unknown>)[prop]?.(...args);
-            onResult?.(result);
-            return result;
-          } catch (err) {
-            const e = err as RpcError;
-            if (!idempotent || e?.overloaded || !e?.retryable || attempt >= RETRIES) throw err;
-            await new Promise((resolve) => setTimeout(resolve, BACKOFF_MS * 2 ** attempt));
-            stub = makeStub();
-          }
-        }
-      };
-    },
-  });
-}
-
 export const isOverloaded = (err: unknown) => Boolean((err as RpcError)?.overloaded);
+
+/**
+ * Invokes `invoke` on a stub; when `retry` is set, repeats it (with a fresh stub and exponential
+ * backoff) on errors the platform marks retryable, never when the object is overloaded
+ * (retrying would make the overload worse).
+ */
+export async function withRetries<S, T>(
+  makeStub: () => S,
+  invoke: (stub: S) => Promise<T>,
+  retry: boolean,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await invoke(makeStub());
+    } catch (err) {
+      const e = err as RpcError;
+      if (!retry || e?.overloaded || !e?.retryable || attempt >= RETRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, BACKOFF_MS * 2 ** attempt));
+    }
+  }
+}
 
 export function rateHeaders(rate: RateState): Record<string, string> {
   return {
@@ -67,22 +60,47 @@ interface HeaderSink {
   header(name: string, value: string): void;
 }
 
-/** Puts an RPC result's rate-limit state on the response as RateLimit headers. */
-export function applyRate(c: HeaderSink, result: unknown): void {
-  const rate = (result as { rate?: RateState } | null)?.rate;
-  if (rate) for (const [name, value] of Object.entries(rateHeaders(rate))) c.header(name, value);
+/** The value of an answer, or the ApiError for a failure (with RateLimit and Retry-After headers). */
+export function answerValue<T>(answer: Answer<T>, sink?: HeaderSink): T {
+  const headers = answer.rate ? rateHeaders(answer.rate) : {};
+  if (answer.ok) {
+    if (sink) for (const [name, value] of Object.entries(headers)) sink.header(name, value);
+    return answer.value;
+  }
+  if (answer.code === "rate_limited" && answer.rate) headers["Retry-After"] = String(answer.rate.retryAfter);
+  throw new ApiError(answer.code, answer.detail, answer.extras, headers);
 }
 
-/**
- * The value of a successful RPC result, or the ApiError for a failure (with RateLimit and
- * Retry-After headers). Pass the context to put the rate state on a successful response too;
- * stubs from tenantRpc do that themselves. (No AsyncLocalStorage: in workerd it kept every
- * request's context alive, a leak the benchmarks found.)
- */
-export function unwrap<T>(result: Result<T> & { rate?: RateState }, c?: HeaderSink): T {
-  const headers = result.rate ? rateHeaders(result.rate) : {};
-  if (c && result.ok) applyRate(c, result);
-  if (result.ok) return result.value;
-  if (result.code === "rate_limited" && result.rate) headers["Retry-After"] = String(result.rate.retryAfter);
-  throw new ApiError(result.code, result.detail, result.extras, headers);
+export interface CallOptions {
+  /** Whether repeating the call can do no harm; by default only for GET, HEAD, PUT and DELETE. */
+  retry?: boolean;
+}
+
+const SAFE_TO_REPEAT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+
+export interface TenantClient {
+  tenantId: string;
+  caller: Caller;
+  call<T>(invoke: (stub: TenantStub, caller: Caller) => Promise<Answer<T>>, options?: CallOptions): Promise<T>;
+}
+
+/** The data-plane client of a request: the tenant and caller from the credential, and its object. */
+export async function tenantClient(c: Context<AppEnv>, pathTenant?: string): Promise<TenantClient> {
+  const { tenantId, caller } = await tenantCall(c, pathTenant);
+  const stub = () => tenantStub(c.env, tenantId);
+  const safe = SAFE_TO_REPEAT.has(c.req.method);
+  return {
+    tenantId,
+    caller,
+    call: async (invoke, options) =>
+      answerValue(await withRetries(stub, (s) => invoke(s, caller), options?.retry ?? safe), c),
+  };
+}
+
+/** The control plane's client of one tenant's object (platform calls take no caller). */
+export function platformClient(env: Env, tenantId: string) {
+  return {
+    call: async <T>(invoke: (stub: TenantStub) => Promise<Answer<T>>, options?: CallOptions): Promise<T> =>
+      answerValue(await withRetries(() => tenantStub(env, tenantId), invoke, options?.retry ?? false)),
+  };
 }

@@ -4,7 +4,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BUILTIN_ROLES, type Permission } from "../durable-objects/access/permissions";
+import { BUILTIN_ROLES } from "../durable-objects/access/permissions";
+import type { Permission } from "../durable-objects/contract/access";
 import { create, list, type Page } from "./data-helpers";
 import { adminToken, call, callRaw, createTenant, json, userToken } from "./helpers";
 

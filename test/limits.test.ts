@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TokenBucket } from "../durable-objects/gate/rate-limit";
 import { FLUSH_AFTER_COUNTS } from "../durable-objects/usage/usage-meter";
-import { retrying } from "../src/tenant-client";
+import { withRetries } from "../src/tenant-client";
 import { create, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, createTenant, json, uniqueId, userToken } from "./helpers";
 
@@ -176,10 +176,11 @@ describe("retries", () => {
         },
       };
     };
-    expect(await retrying(flaky(2, { retryable: true }), true).ping()).toBe("pong");
+    const ping = (stub: { ping(): Promise<string> }) => stub.ping();
+    expect(await withRetries(flaky(2, { retryable: true }), ping, true)).toBe("pong");
     expect(made).toBe(3);
-    await expect(retrying(flaky(1, { retryable: true }), false).ping()).rejects.toThrow("boom");
-    await expect(retrying(flaky(1, { retryable: true, overloaded: true }), true).ping()).rejects.toThrow("boom");
-    await expect(retrying(flaky(5, { retryable: true }), true).ping()).rejects.toThrow("boom");
+    await expect(withRetries(flaky(1, { retryable: true }), ping, false)).rejects.toThrow("boom");
+    await expect(withRetries(flaky(1, { retryable: true, overloaded: true }), ping, true)).rejects.toThrow("boom");
+    await expect(withRetries(flaky(5, { retryable: true }), ping, true)).rejects.toThrow("boom");
   });
 });

@@ -2,26 +2,18 @@
 // by the tenant in its prefix and sends only its SHA-256; this tenant looks the key up by id and
 // compares hashes in constant time. Scopes are a subset of the creator's permissions, and stay
 // bounded by them: a key never outlives or outranks the member who made it.
+
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { ApiKeyView } from "../contract/access";
+import { PERMISSIONS, type Permission } from "../contract/access";
+import { fail, failFromZod, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
-import { PERMISSIONS, type Permission, permissionsOf } from "./permissions";
+import { permissionsOf } from "./permissions";
 
 export const KEY_ID_LENGTH = 12;
-
-export interface ApiKeyView {
-  id: string;
-  name: string;
-  scopes: string[];
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
 
 interface KeyRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -59,12 +51,7 @@ export function createKey(
   input: { id: string; hash: string; body: unknown },
 ): Result<ApiKeyView> {
   const parsed = CreateKeySchema.safeParse(input.body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return fail("validation_failed", `Invalid '${issue?.path.join(".")}': ${issue?.message}.`, {
-      field: issue?.path.join("."),
-    });
-  }
+  if (!parsed.success) return failFromZod(parsed.error);
   const { name, scopes, expiresAt } = parsed.data;
   const beyond = scopes.filter((s) => !p.permissions.has(s));
   if (beyond.length) return fail("forbidden", `You cannot grant scopes you do not hold: ${beyond.join(", ")}.`);

@@ -2,11 +2,14 @@
 // joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { appendAudit } from "../audit/audit-chain";
-import { type Caller, type Failure, fail, ok, type Result, type TenantConfig } from "../contract/rpc-contract";
+import type { Permission } from "../contract/access";
+import type { Caller } from "../contract/caller";
+import type { TenantConfig } from "../contract/config";
+import { type Failure, fail, ok, type Result } from "../contract/result";
 import type * as schema from "../db/schema";
 import { members } from "../db/schema";
 import { keyPermissions } from "./api-keys";
-import { BUILTIN_ROLES, type Permission, permissionsOf } from "./permissions";
+import { BUILTIN_ROLES, permissionsOf } from "./permissions";
 
 export interface Principal {
   kind: Caller["kind"];

@@ -1,20 +1,13 @@
 // Members of the tenant and their roles. The last owner can be neither removed nor demoted; the
 // plan's member quota is checked in the same transaction as the insert.
+
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { MemberView } from "../contract/access";
+import { fail, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { BUILTIN_ROLES } from "./permissions";
-
-export interface MemberView {
-  sub: string;
-  roles: string[];
-  email: string | null;
-  displayName: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 interface MemberRow extends Record<string, SqlStorageValue> {
   sub: string;

@@ -1,22 +1,5 @@
-// The permission catalogue and the built-in roles. Every data-plane route checks one permission.
-
-export const PERMISSIONS = [
-  "records:read",
-  "records:write",
-  "collections:manage",
-  "files:read",
-  "files:write",
-  "members:manage",
-  "audit:read",
-  "pii:read",
-  "keys:manage",
-  "settings:manage",
-  "tenant:read",
-  "usage:read",
-  "export",
-] as const;
-
-export type Permission = (typeof PERMISSIONS)[number];
+// The built-in roles over the permission catalogue (contract/access.ts).
+import { PERMISSIONS, type Permission } from "../contract/access";
 
 const readOnly: Permission[] = ["records:read", "files:read"];
 const writer: Permission[] = [...readOnly, "records:write", "files:write"];

@@ -3,8 +3,8 @@
 // classification clearance of their roles. A record the caller may not see answers 404.
 
 import type { CollectionDef } from "../collections/collection-schema";
+import type { ApiRecord } from "../contract/records";
 import type { Store } from "../db/store";
-import type { ApiRecord } from "../records/record-codec";
 import { exec, shareCount } from "../sql/sql-builder";
 import type { Principal } from "./authorize";
 import { clearanceOf } from "./roles";

@@ -1,11 +1,14 @@
 // Custom roles: named sets of permissions from the published catalogue, with a classification
 // clearance for record ACLs. Built-in roles cannot be redefined; a role in use cannot be deleted.
+
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { RoleView } from "../contract/access";
+import { PERMISSIONS } from "../contract/access";
+import { fail, failFromZod, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
-import { BUILTIN_ROLES, PERMISSIONS } from "./permissions";
+import { BUILTIN_ROLES } from "./permissions";
 
 export const CLEARANCES = ["public", "internal", "confidential", "restricted"] as const;
 /** Clearance is kept beside the permissions as one "clearance:<level>" entry. */
@@ -15,13 +18,6 @@ export const RoleSchema = z.strictObject({
   permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
   clearance: z.enum(CLEARANCES).default("internal"),
 });
-
-export interface RoleView {
-  name: string;
-  builtin: boolean;
-  permissions: string[];
-  clearance: (typeof CLEARANCES)[number];
-}
 
 const BUILTIN_CLEARANCE: Record<string, RoleView["clearance"]> = {
   owner: "restricted",
@@ -60,12 +56,7 @@ export function listRoles(store: Store): RoleView[] {
 export function putRole(store: Store, p: Principal, name: string, body: unknown): Result<RoleView> {
   if (BUILTIN_ROLES[name]) return fail("conflict", `'${name}' is a built-in role.`);
   const parsed = RoleSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return fail("validation_failed", `Invalid '${issue?.path.join(".")}': ${issue?.message}.`, {
-      field: issue?.path.join("."),
-    });
-  }
+  if (!parsed.success) return failFromZod(parsed.error);
   const { permissions, clearance } = parsed.data;
   const now = new Date().toISOString();
   store.storage.transactionSync(() => {

@@ -1,9 +1,11 @@
 // Shares of a record in a collection with ACLs: a user or a role gets read or write. Only the
 // record's owner or an admin shares and unshares; a record the caller cannot see is 404.
+
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
 import { loadDefinition } from "../collections/collections";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { ShareView } from "../contract/access";
+import { fail, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import { rowToRecord } from "../records/record-codec";
 import { readRow } from "../records/record-writes";
@@ -14,14 +16,6 @@ export const ShareSchema = z.strictObject({
   principal: z.string().regex(/^(user:.{1,255}|role:[a-z][a-z0-9_-]{0,39})$/),
   permission: z.enum(["read", "write"]),
 });
-
-export interface ShareView {
-  id: string;
-  principal: string;
-  permission: "read" | "write";
-  createdBy: string;
-  createdAt: string;
-}
 
 type Guard = Result<{ owner: boolean }>;
 

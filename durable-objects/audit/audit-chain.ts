@@ -1,8 +1,10 @@
 // The tamper-evident audit trail: each row carries the SHA-256 of the previous row's hash and its
 // own canonical content. Appends are synchronous so they run inside the mutation's transactionSync.
+
 import { createHash } from "node:crypto";
 import { desc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import type { AuditEvent } from "../contract/audit";
 import { auditEvents, meta } from "../db/schema";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -13,13 +15,6 @@ export interface AuditInput {
   resource: string;
   success: boolean;
   details?: Record<string, unknown>;
-}
-
-export interface AuditEvent extends Required<AuditInput> {
-  seq: number;
-  at: string;
-  prevHash: string;
-  hash: string;
 }
 
 /** JSON with object keys sorted at every depth, so a hash never depends on insertion order. */
@@ -34,7 +29,10 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-export function eventHash(prevHash: string, e: Omit<AuditEvent, "hash" | "prevHash">): string {
+export function eventHash(
+  prevHash: string,
+  e: Omit<AuditEvent, "hash" | "prevHash" | "details"> & { details: Record<string, unknown> },
+): string {
   const body = canonicalJson({
     seq: e.seq,
     at: e.at,
@@ -56,7 +54,7 @@ function checkpointOf(db: Db): { seq: number; hash: string } | undefined {
 }
 
 /** Appends one event; call inside the transaction of the change it describes. */
-export function appendAudit(db: Db, input: AuditInput, now = new Date()): AuditEvent {
+export function appendAudit(db: Db, input: AuditInput, now = new Date()): void {
   const last = db
     .select({ seq: auditEvents.seq, hash: auditEvents.hash })
     .from(auditEvents)
@@ -75,7 +73,7 @@ export function appendAudit(db: Db, input: AuditInput, now = new Date()): AuditE
     details: input.details ?? {},
   };
   const prevHash = anchor?.hash ?? GENESIS_HASH;
-  const full: AuditEvent = { ...event, prevHash, hash: eventHash(prevHash, event) };
-  db.insert(auditEvents).values(full).run();
-  return full;
+  db.insert(auditEvents)
+    .values({ ...event, prevHash, hash: eventHash(prevHash, event) })
+    .run();
 }

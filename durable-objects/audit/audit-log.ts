@@ -1,19 +1,12 @@
 // Reading the audit trail: filtered pages, and verification of the hash chain end to end.
+
 import { and, asc, eq, gt, gte, lte, type SQL } from "drizzle-orm";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { AuditEvent, AuditQuery, Verification } from "../contract/audit";
+import { fail, ok, type Result } from "../contract/result";
 import { auditEvents } from "../db/schema";
 import type { Store } from "../db/store";
 import { checkpointSignature, readCheckpoint } from "../lifecycle/retention";
-import { type AuditEvent, eventHash, GENESIS_HASH } from "./audit-chain";
-
-export interface AuditQuery {
-  action?: string;
-  actor?: string;
-  since?: string;
-  until?: string;
-  cursor?: string;
-  limit?: string;
-}
+import { eventHash, GENESIS_HASH } from "./audit-chain";
 
 export function listAudit(store: Store, query: AuditQuery): Result<{ items: AuditEvent[]; nextCursor: string | null }> {
   const limit = query.limit === undefined ? 100 : Number(query.limit);
@@ -39,8 +32,6 @@ export function listAudit(store: Store, query: AuditQuery): Result<{ items: Audi
   const items = rows.slice(0, limit);
   return ok({ items, nextCursor: rows.length > limit ? String(items.at(-1)?.seq) : null });
 }
-
-export type Verification = { ok: true; count: number } | { ok: false; brokenAt: number; count: number };
 
 /** Recomputes every hash in order; the first row whose link or content does not match breaks it. */
 export function verifyAudit(store: Store, masterKey: string): Verification {

@@ -1,6 +1,8 @@
 // Collection definitions: the field types and options a tenant can declare, how they map to
 // SQLite columns, and the rules a definition or a change to it must keep.
 import { z } from "zod";
+import type { Json } from "../contract/result";
+import { JsonValueSchema } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { type ColumnSpec, type ColumnType, isIdentifier, SQL_LIMITS, SYSTEM_COLUMNS } from "../sql/sql-builder";
 
@@ -31,7 +33,7 @@ export const FieldSchema = z
     searchable: z.boolean().optional(),
     pii: z.boolean().optional(),
     encrypted: z.boolean().optional(),
-    default: z.unknown().optional(),
+    default: JsonValueSchema.optional(),
     values: z.array(z.string().min(1).max(200)).min(1).max(200).optional(),
     collection: Name.optional(),
     maxLength: z.number().int().min(1).max(1_000_000).optional(),
@@ -60,7 +62,8 @@ export const FieldSchema = z
     }
   });
 
-export type FieldDef = z.infer<typeof FieldSchema>;
+/** A field's definition; `default` typed as the contract's JSON (zod's own JSON type is too deep for Hono's). */
+export type FieldDef = Omit<z.infer<typeof FieldSchema>, "default"> & { default?: Json };
 
 export interface IndexDef {
   name: string;

@@ -3,7 +3,7 @@
 import { eq } from "drizzle-orm";
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import { fail, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { collections, recordVersions, shares } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";

@@ -2,7 +2,9 @@
 // tenant's object and kept only in memory. Synchronous (node:crypto), so it runs inside the
 // write's transaction. Equality filters use a keyed blind index (HMAC-SHA256), never plaintext.
 //   ciphertext: "e1.<key id>.<iv b64>.<ciphertext+tag b64>" over the JSON of the value
+
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import type { Json } from "../contract/result";
 
 const PREFIX = "e1";
 
@@ -33,8 +35,9 @@ export class FieldCipher {
     return `${PREFIX}.${this.keyId}.${iv.toString("base64")}.${body.toString("base64")}`;
   }
 
-  decrypt(sealed: unknown): unknown {
-    if (typeof sealed !== "string" || !sealed.startsWith(`${PREFIX}.`)) return sealed;
+  decrypt(sealed: unknown): Json {
+    // Anything not sealed is a plain value written before the field was encrypted: JSON already.
+    if (typeof sealed !== "string" || !sealed.startsWith(`${PREFIX}.`)) return (sealed ?? null) as Json;
     const [, keyId, iv, body] = sealed.split(".");
     if (keyId !== this.keyId || !iv || !body) throw new Error("ciphertext under another key");
     const data = Buffer.from(body, "base64");
@@ -74,8 +77,8 @@ export class KeyRing {
     return this.current.encrypt(value);
   }
 
-  decrypt(sealed: unknown): unknown {
-    if (typeof sealed !== "string" || !sealed.startsWith(`${PREFIX}.`)) return sealed;
+  decrypt(sealed: unknown): Json {
+    if (typeof sealed !== "string" || !sealed.startsWith(`${PREFIX}.`)) return (sealed ?? null) as Json;
     const keyId = sealed.split(".")[1];
     const cipher = [this.current, ...this.retired].find((c) => c.keyId === keyId);
     if (!cipher) throw new Error("ciphertext under an unknown key");

@@ -2,7 +2,8 @@
 // tables, its configuration, and a cache of collection definitions.
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { CollectionDef } from "../collections/collection-schema";
-import type { Failure, TenantConfig } from "../contract/rpc-contract";
+import type { TenantConfig } from "../contract/config";
+import type { Failure } from "../contract/result";
 import type { KeyRing } from "../crypto/field-cipher";
 import type * as schema from "./schema";
 

@@ -2,21 +2,12 @@
 // usage need no R2 scan. Uploads are checked (permission, type, size, quota) before the Worker
 // streams the body to R2 and committed after, with their audit event; bytes in flight are
 // reserved so concurrent uploads cannot overshoot the storage quota together.
+
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { FileListing, FileView, StoredObject } from "../contract/files";
+import { fail, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
-
-export interface FileView {
-  path: string;
-  size: number;
-  contentType: string;
-  etag: string;
-  sha256: string | null;
-  uploadedBy: string;
-  createdAt: string;
-  updatedAt: string;
-}
 
 interface FileRow extends Record<string, SqlStorageValue> {
   path: string;
@@ -102,14 +93,6 @@ export function beginUpload(
   return ok({ reservation: reservations.hold(input.size) });
 }
 
-export interface StoredObject {
-  path: string;
-  size: number;
-  contentType: string;
-  etag: string;
-  sha256: string | null;
-}
-
 /** Records an object R2 now holds; refuses (so the Worker deletes it) when over the quota. */
 export function commitUpload(store: Store, p: Principal, object: StoredObject): Result<FileView> {
   const now = new Date().toISOString();
@@ -165,12 +148,6 @@ export function deleteFileRow(store: Store, p: Principal, path: string): Result<
     return view(row);
   });
   return isFailure(result) ? result : ok(result);
-}
-
-export interface FileListing {
-  items: FileView[];
-  folders: string[];
-  nextCursor: string | null;
 }
 
 /** Files directly under `prefix` and the folders below it ("/" is the delimiter), in path order. */

@@ -1,18 +1,6 @@
+import type { RateState } from "../contract/result";
 // A token bucket per tenant, held in the tenant's object: `burst` tokens, refilled at
 // `requestsPerSecond`. Time is passed in, so the bucket is exact and testable without sleeps.
-
-export interface RateState {
-  /** Bucket size (requests). */
-  limit: number;
-  /** Tokens left after this request. */
-  remaining: number;
-  /** Seconds until the bucket is full again. */
-  reset: number;
-  /** Seconds the client should wait when refused. */
-  retryAfter: number;
-  /** Seconds the whole bucket takes to refill (the policy window). */
-  window: number;
-}
 
 export class TokenBucket {
   private tokens: number;

@@ -1,15 +1,9 @@
 // The export bundle format shared by export, backup and import: its parts, its manifest and
 // their checksums.
 import { createHash } from "node:crypto";
+import type { PartInfo } from "../contract/jobs";
 
 export const BUNDLE_FORMAT = "silo-export/1";
-
-export interface PartInfo {
-  name: string;
-  rows: number;
-  bytes: number;
-  sha256: string;
-}
 
 export interface Manifest {
   format: typeof BUNDLE_FORMAT;

@@ -2,11 +2,12 @@
 // CHUNK_ROWS rows of the current section synchronously, then writes them as one NDJSON part.
 // A large tenant is exported across many alarms, never in one request.
 
+import type { JobView, PartInfo } from "../contract/jobs";
 import type { Store } from "../db/store";
 import migrations from "../drizzle/migrations.js";
 import * as q from "../sql/sql-builder";
 import { tenantStorage } from "../storage/tenant-storage";
-import { BUNDLE_FORMAT, type Manifest, ndjson, type PartInfo, partInfo } from "./bundle";
+import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo } from "./bundle";
 
 export interface ExportState {
   sections: string[];
@@ -209,18 +210,6 @@ export async function exportStep(
 function stripInternal(row: Record<string, unknown>): Record<string, unknown> {
   const { _row, ...rest } = row;
   return rest;
-}
-
-export interface JobView {
-  id: string;
-  kind: "export" | "backup" | "import" | "rekey";
-  status: "pending" | "running" | "completed" | "failed";
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-  counts: Record<string, number>;
-  parts: PartInfo[];
 }
 
 export function jobView(job: {

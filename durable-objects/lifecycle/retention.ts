@@ -2,20 +2,13 @@
 // trimmed after historyDays (the latest version of a record always stays), audit events trimmed
 // after auditRetentionDays behind a signed checkpoint, idempotency keys expired. Bounded per
 // call; `more` tells the caller (the tenant's alarm) to continue. A legal hold stops everything.
+
 import { createHmac } from "node:crypto";
 import { appendAudit } from "../audit/audit-chain";
+import type { RetentionResult } from "../contract/lifecycle";
 import type { Store } from "../db/store";
 import { IDEMPOTENCY_TTL_MS } from "../gate/idempotency";
 import * as q from "../sql/sql-builder";
-
-export interface RetentionResult {
-  held: boolean;
-  recordsPurged: number;
-  versionsTrimmed: number;
-  auditTrimmed: number;
-  idempotencyExpired: number;
-  more: boolean;
-}
 
 export interface AuditCheckpoint {
   seq: number;

@@ -3,23 +3,18 @@
 // shares are removed, and the files they uploaded are deleted. The audit event names the
 // subject only by a hash. Deliberately, the data vault's history is rewritten here: the right to
 // erasure outranks immutability for personal data.
+
 import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
 import { aliasesOf, type CollectionDef } from "../collections/collection-schema";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { ErasureResult } from "../contract/lifecycle";
+import { fail, ok, type Result } from "../contract/result";
 import { recordVersions } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { encodeFields, type Row, rowToRecord } from "../records/record-codec";
 import { actorOf, readRow } from "../records/record-writes";
 import * as q from "../sql/sql-builder";
-
-export interface ErasureResult {
-  records: number;
-  members: number;
-  shares: number;
-  files: string[];
-}
 
 export const subjectHash = (sub: string) => createHash("sha256").update(`subject:${sub}`).digest("hex");
 

@@ -1,8 +1,10 @@
 // The per-tenant part of a platform admin's cross-tenant query: one read-only aggregate over one
 // collection. Encrypted and pii fields are never aggregated or grouped (their values would leak).
+
 import { z } from "zod";
 import { loadDefinition } from "../collections/collections";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { AggregateResult } from "../contract/lifecycle";
+import { fail, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import * as q from "../sql/sql-builder";
 
@@ -15,8 +17,6 @@ export const AggregateSchema = z.strictObject({
 });
 
 export type AggregateSpec = z.infer<typeof AggregateSchema>;
-
-export type AggregateResult = number | null | { group: unknown; value: number | null }[];
 
 export function aggregate(store: Store, spec: AggregateSpec): Result<AggregateResult> {
   const def = loadDefinition(store, spec.collection);
@@ -41,5 +41,5 @@ export function aggregate(store: Store, spec: AggregateSpec): Result<AggregateRe
     )
     .toArray();
   if (!spec.groupBy) return ok(rows[0]?.value ?? null);
-  return ok(rows.map((r) => ({ group: r.grp ?? null, value: r.value })));
+  return ok(rows.map((r) => ({ group: r.grp instanceof ArrayBuffer ? null : (r.grp ?? null), value: r.value })));
 }

@@ -2,7 +2,7 @@
 // keyset `cursor`, `as_of` and `include_deleted`. Parsing knows the collection's fields, so
 // anything unknown is a 400 naming it; compiling to SQL is sql-builder's job.
 import { aliasesOf, type CollectionDef, type FieldDef } from "../collections/collection-schema";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import { fail, ok, type Result } from "../contract/result";
 import {
   columnRef,
   type Filter,

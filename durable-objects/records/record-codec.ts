@@ -3,10 +3,11 @@
 
 import { maskValue } from "../access/masking";
 import type { CollectionDef, FieldDef } from "../collections/collection-schema";
+import type { ApiRecord } from "../contract/records";
+import type { Json } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import type { Store } from "../db/store";
 
-export type ApiRecord = Record<string, unknown>;
 export type Row = Record<string, SqlStorageValue>;
 
 /** API names of the system fields, and their columns. */
@@ -58,8 +59,12 @@ export function encodeFields(
   return cols;
 }
 
-export function decodeValue(field: FieldDef, value: unknown): unknown {
-  if (value === null || value === undefined) return null;
+/** A column's value as JSON: tenant tables hold text, numbers and nulls, never blobs. */
+const json = (value: SqlStorageValue | undefined): Json =>
+  value === undefined || value instanceof ArrayBuffer ? null : value;
+
+export function decodeValue(field: FieldDef, value: Json | SqlStorageValue | undefined): Json {
+  if (value === null || value === undefined || value instanceof ArrayBuffer) return null;
   if (field.encrypted) return value; // stays ciphertext until present() decrypts it for a reader
   switch (field.type) {
     case "boolean":
@@ -74,17 +79,17 @@ export function decodeValue(field: FieldDef, value: unknown): unknown {
 /** A full, unmasked record from a table row (the form stored in version snapshots). */
 export function rowToRecord(def: CollectionDef, row: Row): ApiRecord {
   const rec: ApiRecord = {
-    id: row.id,
-    version: row.version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    id: json(row.id),
+    version: json(row.version),
+    createdAt: json(row.created_at),
+    updatedAt: json(row.updated_at),
   };
   if (def.acl) {
-    rec.owner = row.owner;
-    rec.visibility = row.visibility;
-    rec.classification = row.classification;
+    rec.owner = json(row.owner);
+    rec.visibility = json(row.visibility);
+    rec.classification = json(row.classification);
   }
-  if (row.deleted_at) rec.deletedAt = row.deleted_at;
+  if (row.deleted_at) rec.deletedAt = json(row.deleted_at);
   for (const f of def.fields) rec[f.name] = decodeValue(f, row[f.name]);
   return rec;
 }
@@ -104,7 +109,7 @@ export interface ViewOptions {
   maskPii: boolean;
   fields?: string[] | null;
   /** Decrypts encrypted fields for the reader (absent: they are left out). */
-  decrypt?: (sealed: unknown) => unknown;
+  decrypt?: (sealed: Json | undefined) => Json;
 }
 
 /** What a caller sees: pii masked without pii:read, projected to `fields` (id always kept). */
@@ -119,8 +124,8 @@ export function present(def: CollectionDef, rec: ApiRecord, opts: ViewOptions): 
     }
   }
   if (opts.fields?.length) {
-    const picked: ApiRecord = { id: out.id };
-    for (const name of opts.fields) if (name in out) picked[name] = out[name];
+    const picked: ApiRecord = { id: out.id ?? null };
+    for (const name of opts.fields) if (name in out) picked[name] = out[name] ?? null;
     return picked;
   }
   return out;

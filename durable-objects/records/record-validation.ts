@@ -2,7 +2,7 @@
 // and system fields, wrong types and missing required fields are refused with the field named.
 import { z } from "zod";
 import type { CollectionDef, FieldDef } from "../collections/collection-schema";
-import { type Failure, fail, ok, type Result } from "../contract/rpc-contract";
+import { type Failure, fail, ok, type Result } from "../contract/result";
 import { SQL_LIMITS } from "../sql/sql-builder";
 
 export type WriteMode = "create" | "put" | "patch";
@@ -71,7 +71,7 @@ function describe(error: z.ZodError): Failure {
   const issue = error.issues[0];
   if (issue?.code === "unrecognized_keys") {
     const keys = issue.keys.join("', '");
-    return fail("validation_failed", `Unknown or read-only field '${keys}'.`, { field: issue.keys[0] });
+    return fail("validation_failed", `Unknown or read-only field '${keys}'.`, { field: issue.keys[0] ?? null });
   }
   const field = issue?.path.map(String).join(".") ?? "";
   return fail("validation_failed", `Invalid field '${field}': ${issue?.message ?? "invalid value"}.`, { field });

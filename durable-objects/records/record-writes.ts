@@ -4,11 +4,12 @@
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
 import type { CollectionDef } from "../collections/collection-schema";
-import { fail } from "../contract/rpc-contract";
+import type { ApiRecord } from "../contract/records";
+import { fail } from "../contract/result";
 import { recordVersions } from "../db/schema";
 import { Abort, type Store } from "../db/store";
 import * as q from "../sql/sql-builder";
-import { type ApiRecord, encodeFields, type Row, rowToRecord } from "./record-codec";
+import { encodeFields, type Row, rowToRecord } from "./record-codec";
 import { indexRecord, unindexRecord } from "./search";
 
 export const actorOf = (p: Principal) => p.actor;
@@ -85,7 +86,8 @@ function runWrite(store: Store, s: q.Statement): void {
   } catch (err) {
     const message = String(err);
     const unique = /UNIQUE constraint failed: [^.]+\.(\w+)/.exec(message);
-    if (unique) throw new Abort(fail("conflict", `Another record has this '${unique[1]}'.`, { field: unique[1] }));
+    if (unique)
+      throw new Abort(fail("conflict", `Another record has this '${unique[1]}'.`, { field: unique[1] ?? null }));
     throw err;
   }
 }
@@ -129,7 +131,7 @@ function liveRow(store: Store, def: CollectionDef, id: string, ifMatch: number |
   if (ifMatch !== null && row.version !== ifMatch) {
     throw new Abort(
       fail("precondition_failed", `Record '${id}' is at version ${row.version}, not ${ifMatch}.`, {
-        version: row.version,
+        version: Number(row.version),
       }),
     );
   }

@@ -1,14 +1,17 @@
 // Records of a collection: reads (get, list with the query language, as_of, history) and the
 // orchestration of writes (single, batch, idempotent) around record-writes.ts.
+
 import { z } from "zod";
 import type { Principal } from "../access/authorize";
 import { allowedClassifications, canSee, canWrite, granteesOf, seesAll } from "../access/record-access";
 import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import type { ApiRecord, BatchAnswer, IdempotencyInput, Page, Replay, VersionView } from "../contract/records";
+import type { Json } from "../contract/result";
+import { fail, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
-import { type IdempotencyInput, type Replay, remember, replay } from "../gate/idempotency";
+import { remember, replay } from "../gate/idempotency";
 import * as q from "../sql/sql-builder";
 import {
   encodeCursor,
@@ -18,14 +21,9 @@ import {
   sortSignature,
   tableResolver,
 } from "./query-language";
-import { type ApiRecord, present, type Row, renameSnapshot, rowToRecord } from "./record-codec";
+import { present, type Row, renameSnapshot, rowToRecord } from "./record-codec";
 import { validateWrite } from "./record-validation";
 import { createRow, readRow, restoreRow, softDeleteRow, updateRow } from "./record-writes";
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 /** How a caller sees records: pii masked without pii:read; encrypted fields decrypted for readers. */
 function viewOf(store: Store, p: Principal, fields?: string[] | null) {
@@ -163,14 +161,6 @@ export function listRecords(
   return ok({ items: page.map((r) => present(def.value, r, viewOf(store, p, query.fields))), nextCursor });
 }
 
-export interface VersionView {
-  version: number;
-  op: string;
-  actor: string;
-  at: string;
-  data: ApiRecord;
-}
-
 export function recordHistory(
   store: Store,
   p: Principal,
@@ -206,10 +196,15 @@ export function recordHistory(
 }
 
 /** Runs a write (with its idempotency record) in one transaction. */
-function transact(store: Store, p: Principal, idem: IdempotencyInput | null, work: () => Replay): Result<Replay> {
+function transact<T extends Json>(
+  store: Store,
+  p: Principal,
+  idem: IdempotencyInput | null,
+  work: () => Replay<T>,
+): Result<Replay<T>> {
   const result = inTransaction(store, () => {
     if (idem) {
-      const previous = replay(store, p.sub, idem);
+      const previous = replay<T>(store, p.sub, idem);
       if (previous && "ok" in previous) throw new Abort(previous);
       if (previous) return previous;
     }
@@ -226,7 +221,7 @@ export function createRecord(
   name: string,
   body: unknown,
   idem: IdempotencyInput | null,
-): Result<Replay> {
+): Result<Replay<ApiRecord>> {
   const def = collection(store, name);
   if (!def.ok) return def;
   const data = validateWrite(def.value, "create", body);
@@ -318,7 +313,7 @@ export function batchRecords(
   name: string,
   body: unknown,
   idem: IdempotencyInput | null,
-): Result<Replay> {
+): Result<Replay<BatchAnswer>> {
   const def = collection(store, name);
   if (!def.ok) return def;
   const parsed = BatchSchema.safeParse(body);

@@ -2,10 +2,11 @@
 import type { Principal } from "../access/authorize";
 import { canSee } from "../access/record-access";
 import { loadDefinition } from "../collections/collections";
+import type { SearchHit } from "../contract/records";
 import type { Store } from "../db/store";
 import { rowToRecord } from "./record-codec";
 import { readRow } from "./record-writes";
-import { type SearchHit, searchIndex } from "./search";
+import { searchIndex } from "./search";
 
 export function searchRecords(store: Store, p: Principal, text: string, collection: string | null, limit: number) {
   const hits: SearchHit[] = [];

@@ -1,9 +1,10 @@
 // Full-text search (FTS5) over each collection's searchable fields. Index rows are written in the
 // same transaction as the record. User text is never FTS5 syntax: every word becomes a quoted
 // phrase, so `"`, NEAR(, col:term, * and NUL are just text.
+
 import type { CollectionDef } from "../collections/collection-schema";
+import type { ApiRecord, SearchHit } from "../contract/records";
 import type { Store } from "../db/store";
-import type { ApiRecord } from "./record-codec";
 
 export function searchableText(def: CollectionDef, rec: ApiRecord): string {
   return def.fields
@@ -42,13 +43,6 @@ export function ftsQuery(text: string): string | null {
     .slice(0, 32);
   if (words.length === 0) return null;
   return words.map((w) => `"${w.replace(/"/g, '""')}"`).join(" ");
-}
-
-export interface SearchHit {
-  collection: string;
-  id: string;
-  score: number;
-  snippet: string;
 }
 
 export function searchIndex(store: Store, text: string, collection: string | null, limit: number): SearchHit[] {

@@ -2,10 +2,10 @@
 // under the current MASTER_KEY, no data changes. "data" (data key rotation): a new data key
 // becomes current, the old one is kept as retired while the tenant's object re-encrypts every
 // value a chunk per alarm, and is destroyed (finalized) once that has finished.
-import type { JobView } from "../../durable-objects/jobs/export-job";
+import type { JobView } from "../../durable-objects/contract/jobs";
 import { rewrapDataKey, wrapNewDataKey } from "../crypto/data-key";
 import { ApiError } from "../errors";
-import { tenantStub, unwrap } from "../tenant-client";
+import { platformClient } from "../tenant-client";
 import { type AdminActor, controlDb } from "./control-db";
 import type { TenantRow } from "./schema";
 import { commit } from "./tenant-service";
@@ -37,7 +37,7 @@ export async function rotateDataKey(
     "tenant.rotate_key",
     { mode: "data" },
   );
-  const job = unwrap(await tenantStub(env, row.id).startRekey()) as JobView;
+  const job = await platformClient(env, row.id).call((s) => s.startRekey());
   return { row: next, job };
 }
 
@@ -46,7 +46,7 @@ export async function rotateDataKey(
  * (or null when no rotation ever ran) and whether the rotation is now complete.
  */
 export async function finalizeRotation(env: Env, actor: AdminActor, row: TenantRow) {
-  const job = unwrap(await tenantStub(env, row.id).rekeyStatus()) as JobView | null;
+  const job = await platformClient(env, row.id).call((s) => s.rekeyStatus(), { retry: true });
   if (row.retiredKeys.length > 0 && job?.status === "completed") {
     await save(env, actor, row, { retiredKeys: [] }, "tenant.rotate_key.finalized", { mode: "data", job: job.id });
     return { job, complete: true };

@@ -1,6 +1,6 @@
 // The control plane's D1 tables (drizzle view of migrations/*.sql; the SQL files are the truth).
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { Limits, Settings } from "../../durable-objects/contract/rpc-contract";
+import type { Limits, Settings } from "../../durable-objects/contract/config";
 
 export interface PlanPrices {
   baseCents: number;

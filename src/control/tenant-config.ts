@@ -1,6 +1,6 @@
 // Builds the configuration a tenant's object holds: plan limits with overrides, settings over
 // defaults. The control plane pushes it on provision and on every change.
-import type { Limits, Settings, TenantConfig } from "../../durable-objects/contract/rpc-contract";
+import type { Limits, Settings, TenantConfig } from "../../durable-objects/contract/config";
 import type { TenantRow } from "./schema";
 
 export const DEFAULT_SETTINGS: Settings = {

@@ -1,7 +1,8 @@
 // Tenant management: provisioning, listing, updates and status transitions. D1 is the registry;
 // every change is pushed to the tenant's object at once so the request path never reads D1.
 import { and, asc, eq, gt, like, or, type SQL, sql } from "drizzle-orm";
-import type { Limits, Result, Settings } from "../../durable-objects/contract/rpc-contract";
+import type { Limits, Settings } from "../../durable-objects/contract/config";
+import type { Result } from "../../durable-objects/contract/result";
 import { generateTenantId } from "../../durable-objects/contract/tenant-id";
 import { wrapNewDataKey } from "../crypto/data-key";
 import { ApiError, notFound } from "../errors";

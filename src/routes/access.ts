@@ -1,15 +1,13 @@
 // Access control inside a tenant: members, custom roles, API keys and record shares.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { ApiKeyView } from "../../durable-objects/access/api-keys";
 import { CreateKeySchema } from "../../durable-objects/access/api-keys";
-import { AddMemberSchema, type MemberView, PatchMemberSchema } from "../../durable-objects/access/members";
-import { PERMISSIONS } from "../../durable-objects/access/permissions";
-import { RoleSchema, type RoleView } from "../../durable-objects/access/roles";
-import { ShareSchema, type ShareView } from "../../durable-objects/access/shares";
+import { AddMemberSchema, PatchMemberSchema } from "../../durable-objects/access/members";
+import { RoleSchema } from "../../durable-objects/access/roles";
+import { ShareSchema } from "../../durable-objects/access/shares";
+import { PERMISSIONS } from "../../durable-objects/contract/access";
 import { mintApiKey } from "../auth/api-key";
-import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
-import { unwrap } from "../tenant-client";
+import { tenantClient } from "../tenant-client";
 import { CollectionName } from "./collections";
 
 const MemberSchema = z
@@ -85,8 +83,8 @@ export const accessRoutes = newRouter()
       responses: { 200: jsonResponse(listOf(MemberSchema), "Members."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json({ items: unwrap(await stub.listMembers(caller)) as MemberView[], nextCursor: null }, 200);
+      const t = await tenantClient(c);
+      return c.json({ items: await t.call((s, caller) => s.listMembers(caller)), nextCursor: null }, 200);
     },
   )
   .openapi(
@@ -100,8 +98,8 @@ export const accessRoutes = newRouter()
       responses: { 201: jsonResponse(MemberSchema, "The member."), ...commonErrors, ...conflictError },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.addMember(caller, c.req.valid("json"))) as MemberView, 201);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.addMember(caller, c.req.valid("json"))), 201);
     },
   )
   .openapi(
@@ -115,9 +113,9 @@ export const accessRoutes = newRouter()
       responses: { 200: jsonResponse(MemberSchema, "The member."), ...commonErrors, ...conflictError },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       return c.json(
-        unwrap(await stub.updateMember(caller, c.req.valid("param").sub, c.req.valid("json"))) as MemberView,
+        await t.call((s, caller) => s.updateMember(caller, c.req.valid("param").sub, c.req.valid("json"))),
         200,
       );
     },
@@ -137,8 +135,8 @@ export const accessRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.removeMember(caller, c.req.valid("param").sub)) as { removed: true }, 200);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.removeMember(caller, c.req.valid("param").sub)), 200);
     },
   )
   .openapi(
@@ -157,9 +155,9 @@ export const accessRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       return c.json(
-        { items: unwrap(await stub.listRoles(caller)) as RoleView[], nextCursor: null, permissions: [...PERMISSIONS] },
+        { items: await t.call((s, caller) => s.listRoles(caller)), nextCursor: null, permissions: [...PERMISSIONS] },
         200,
       );
     },
@@ -180,9 +178,9 @@ export const accessRoutes = newRouter()
       responses: { 200: jsonResponse(RoleViewSchema, "The role."), ...commonErrors, ...conflictError },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       return c.json(
-        unwrap(await stub.putRole(caller, c.req.valid("param").name, c.req.valid("json"))) as RoleView,
+        await t.call((s, caller) => s.putRole(caller, c.req.valid("param").name, c.req.valid("json"))),
         200,
       );
     },
@@ -202,8 +200,8 @@ export const accessRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.deleteRole(caller, c.req.valid("param").name)) as { deleted: true }, 200);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.deleteRole(caller, c.req.valid("param").name)), 200);
     },
   )
   .openapi(
@@ -226,11 +224,10 @@ export const accessRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller, tenantId } = await tenantRpc(c);
-      const minted = mintApiKey(tenantId);
-      const created = unwrap(
-        await stub.createApiKey(caller, { id: minted.id, hash: minted.hash, body: c.req.valid("json") }),
-      ) as ApiKeyView;
+      const t = await tenantClient(c);
+      const minted = mintApiKey(t.tenantId);
+      const body = c.req.valid("json");
+      const created = await t.call((s, caller) => s.createApiKey(caller, { id: minted.id, hash: minted.hash, body }));
       return c.json({ ...created, key: minted.key }, 201);
     },
   )
@@ -244,8 +241,8 @@ export const accessRoutes = newRouter()
       responses: { 200: jsonResponse(listOf(KeySchema), "Keys."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json({ items: unwrap(await stub.listApiKeys(caller)) as ApiKeyView[], nextCursor: null }, 200);
+      const t = await tenantClient(c);
+      return c.json({ items: await t.call((s, caller) => s.listApiKeys(caller)), nextCursor: null }, 200);
     },
   )
   .openapi(
@@ -259,8 +256,8 @@ export const accessRoutes = newRouter()
       responses: { 200: jsonResponse(KeySchema, "The revoked key."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.revokeApiKey(caller, c.req.valid("param").id)) as ApiKeyView, 200);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.revokeApiKey(caller, c.req.valid("param").id)), 200);
     },
   )
   .openapi(
@@ -274,9 +271,9 @@ export const accessRoutes = newRouter()
       responses: { 200: jsonResponse(listOf(ShareViewSchema), "Shares."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
-      return c.json({ items: unwrap(await stub.listShares(caller, name, id)) as ShareView[], nextCursor: null }, 200);
+      return c.json({ items: await t.call((s, caller) => s.listShares(caller, name, id)), nextCursor: null }, 200);
     },
   )
   .openapi(
@@ -293,9 +290,9 @@ export const accessRoutes = newRouter()
       responses: { 201: jsonResponse(ShareViewSchema, "The share."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
-      return c.json(unwrap(await stub.addShare(caller, name, id, c.req.valid("json"))) as ShareView, 201);
+      return c.json(await t.call((s, caller) => s.addShare(caller, name, id, c.req.valid("json"))), 201);
     },
   )
   .openapi(
@@ -316,8 +313,8 @@ export const accessRoutes = newRouter()
       responses: { 200: jsonResponse(z.object({ deleted: z.literal(true) }), "Revoked."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id, shareId } = c.req.valid("param");
-      return c.json(unwrap(await stub.removeShare(caller, name, id, shareId)) as { deleted: true }, 200);
+      return c.json(await t.call((s, caller) => s.removeShare(caller, name, id, shareId)), 200);
     },
   );

@@ -2,7 +2,6 @@
 // fanned out with bounded concurrency and streamed as NDJSON, one line per tenant.
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
-import type { Result } from "../../durable-objects/contract/rpc-contract";
 import { AggregateSchema, type AggregateSpec } from "../../durable-objects/records/admin-aggregate";
 import { adminOnly, requireAdmin } from "../caller";
 import { adminAuditInsert, controlDb } from "../control/control-db";
@@ -46,7 +45,7 @@ async function lineFor(env: Env, row: TenantRow, spec: AggregateSpec): Promise<s
   }
   rememberJurisdiction(row.id, row.jurisdiction);
   try {
-    const result = (await tenantStub(env, row.id).aggregate(spec)) as unknown as Result<unknown>;
+    const result = await tenantStub(env, row.id).aggregate(spec);
     return JSON.stringify(
       result.ok
         ? { tenant: row.id, result: result.value }

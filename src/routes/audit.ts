@@ -1,13 +1,12 @@
 // The tenant's audit trail: events, verification of the hash chain, and the platform admin's view.
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
-import type { AuditEvent } from "../../durable-objects/audit/audit-chain";
-import { adminOnly, tenantRpc } from "../caller";
+import { adminOnly } from "../caller";
 import { controlDb } from "../control/control-db";
 import { adminAudit } from "../control/schema";
 import { getTenant } from "../control/tenant-service";
 import { bearerSecurity, commonErrors, jsonResponse, listOf, newRouter } from "../openapi";
-import { tenantStub, unwrap } from "../tenant-client";
+import { platformClient, tenantClient } from "../tenant-client";
 import { TenantIdSchema } from "./tenant-schemas";
 
 const AuditEventSchema = z
@@ -58,8 +57,8 @@ export const auditRoutes = newRouter()
       responses: { 200: jsonResponse(listOf(AuditEventSchema), "Events, oldest first."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.audit(caller, c.req.valid("query"))), 200);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.audit(caller, c.req.valid("query"))), 200);
     },
   )
   .openapi(
@@ -78,8 +77,8 @@ export const auditRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.verifyAudit(caller)), 200);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.verifyAudit(caller)), 200);
     },
   )
   .openapi(
@@ -108,10 +107,7 @@ export const auditRoutes = newRouter()
       const events =
         tenant.status === "deleted"
           ? { items: [], nextCursor: null }
-          : (unwrap(await tenantStub(c.env, id).auditForPlatform(c.req.valid("query"))) as {
-              items: AuditEvent[];
-              nextCursor: string | null;
-            });
+          : await platformClient(c.env, id).call((s) => s.auditForPlatform(c.req.valid("query")));
       const adminEvents = await controlDb(c.env)
         .select()
         .from(adminAudit)

@@ -1,10 +1,8 @@
 // Collections: each one a real table in the tenant's own database.
 import { createRoute, z } from "@hono/zod-openapi";
 import { CreateCollectionSchema, PatchCollectionSchema } from "../../durable-objects/collections/collection-schema";
-import type { CollectionView } from "../../durable-objects/collections/collections";
-import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
-import { unwrap } from "../tenant-client";
+import { tenantClient } from "../tenant-client";
 
 export const CollectionName = z
   .string()
@@ -57,8 +55,8 @@ export const collectionRoutes = newRouter()
       responses: { 201: jsonResponse(CollectionSchema, "The collection."), ...commonErrors, ...conflictError },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.createCollection(caller, c.req.valid("json"))), 201);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.createCollection(caller, c.req.valid("json"))), 201);
     },
   )
   .openapi(
@@ -74,8 +72,8 @@ export const collectionRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json({ items: unwrap(await stub.listCollections(caller)) as CollectionView[], nextCursor: null }, 200);
+      const t = await tenantClient(c);
+      return c.json({ items: await t.call((s, caller) => s.listCollections(caller)), nextCursor: null }, 200);
     },
   )
   .openapi(
@@ -89,8 +87,8 @@ export const collectionRoutes = newRouter()
       responses: { 200: jsonResponse(CollectionSchema, "The collection."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.getCollection(caller, c.req.valid("param").name)), 200);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.getCollection(caller, c.req.valid("param").name)), 200);
     },
   )
   .openapi(
@@ -104,8 +102,11 @@ export const collectionRoutes = newRouter()
       responses: { 200: jsonResponse(CollectionSchema, "The changed collection."), ...commonErrors, ...conflictError },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.patchCollection(caller, c.req.valid("param").name, c.req.valid("json"))), 200);
+      const t = await tenantClient(c);
+      return c.json(
+        await t.call((s, caller) => s.patchCollection(caller, c.req.valid("param").name, c.req.valid("json"))),
+        200,
+      );
     },
   )
   .openapi(
@@ -119,7 +120,7 @@ export const collectionRoutes = newRouter()
       responses: { 200: jsonResponse(z.object({ deleted: z.literal(true) }), "Dropped."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
-      return c.json(unwrap(await stub.dropCollection(caller, c.req.valid("param").name)), 200);
+      const t = await tenantClient(c);
+      return c.json(await t.call((s, caller) => s.dropCollection(caller, c.req.valid("param").name)), 200);
     },
   );

@@ -2,15 +2,14 @@
 // object a chunk per alarm; status, manifest and parts are read here.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { JobView } from "../../durable-objects/jobs/export-job";
 import { tenantStorage } from "../../durable-objects/storage/tenant-storage";
-import { adminOnly, requireAdmin, tenantCall } from "../caller";
+import { adminOnly, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
 import { adminAuditInsert, controlDb } from "../control/control-db";
 import { getTenant } from "../control/tenant-service";
 import { ApiError, notFound } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
-import { tenantStub, unwrap } from "../tenant-client";
+import { platformClient, tenantClient } from "../tenant-client";
 import { TenantIdSchema } from "./tenant-schemas";
 
 export const JobSchema = z
@@ -40,8 +39,8 @@ async function mayExport(c: Context<AppEnv>, id: string) {
     if (tenant.status === "deleted") throw notFound(`Tenant '${id}' not found.`);
     return;
   }
-  const { tenantId, caller } = await tenantCall(c, id);
-  unwrap(await tenantStub(c.env, tenantId).checkExport(caller), c);
+  const t = await tenantClient(c, id);
+  await t.call((s, caller) => s.checkExport(caller));
 }
 
 export const exportRoutes = newRouter()
@@ -62,7 +61,7 @@ export const exportRoutes = newRouter()
       const { id } = c.req.valid("param");
       await mayExport(c, id);
       const copyFiles = (c.req.valid("json") as { copyFiles?: boolean } | undefined)?.copyFiles ?? false;
-      const job = unwrap(await tenantStub(c.env, id).startExport("export", copyFiles)) as JobView;
+      const job = await platformClient(c.env, id).call((s) => s.startExport("export", copyFiles));
       const principal = c.get("principal");
       if (principal.kind === "admin") {
         await adminAuditInsert(controlDb(c.env), requireAdmin(c), "tenant.export", id, { exportId: job.id });
@@ -83,7 +82,7 @@ export const exportRoutes = newRouter()
     async (c) => {
       const { id, exportId } = c.req.valid("param");
       await mayExport(c, id);
-      return c.json(unwrap(await tenantStub(c.env, id).job(exportId)) as JobView, 200);
+      return c.json(await platformClient(c.env, id).call((s) => s.job(exportId)), 200);
     },
   )
   .openapi(
@@ -103,7 +102,7 @@ export const exportRoutes = newRouter()
       const { id, exportId } = c.req.valid("param");
       const { part } = c.req.valid("query");
       await mayExport(c, id);
-      const job = unwrap(await tenantStub(c.env, id).job(exportId)) as JobView;
+      const job = await platformClient(c.env, id).call((s) => s.job(exportId));
       if (job.status !== "completed" || !(part === "manifest.json" || job.parts.some((p) => p.name === part))) {
         throw notFound(`No part '${part}' in a completed export '${exportId}'.`);
       }
@@ -146,11 +145,11 @@ export const exportRoutes = newRouter()
       const target = await getTenant(c.env, id);
       if (target.status !== "active") throw new ApiError("conflict", `Tenant '${id}' is ${target.status}.`);
       await getTenant(c.env, fromTenant);
-      const source = unwrap(await tenantStub(c.env, fromTenant).job(exportId)) as JobView;
+      const source = await platformClient(c.env, fromTenant).call((s) => s.job(exportId));
       if (source.kind !== "export" || source.status !== "completed") {
         throw new ApiError("conflict", `Export '${exportId}' of '${fromTenant}' is not a completed export.`);
       }
-      const job = unwrap(await tenantStub(c.env, id).startImport(fromTenant, exportId)) as JobView;
+      const job = await platformClient(c.env, id).call((s) => s.startImport(fromTenant, exportId));
       await adminAuditInsert(controlDb(c.env), actor, "tenant.import", id, { fromTenant, exportId, job: job.id });
       return c.json(job, 202);
     },

@@ -1,8 +1,7 @@
 // GET /v1/me: who the caller is in their tenant, with the tenant's limits and usage.
 import { createRoute, z } from "@hono/zod-openapi";
-import { tenantCall } from "../caller";
 import { bearerSecurity, commonErrors, jsonResponse, newRouter } from "../openapi";
-import { tenantStub, unwrap } from "../tenant-client";
+import { tenantClient } from "../tenant-client";
 import { LimitsSchema } from "./tenant-schemas";
 
 const MeSchema = z
@@ -29,7 +28,7 @@ export const meRoutes = newRouter().openapi(
     responses: { 200: jsonResponse(MeSchema, "The caller's view of their tenant."), ...commonErrors },
   }),
   async (c) => {
-    const { tenantId, caller } = await tenantCall(c);
-    return c.json(unwrap(await tenantStub(c.env, tenantId).me(caller), c), 200);
+    const t = await tenantClient(c);
+    return c.json(await t.call((s, caller) => s.me(caller)), 200);
   },
 );

@@ -1,9 +1,7 @@
 // Data subject erasure (GDPR art. 17) inside the caller's tenant.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { ErasureResult } from "../../durable-objects/privacy/erasure";
-import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
-import { unwrap } from "../tenant-client";
+import { tenantClient } from "../tenant-client";
 
 export const privacyRoutes = newRouter().openapi(
   createRoute({
@@ -27,7 +25,7 @@ export const privacyRoutes = newRouter().openapi(
     },
   }),
   async (c) => {
-    const { stub, caller } = await tenantRpc(c);
-    return c.json(unwrap(await stub.erase(caller, c.req.valid("json").subject)) as ErasureResult, 200);
+    const t = await tenantClient(c);
+    return c.json(await t.call((s, caller) => s.erase(caller, c.req.valid("json").subject)), 200);
   },
 );

@@ -2,13 +2,11 @@
 // history, restore and batches. The tenant's object validates against the collection definition.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { IdempotencyInput, Replay } from "../../durable-objects/gate/idempotency";
-import type { ApiRecord } from "../../durable-objects/records/record-codec";
-import { tenantRpc } from "../caller";
+import type { IdempotencyInput } from "../../durable-objects/contract/records";
 import type { AppEnv } from "../context";
 import { invalid } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
-import { unwrap } from "../tenant-client";
+import { tenantClient } from "../tenant-client";
 import { CollectionName } from "./collections";
 
 const RecordSchema = z.record(z.string(), z.unknown()).openapi("Record", {
@@ -81,10 +79,10 @@ export const recordRoutes = newRouter()
       responses: { 200: jsonResponse(listOf(RecordSchema), "A page of records."), ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       // A plain object: the query map Hono builds has no prototype, which RPC cannot serialize.
       const params = Object.fromEntries(Object.entries(c.req.query()));
-      return c.json(unwrap(await stub.listRecords(caller, c.req.valid("param").name, params)), 200);
+      return c.json(await t.call((s, caller) => s.listRecords(caller, c.req.valid("param").name, params)), 200);
     },
   )
   .openapi(
@@ -102,13 +100,14 @@ export const recordRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const body = c.req.valid("json");
-      const answer = unwrap(
-        await stub.createRecord(caller, c.req.valid("param").name, body, idempotency(c, body)),
-      ) as Replay;
-      const rec = answer.body as Record<string, unknown>;
-      return c.json(rec, answer.status as 201, etag(rec));
+      const { name } = c.req.valid("param");
+      // With an Idempotency-Key the object replays the first answer, so a retry is safe.
+      const answer = await t.call((s, caller) => s.createRecord(caller, name, body, idempotency(c, body)), {
+        retry: Boolean(c.req.header("idempotency-key")),
+      });
+      return c.json(answer.body, 201, etag(answer.body));
     },
   )
   .openapi(
@@ -140,12 +139,13 @@ export const recordRoutes = newRouter()
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const body = c.req.valid("json");
-      const answer = unwrap(
-        await stub.batchRecords(caller, c.req.valid("param").name, body, idempotency(c, body)),
-      ) as Replay;
-      return c.json(answer.body as { results: Record<string, unknown>[] }, 200);
+      const { name } = c.req.valid("param");
+      const answer = await t.call((s, caller) => s.batchRecords(caller, name, body, idempotency(c, body)), {
+        retry: Boolean(c.req.header("idempotency-key")),
+      });
+      return c.json(answer.body, 200);
     },
   )
   .openapi(
@@ -159,11 +159,10 @@ export const recordRoutes = newRouter()
       responses: { 200: { ...jsonResponse(RecordSchema, "The record."), ...withETag }, ...commonErrors },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
-      const rec = unwrap(
-        await stub.getRecord(caller, name, id, c.req.valid("query").include_deleted === "true"),
-      ) as ApiRecord;
+      const includeDeleted = c.req.valid("query").include_deleted === "true";
+      const rec = await t.call((s, caller) => s.getRecord(caller, name, id, includeDeleted));
       return c.json(rec, 200, etag(rec));
     },
   );
@@ -185,10 +184,10 @@ for (const method of ["patch", "put"] as const) {
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
       const ifMatch = ifMatchOf(c.req.header("if-match"));
-      const rec = unwrap(await stub.writeRecord(caller, name, id, c.req.valid("json"), method, ifMatch)) as ApiRecord;
+      const rec = await t.call((s, caller) => s.writeRecord(caller, name, id, c.req.valid("json"), method, ifMatch));
       return c.json(rec, 200, etag(rec));
     },
   );
@@ -206,10 +205,10 @@ recordRoutes
       responses: { 200: jsonResponse(RecordSchema, "The deleted record."), ...commonErrors, ...preconditionFailed },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
       return c.json(
-        unwrap(await stub.deleteRecord(caller, name, id, ifMatchOf(c.req.header("if-match")))) as ApiRecord,
+        await t.call((s, caller) => s.deleteRecord(caller, name, id, ifMatchOf(c.req.header("if-match")))),
         200,
       );
     },
@@ -225,9 +224,9 @@ recordRoutes
       responses: { 200: jsonResponse(RecordSchema, "The restored record."), ...commonErrors, ...conflictError },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
-      return c.json(unwrap(await stub.restoreRecord(caller, name, id)) as ApiRecord, 200);
+      return c.json(await t.call((s, caller) => s.restoreRecord(caller, name, id)), 200);
     },
   )
   .openapi(
@@ -254,8 +253,8 @@ recordRoutes
       },
     }),
     async (c) => {
-      const { stub, caller } = await tenantRpc(c);
+      const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
-      return c.json(unwrap(await stub.recordHistory(caller, name, id, c.req.valid("query"))), 200);
+      return c.json(await t.call((s, caller) => s.recordHistory(caller, name, id, c.req.valid("query"))), 200);
     },
   );

@@ -1,8 +1,7 @@
 // Full-text search across the tenant's searchable fields, ranked with bm25.
 import { createRoute, z } from "@hono/zod-openapi";
-import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, jsonResponse, listOf, newRouter } from "../openapi";
-import { unwrap } from "../tenant-client";
+import { tenantClient } from "../tenant-client";
 
 const Hit = z
   .object({ collection: z.string(), id: z.string(), score: z.number(), snippet: z.string() })
@@ -28,8 +27,8 @@ export const searchRoutes = newRouter().openapi(
     responses: { 200: jsonResponse(listOf(Hit), "Hits, best first; matches marked with **."), ...commonErrors },
   }),
   async (c) => {
-    const { stub, caller } = await tenantRpc(c);
+    const t = await tenantClient(c);
     const { q, collection, limit } = c.req.valid("query");
-    return c.json(unwrap(await stub.search(caller, q, collection ?? null, limit)), 200);
+    return c.json(await t.call((s, caller) => s.search(caller, q, collection ?? null, limit)), 200);
   },
 );

@@ -1,5 +1,6 @@
 // Zod schemas of the tenant management API: they validate requests and describe them in OpenAPI.
 import { z } from "@hono/zod-openapi";
+import { JsonValueSchema } from "../../durable-objects/contract/result";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
 
 export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, "must match ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
@@ -36,7 +37,7 @@ export const SettingsSchema = z
       .int()
       .min(1)
       .max(5 * 1024 ** 4),
-    branding: z.record(z.string().max(64), z.unknown()),
+    branding: z.record(z.string().max(64), JsonValueSchema),
     autoJoinRole: RoleName.nullable(),
   })
   .openapi("Settings");

@@ -2,7 +2,7 @@
 // read their own tenant).
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { adminOnly, requireAdmin, tenantCall } from "../caller";
+import { adminOnly, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
 import { controlDb } from "../control/control-db";
 import type { Plan } from "../control/plans";
@@ -11,7 +11,7 @@ import { effectiveLimits, effectiveSettings } from "../control/tenant-config";
 import { createTenant, getTenant, listTenants, transitionTenant, updateTenant } from "../control/tenant-service";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
-import { tenantStub, unwrap } from "../tenant-client";
+import { tenantClient } from "../tenant-client";
 import {
   CreateTenantSchema,
   ListTenantsQuery,
@@ -109,8 +109,8 @@ export const tenantRoutes = newRouter()
       const { id } = c.req.valid("param");
       if (c.get("principal").kind !== "admin") {
         // A tenant user reaches only their own tenant (another id answers 404), with tenant:read.
-        const { tenantId, caller } = await tenantCall(c, id);
-        unwrap(await tenantStub(c.env, tenantId).check(caller, "tenant:read"), c);
+        const t = await tenantClient(c, id);
+        await t.call((s, caller) => s.check(caller, "tenant:read"));
       }
       return c.json(view(await getTenant(c.env, id), await planLimits(c)), 200);
     },

@@ -1,9 +1,8 @@
 // Usage per tenant: the current period's counters against the limits, and past periods.
 import { createRoute, z } from "@hono/zod-openapi";
-import { tenantCall } from "../caller";
 import { getTenant } from "../control/tenant-service";
 import { bearerSecurity, commonErrors, jsonResponse, newRouter } from "../openapi";
-import { tenantStub, unwrap } from "../tenant-client";
+import { platformClient, tenantClient } from "../tenant-client";
 import { LimitsSchema, TenantIdSchema } from "./tenant-schemas";
 
 const UsageSchema = z
@@ -29,9 +28,9 @@ export const usageRoutes = newRouter().openapi(
     const { id } = c.req.valid("param");
     if (c.get("principal").kind === "admin") {
       await getTenant(c.env, id);
-      return c.json(unwrap(await tenantStub(c.env, id).usageForPlatform()) as z.infer<typeof UsageSchema>, 200);
+      return c.json(await platformClient(c.env, id).call((s) => s.usageForPlatform()), 200);
     }
-    const { tenantId, caller } = await tenantCall(c, id);
-    return c.json(unwrap(await tenantStub(c.env, tenantId).usage(caller), c) as z.infer<typeof UsageSchema>, 200);
+    const t = await tenantClient(c, id);
+    return c.json(await t.call((s, caller) => s.usage(caller)), 200);
   },
 );

@@ -1,0 +1,65 @@
+// Access control views and inputs: members, roles, API keys and record shares.
+import { z } from "zod";
+
+/** Record classifications, lowest first; a role's clearance is one of them. */
+export const CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+/** The permission catalogue. Every data-plane route checks one permission. */
+export const PERMISSIONS = [
+  "records:read",
+  "records:write",
+  "collections:manage",
+  "files:read",
+  "files:write",
+  "members:manage",
+  "audit:read",
+  "pii:read",
+  "keys:manage",
+  "settings:manage",
+  "tenant:read",
+  "usage:read",
+  "export",
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const RoleNameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/);
+
+export const MemberSchema = z.object({
+  sub: z.string(),
+  roles: z.array(z.string()),
+  email: z.string().nullable(),
+  displayName: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type MemberView = z.infer<typeof MemberSchema>;
+
+export const RoleViewSchema = z.object({
+  name: z.string(),
+  builtin: z.boolean(),
+  permissions: z.array(z.string()),
+  clearance: z.enum(CLASSIFICATIONS),
+});
+export type RoleView = z.infer<typeof RoleViewSchema>;
+
+export const ApiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.string()),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type ApiKeyView = z.infer<typeof ApiKeySchema>;
+
+export const ShareViewSchema = z.object({
+  id: z.string(),
+  principal: z.string(),
+  permission: z.enum(["read", "write"]),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+export type ShareView = z.infer<typeof ShareViewSchema>;

@@ -1,0 +1,40 @@
+// Audit views: the tenant's hash-chained events, their query, and the chain's verification.
+import { z } from "zod";
+import type { JsonObject } from "./result";
+import { JsonValueSchema } from "./result";
+
+export const AuditEventSchema = z.object({
+  seq: z.number(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  resource: z.string(),
+  success: z.boolean(),
+  details: z.record(z.string(), JsonValueSchema),
+  hash: z.string(),
+  prevHash: z.string(),
+});
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  resource: string;
+  success: boolean;
+  details: JsonObject;
+  hash: string;
+  prevHash: string;
+}
+
+export const AuditQuerySchema = z.object({
+  action: z.string().max(100).optional(),
+  actor: z.string().max(300).optional(),
+  since: z.string().max(40).optional(),
+  until: z.string().max(40).optional(),
+  cursor: z.string().max(40).optional(),
+  limit: z.string().max(4).optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuerySchema>;
+
+export const VerificationSchema = z.object({ ok: z.boolean(), count: z.number(), brokenAt: z.number().optional() });
+export type Verification = { ok: true; count: number } | { ok: false; brokenAt: number; count: number };

@@ -1,0 +1,14 @@
+// Who is calling, as the Worker established it from a verified credential: the one principal
+// shape that crosses the seam. The object adds the member's roles and permissions to it.
+
+export interface Caller {
+  /** "apikey": a machine client; `sub` is the key's id and `keyHash` the SHA-256 of its secret. */
+  kind: "user" | "admin" | "apikey";
+  sub: string;
+  /** Roles named in the token: they may only narrow the member's roles. */
+  tokenRoles: string[] | null;
+  /** Platform admins acting inside a tenant state why (X-Silo-Reason). */
+  reason: string | null;
+  requestId: string;
+  keyHash?: string;
+}

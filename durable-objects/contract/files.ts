@@ -1,0 +1,30 @@
+// File views: what the tenant's catalogue says about a file in R2, and a listing page.
+import { z } from "zod";
+
+export const FileSchema = z.object({
+  path: z.string(),
+  size: z.number(),
+  contentType: z.string(),
+  etag: z.string(),
+  sha256: z.string().nullable(),
+  uploadedBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type FileView = z.infer<typeof FileSchema>;
+
+/** What R2 said about an object the Worker stored, for the catalogue row. */
+export interface StoredObject {
+  path: string;
+  size: number;
+  contentType: string;
+  etag: string;
+  sha256: string | null;
+}
+
+export const FileListingSchema = z.object({
+  items: z.array(FileSchema),
+  folders: z.array(z.string()),
+  nextCursor: z.string().nullable(),
+});
+export type FileListing = z.infer<typeof FileListingSchema>;

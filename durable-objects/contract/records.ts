@@ -1,0 +1,47 @@
+// Record views: a record as the API answers it, its versions, search hits, and idempotent replays.
+import { z } from "zod";
+import type { Json } from "./result";
+import { JsonValueSchema } from "./result";
+
+/** A record: its fields plus id, version, createdAt, updatedAt (and owner, visibility, classification). */
+export type ApiRecord = { [key: string]: Json };
+export const RecordSchema = z.record(z.string(), JsonValueSchema);
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface VersionView {
+  version: number;
+  op: string;
+  actor: string;
+  at: string;
+  data: ApiRecord;
+}
+
+export const SearchHitSchema = z.object({
+  collection: z.string(),
+  id: z.string(),
+  score: z.number(),
+  snippet: z.string(),
+});
+export type SearchHit = z.infer<typeof SearchHitSchema>;
+
+export interface IdempotencyInput {
+  key: string;
+  /** Method, path and body of the request, hashed to tell a retry from a reuse. */
+  request: string;
+}
+
+/** The first answer to an idempotent request, replayed to its retries. */
+export interface Replay<T extends Json = Json> {
+  status: number;
+  body: T;
+}
+
+/** What a batch answers: each operation's record, in order (a deleted one as deleted). */
+export interface BatchAnswer {
+  [key: string]: Json;
+  results: ApiRecord[];
+}

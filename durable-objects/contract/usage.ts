@@ -1,0 +1,38 @@
+// Views of a tenant's usage: `GET /v1/me` and the usage report of the current and past periods.
+import { z } from "zod";
+import { LimitsSchema } from "./config";
+
+export const MeSchema = z.object({
+  tenant: z.object({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(["active", "suspended", "cancelled"]),
+    tier: z.string(),
+  }),
+  principal: z.object({
+    sub: z.string(),
+    kind: z.enum(["user", "admin", "apikey"]),
+    roles: z.array(z.string()),
+    permissions: z.array(z.string()),
+  }),
+  limits: LimitsSchema,
+  usage: z.record(z.string(), z.number()),
+});
+export type MeView = z.infer<typeof MeSchema>;
+
+const PeriodSchema = z.object({ period: z.string(), metrics: z.record(z.string(), z.number()) });
+export type PeriodUsage = z.infer<typeof PeriodSchema>;
+
+export const UsageSchema = z.object({
+  period: z.string(),
+  limits: LimitsSchema,
+  current: z.record(z.string(), z.number()),
+  periods: z.array(PeriodSchema),
+});
+export type UsageReport = z.infer<typeof UsageSchema>;
+
+/** What the billing rollup reads: every closed period of the tenant. */
+export interface ClosedUsage {
+  tier: string;
+  periods: PeriodUsage[];
+}

@@ -33,9 +33,19 @@ export const ProblemSchema = z
   })
   .openapi("Problem");
 
-const problem = (description: string) => ({
+const headerOf = (description: string) => ({ description, schema: { type: "string" as const }, required: true });
+
+export const problem = (description: string, headers?: Record<string, ReturnType<typeof headerOf>>) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** Retry-After and the tenant's RateLimit state, on every rate-limited answer. */
+export const rateLimited = problem("Rate limited (rate_limited).", {
+  "Retry-After": headerOf("Seconds until a request will be admitted."),
+  RateLimit: headerOf('The tenant\'s remaining requests and reset time, e.g. "tenant";r=0;t=1.'),
+  "RateLimit-Policy": headerOf('The tenant\'s policy, e.g. "tenant";q=10;w=1.'),
 });
 
 /** The problem responses every authenticated route can give. */
@@ -45,7 +55,11 @@ export const commonErrors = {
   403: problem("Not allowed (forbidden, tenant_suspended, quota_exceeded)."),
   404: problem("Not found, or not visible to this credential (not_found)."),
   410: problem("The tenant has been cancelled (tenant_cancelled)."),
-  429: problem("Rate limited (rate_limited)."),
+  413: problem("The request body is over the limit (payload_too_large)."),
+  429: rateLimited,
+  503: problem("The tenant is busy or being restored; retry after the given seconds (service_unavailable).", {
+    "Retry-After": headerOf("Seconds to wait before retrying."),
+  }),
 } as const;
 
 export const conflictError = { 409: problem("Conflicts with the current state (conflict).") } as const;

@@ -7,7 +7,16 @@ import type { ApiRecord } from "../../durable-objects/records/record-codec";
 import { tenantRpc } from "../caller";
 import type { AppEnv } from "../context";
 import { invalid } from "../errors";
-import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import {
+  bearerSecurity,
+  commonErrors,
+  conflictError,
+  jsonBody,
+  jsonResponse,
+  listOf,
+  newRouter,
+  problem,
+} from "../openapi";
 import { unwrap } from "../tenant-client";
 import { CollectionName } from "./collections";
 
@@ -49,7 +58,7 @@ const PostHeaders = z.object({
 
 const withETag = { headers: z.object({ ETag: z.string() }) };
 const preconditionFailed = {
-  412: { description: "If-Match does not match the record's version (precondition_failed)." },
+  412: problem("If-Match does not match the record's version (precondition_failed)."),
 };
 
 /** If-Match: "3", W/"3" or 3 → 3; "*" or absent → no precondition. */

@@ -81,11 +81,15 @@ export function openApiChecker(doc: OpenApiDocument): Checker {
     return null;
   }
 
-  const errorsOf = (errors: OutputUnit[]) =>
-    errors
+  // The validator also reports every enclosing schema ("a subschema had errors"): show the leaves.
+  const WRAPPERS = new Set(["$ref", "properties", "items", "prefixItems", "allOf"]);
+  const errorsOf = (errors: OutputUnit[]) => {
+    const leaves = errors.filter((e) => !WRAPPERS.has(e.keyword));
+    return (leaves.length > 0 ? leaves : errors)
       .slice(0, 10)
       .map((e) => `  ${e.instanceLocation}: ${e.error} (${e.keywordLocation})`)
       .join("\n");
+  };
 
   const mediaTypeOf = (response: Response) =>
     (response.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";

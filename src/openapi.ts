@@ -30,6 +30,18 @@ export const ProblemSchema = z
     detail: z.string(),
     code: z.string(),
     requestId: z.string(),
+    // RFC 9457 extension members, each present only where it applies.
+    field: z.string().optional().openapi({ description: "The field, header or parameter at fault." }),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "validation_failed on a request schema: every issue found." }),
+    allowed: z.array(z.string()).optional().openapi({ description: "The tenant's allowed file types." }),
+    limit: z.number().optional().openapi({ description: "payload_too_large, quota_exceeded: the limit." }),
+    current: z.number().optional().openapi({ description: "quota_exceeded: the current use." }),
+    version: z.number().int().optional().openapi({ description: "precondition_failed: the record's version." }),
+    operation: z.number().int().optional().openapi({ description: "A batch: the index of the failed operation." }),
+    retryAfter: z.number().optional().openapi({ description: "rate_limited: seconds, as in Retry-After." }),
   })
   .openapi("Problem");
 

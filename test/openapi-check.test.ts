@@ -48,6 +48,17 @@ describe("the OpenAPI response checker", () => {
     await expect(check("GET", "/healthz", jsonAnswer({ ok: false }))).rejects.toThrow(
       /GET \/healthz → 200 .*does not match the documented schema:\n.*#\/ok/s,
     );
+    // A field the document does not name is drift too, however deep (here inside a $ref'd item).
+    await expect(check("GET", "/healthz", jsonAnswer({ ok: true, uptime: 3 }))).rejects.toThrow(
+      /does not declare: #\/uptime/,
+    );
+    await expect(
+      check(
+        "GET",
+        "/v1/search?q=x",
+        jsonAnswer({ items: [{ collection: "n", id: "a", score: 1, snippet: "", raw: "x" }], nextCursor: null }),
+      ),
+    ).rejects.toThrow(/does not declare: #\/items\/0\/raw/);
     // Tenant → $ref Limits: a wrong type deep inside is found and located.
     const tenant = {
       id: "acme",

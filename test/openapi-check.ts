@@ -97,6 +97,46 @@ export function openApiChecker(doc: OpenApiDocument): Checker {
   const declaredKey = (content: Record<string, MediaType>, type: string) =>
     [type, `${type.split("/")[0]}/*`, "*/*"].find((key) => key in content);
 
+  /** Every schema that applies to the instance in place: itself, its $ref, allOf, matching anyOf/oneOf. */
+  function applicable(schema: Schema | boolean | undefined, instance: unknown): Schema[] {
+    if (!schema || typeof schema !== "object") return [];
+    const out = [schema];
+    if (schema.__absolute_ref__) out.push(...applicable(lookup[schema.__absolute_ref__], instance));
+    for (const s of schema.allOf ?? []) out.push(...applicable(s, instance));
+    for (const s of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) {
+      if (validate(instance, s, "2020-12", lookup).valid) out.push(...applicable(s, instance));
+    }
+    return out;
+  }
+
+  /**
+   * Properties the document does not name. JSON Schema lets an object without
+   * additionalProperties carry anything more; an answer's undeclared field is still drift (a
+   * generated client does not know it), so an object whose schema lists properties is closed here.
+   */
+  function undocumented(instance: unknown, schema: Schema, at: string): string[] {
+    const schemas = applicable(schema, instance);
+    if (Array.isArray(instance)) {
+      return instance.flatMap((item, i) =>
+        schemas.flatMap((s) =>
+          s.items && typeof s.items === "object" ? undocumented(item, s.items as Schema, `${at}/${i}`) : [],
+        ),
+      );
+    }
+    if (!instance || typeof instance !== "object") return [];
+    const open = schemas.some(
+      (s) => (s.additionalProperties !== undefined && s.additionalProperties !== false) || s.patternProperties,
+    );
+    const closed = !open && schemas.some((s) => s.properties);
+    return Object.entries(instance).flatMap(([key, value]) => {
+      const where = `${at}/${key}`;
+      const named = schemas.flatMap((s) => (s.properties?.[key] !== undefined ? [s.properties[key]] : []));
+      if (named.length === 0 && closed) return [where];
+      const inner = named.length > 0 ? named : schemas.map((s) => s.additionalProperties);
+      return inner.flatMap((s) => (s && typeof s === "object" ? undocumented(value, s, where) : []));
+    });
+  }
+
   async function checkBody(where: string, response: Response, type: string, schema: Schema | undefined) {
     if (!/^application\/(?:[\w.-]+\+)?json$/.test(type) || !schema) return;
     const text = await response.clone().text();
@@ -110,6 +150,12 @@ export function openApiChecker(doc: OpenApiDocument): Checker {
     if (!result.valid) {
       throw new Error(
         `${where}: the body does not match the documented schema:\n${errorsOf(result.errors)}\nbody: ${text.slice(0, 600)}`,
+      );
+    }
+    const extra = undocumented(body, schema, "#");
+    if (extra.length > 0) {
+      throw new Error(
+        `${where}: the body has properties the document does not declare: ${[...new Set(extra)].slice(0, 10).join(", ")}\nbody: ${text.slice(0, 600)}`,
       );
     }
   }

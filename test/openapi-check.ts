@@ -42,7 +42,7 @@ export interface Checker {
   check(method: string, url: string, response: Response): Promise<void>;
 }
 
-/** Builds a checker for one document (the suite's comes from the Worker; the deny-path test fabricates one). */
+/** A checker for one OpenAPI 3.1 document: method + path → operation → declared response → checks. */
 export function openApiChecker(doc: OpenApiDocument): Checker {
   const lookup = dereference(doc as unknown as Schema);
   const templates: Template[] = Object.keys(doc.paths).map((path) => {

@@ -30,12 +30,34 @@ export const ProblemSchema = z
     detail: z.string(),
     code: z.string(),
     requestId: z.string(),
+    // RFC 9457 extension members, each present only where it applies.
+    field: z.string().optional().openapi({ description: "The field, header or parameter at fault." }),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "validation_failed on a request schema: every issue found." }),
+    allowed: z.array(z.string()).optional().openapi({ description: "The tenant's allowed file types." }),
+    limit: z.number().optional().openapi({ description: "payload_too_large, quota_exceeded: the limit." }),
+    current: z.number().optional().openapi({ description: "quota_exceeded: the current use." }),
+    version: z.number().int().optional().openapi({ description: "precondition_failed: the record's version." }),
+    operation: z.number().int().optional().openapi({ description: "A batch: the index of the failed operation." }),
+    retryAfter: z.number().optional().openapi({ description: "rate_limited: seconds, as in Retry-After." }),
   })
   .openapi("Problem");
 
-const problem = (description: string) => ({
+const headerOf = (description: string) => ({ description, schema: { type: "string" as const }, required: true });
+
+export const problem = (description: string, headers?: Record<string, ReturnType<typeof headerOf>>) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** Retry-After and the tenant's RateLimit state, on every rate-limited answer. */
+export const rateLimited = problem("Rate limited (rate_limited).", {
+  "Retry-After": headerOf("Seconds until a request will be admitted."),
+  RateLimit: headerOf('The tenant\'s remaining requests and reset time, e.g. "tenant";r=0;t=1.'),
+  "RateLimit-Policy": headerOf('The tenant\'s policy, e.g. "tenant";q=10;w=1.'),
 });
 
 /** The problem responses every authenticated route can give. */
@@ -45,7 +67,11 @@ export const commonErrors = {
   403: problem("Not allowed (forbidden, tenant_suspended, quota_exceeded)."),
   404: problem("Not found, or not visible to this credential (not_found)."),
   410: problem("The tenant has been cancelled (tenant_cancelled)."),
-  429: problem("Rate limited (rate_limited)."),
+  413: problem("The request body is over the limit (payload_too_large)."),
+  429: rateLimited,
+  503: problem("The tenant is busy or being restored; retry after the given seconds (service_unavailable).", {
+    "Retry-After": headerOf("Seconds to wait before retrying."),
+  }),
 } as const;
 
 export const conflictError = { 409: problem("Conflicts with the current state (conflict).") } as const;

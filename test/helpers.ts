@@ -1,7 +1,8 @@
-// Test helpers: tokens minted with jose, requests through the Worker's real fetch handler, and
-// tenants provisioned through the admin API.
-import { env, exports } from "cloudflare:workers";
+// Test helpers: tokens minted with jose, requests through the Worker's real fetch handler (every
+// answer checked against /openapi.json), and tenants provisioned through the admin API.
+import { env } from "cloudflare:workers";
 import { importJWK, type JWTPayload, SignJWT } from "jose";
+import { checkedFetch } from "./openapi-check";
 
 const secret = () => new TextEncoder().encode(env.AUTH_HS256_SECRET);
 
@@ -53,9 +54,7 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  return exports.default.fetch(
-    new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body }),
-  );
+  return checkedFetch(new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body }));
 }
 
 /** A tenant id nobody else in the run uses. */
@@ -90,7 +89,7 @@ export async function callRaw(
 ): Promise<Response> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  return exports.default.fetch(
+  return checkedFetch(
     new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body: opts.body }),
   );
 }

@@ -1,9 +1,10 @@
 // The admin portal on the server side: sign-in exchanges a platform-admin token for a signed,
 // HttpOnly, Secure, SameSite=Strict cookie; every form needs the session's CSRF token; actions
 // go through the API (and land in the admin audit); bad input comes back as a form error.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminToken, call, createTenant, uniqueId } from "./helpers";
+import { checkedFetch } from "./openapi-check";
 
 const BASE = "https://silo.test";
 
@@ -19,7 +20,7 @@ async function browse(
     headers["content-type"] = "application/x-www-form-urlencoded";
     body = new URLSearchParams(init.form).toString();
   }
-  return exports.default.fetch(
+  return checkedFetch(
     new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body, redirect: "manual" }),
   );
 }

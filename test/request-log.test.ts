@@ -2,6 +2,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createTenant } from "./helpers";
+import { expectDocumented } from "./openapi-check";
 
 describe("request log", () => {
   afterEach(() => vi.restoreAllMocks());
@@ -13,15 +14,12 @@ describe("request log", () => {
     const { createApp } = await import("../src/app");
     const app = createApp();
     const secretBody = JSON.stringify({ title: "top secret value" });
-    const res = await app.request(
-      "/v1/collections/nope/records",
-      {
-        method: "POST",
-        headers: { authorization: `Bearer ${t.ownerToken}`, "content-type": "application/json" },
-        body: secretBody,
-      },
-      { ...env, LOG_REQUESTS: "on" },
-    );
+    const request = new Request("https://silo.test/v1/collections/nope/records", {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.ownerToken}`, "content-type": "application/json" },
+      body: secretBody,
+    });
+    const res = await expectDocumented(request, await app.request(request, {}, { ...env, LOG_REQUESTS: "on" }));
     expect(res.status).toBe(404);
     const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "request");
     expect(logged).toHaveLength(1);

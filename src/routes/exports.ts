@@ -10,7 +10,7 @@ import { getTenant } from "../control/tenant-service";
 import { ApiError, notFound } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { platformClient, tenantClient } from "../tenant-client";
-import { TenantIdSchema } from "./tenant-schemas";
+import { LimitsSchema, SettingsSchema, TenantIdSchema, TenantStatusSchema } from "./tenant-schemas";
 
 export const JobSchema = z
   .object({
@@ -25,6 +25,43 @@ export const JobSchema = z
     parts: z.array(z.object({ name: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string() })),
   })
   .openapi("ExportJob");
+
+const ManifestSchema = z
+  .object({
+    format: z.literal("silo-export/1"),
+    tenant: z.string(),
+    exportId: z.string(),
+    kind: z.enum(["export", "backup"]),
+    schemaVersion: z.number().int(),
+    createdAt: z.string(),
+    completedAt: z.string(),
+    collections: z.array(z.object({ name: z.string(), records: z.number(), versions: z.number() })),
+    counts: z.record(z.string(), z.number()),
+    auditHead: z.object({ seq: z.number(), hash: z.string() }).nullable(),
+    parts: z.array(z.object({ name: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string() })),
+  })
+  .openapi("ExportManifest", { description: "manifest.json: the bundle's parts with their checksums." });
+
+const ConfigPartSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: TenantStatusSchema,
+    tier: z.string(),
+    jurisdiction: z.string().nullable(),
+    limits: LimitsSchema,
+    settings: SettingsSchema,
+    legalHold: z.boolean(),
+    retiredKeys: z.array(z.string()).optional(),
+    revision: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("ExportConfigPart", { description: "settings.json: the tenant's configuration (without its data key)." });
+
+const CollectionsPartSchema = z
+  .array(z.looseObject({ name: z.string(), fields: z.array(z.record(z.string(), z.unknown())) }))
+  .openapi("ExportCollectionsPart", { description: "collections.json: every collection's definition." });
 
 const IdParam = TenantIdSchema.openapi({ param: { name: "id", in: "path" } });
 const ExportId = z
@@ -96,7 +133,22 @@ export const exportRoutes = newRouter()
         params: z.object({ id: IdParam, exportId: ExportId }),
         query: z.object({ part: z.string().max(300).default("manifest.json") }),
       },
-      responses: { 200: { description: "The part, streamed (JSON or NDJSON)." }, ...commonErrors },
+      responses: {
+        200: {
+          description:
+            "The part, streamed as an attachment: the .json parts as JSON, record, history and audit chunks as NDJSON (one row a line), copied files (blobs/...) with their own type.",
+          headers: {
+            ETag: { description: "The part's ETag.", schema: { type: "string" }, required: true },
+            "Content-Disposition": { description: "attachment", schema: { type: "string" }, required: true },
+          },
+          content: {
+            "application/json": { schema: z.union([ManifestSchema, ConfigPartSchema, CollectionsPartSchema]) },
+            "application/x-ndjson": { schema: { type: "string" } },
+            "*/*": { schema: { type: "string", format: "binary" } },
+          },
+        },
+        ...commonErrors,
+      },
     }),
     async (c) => {
       const { id, exportId } = c.req.valid("param");

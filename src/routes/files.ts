@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor } from "../cursor";
 import { invalid } from "../errors";
 import { download } from "../files/download";
 import { multipart, remove, type UploadRequest, upload } from "../files/upload-service";
-import { bearerSecurity, commonErrors, jsonResponse, newRouter, ProblemSchema } from "../openapi";
+import { bearerSecurity, commonErrors, jsonResponse, newRouter, problem } from "../openapi";
 import { tenantClient } from "../tenant-client";
 
 const MAX_METADATA_BYTES = 2048;
@@ -92,7 +92,6 @@ function afterOf(position: { after: string }): string {
 const PathParam = z.object({
   path: z.string().openapi({ param: { name: "path", in: "path" }, example: "reports/2026/q3.pdf" }),
 });
-const problem = { "application/problem+json": { schema: ProblemSchema } };
 
 export const fileRoutes = newRouter().openapi(
   createRoute({
@@ -156,27 +155,45 @@ const fileDoc = (
     summary,
     security: bearerSecurity,
     request: { params: PathParam },
-    responses: {
-      ...responses,
-      400: { description: "Invalid path or request.", content: problem },
-      404: { description: "No such file.", content: problem },
-    },
+    responses: { ...commonErrors, ...responses },
   });
+
+const header = (description: string) => ({ description, schema: { type: "string" as const }, required: true });
+/** The file's bytes, served with the type it was stored with. */
+const fileBytes = (description: string, headers: Record<string, ReturnType<typeof header>>) => ({
+  description,
+  headers,
+  content: { "*/*": { schema: { type: "string" as const, format: "binary" } } },
+});
+const fileHeaders = {
+  ETag: header("The stored object's ETag."),
+  "Content-Disposition": header("attachment, or inline for types on the safe list; with the file's name."),
+  "Accept-Ranges": header("bytes"),
+};
+const PartSchema = z.object({ partNumber: z.number().int(), etag: z.string() }).openapi("UploadedPart");
+const UploadSchema = z.object({ uploadId: z.string(), path: z.string() }).openapi("MultipartUpload");
+
 fileDoc("put", "Upload a file (raw body with Content-Type and Content-Length; ?uploadId=&partNumber= uploads a part)", {
-  201: jsonResponse(FileSchema, "The stored file."),
-  200: { description: "A multipart part was stored: {partNumber, etag}." },
-  403: { description: "Not allowed, file type refused, or quota_exceeded.", content: problem },
+  201: { ...jsonResponse(FileSchema, "The stored file."), headers: { ETag: header("The stored object's ETag.") } },
+  200: jsonResponse(PartSchema, "A multipart part was stored."),
+  403: problem("Not allowed, file type refused (forbidden), or quota_exceeded."),
+  412: problem("The upload did not complete (precondition_failed)."),
+  413: problem("The file is over the tenant's maxFileBytes (payload_too_large)."),
 });
 fileDoc("get", "Download a file (streamed; Range and If-None-Match supported)", {
-  200: { description: "The file." },
-  206: { description: "The requested range." },
-  304: { description: "Not modified." },
+  200: fileBytes("The file.", fileHeaders),
+  206: fileBytes("The requested range.", { ...fileHeaders, "Content-Range": header("bytes first-last/size") }),
+  304: { description: "Not modified (If-None-Match or If-Modified-Since)." },
+  412: { description: "If-Match or If-Unmodified-Since did not hold; no body." },
+  416: problem("The range lies outside the file.", { "Content-Range": header("bytes */size") }),
 });
-fileDoc("head", "A file's headers", { 200: { description: "The file's headers." } });
+fileDoc("head", "A file's headers", { 200: fileBytes("The file's headers, without its bytes.", fileHeaders) });
 fileDoc("delete", "Delete a file (?uploadId= aborts a multipart upload)", {
   200: jsonResponse(FileSchema, "The deleted file."),
   204: { description: "The multipart upload was aborted." },
 });
 fileDoc("post", "Multipart uploads: ?uploads starts one, ?uploadId= completes it with {parts}", {
-  201: { description: "Started ({uploadId, path}) or completed (the stored file)." },
+  201: jsonResponse(z.union([UploadSchema, FileSchema]), "Started ({uploadId, path}) or completed (the stored file)."),
+  403: problem("Not allowed, file type refused (forbidden), or quota_exceeded."),
+  413: problem("The file is over the tenant's maxFileBytes (payload_too_large)."),
 });

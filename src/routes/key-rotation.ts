@@ -16,7 +16,8 @@ const RotationSchema = z
     mode: z.enum(["rewrap", "data"]),
     revision: z.number(),
     complete: z.boolean(),
-    job: JobSchema.nullable(),
+    // A union, not .nullable(): the generator turns a nullable $ref into an allOf no null can pass.
+    job: z.union([JobSchema, z.null()]),
   })
   .openapi("KeyRotation");
 

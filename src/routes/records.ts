@@ -5,7 +5,16 @@ import type { Context } from "hono";
 import type { IdempotencyInput } from "../../durable-objects/contract/records";
 import type { AppEnv } from "../context";
 import { invalid } from "../errors";
-import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import {
+  bearerSecurity,
+  commonErrors,
+  conflictError,
+  jsonBody,
+  jsonResponse,
+  listOf,
+  newRouter,
+  problem,
+} from "../openapi";
 import { tenantClient } from "../tenant-client";
 import { CollectionName } from "./collections";
 
@@ -47,7 +56,7 @@ const PostHeaders = z.object({
 
 const withETag = { headers: z.object({ ETag: z.string() }) };
 const preconditionFailed = {
-  412: { description: "If-Match does not match the record's version (precondition_failed)." },
+  412: problem("If-Match does not match the record's version (precondition_failed)."),
 };
 
 /** If-Match: "3", W/"3" or 3 → 3; "*" or absent → no precondition. */

@@ -1,12 +1,13 @@
 // Erasure of one data subject's personal data across the tenant: pii fields of the records they
-// own or created are blanked in the records and in every version of them, their membership and
-// shares are removed, and the files they uploaded are deleted. The audit event names the
-// subject only by a hash. Deliberately, the data vault's history is rewritten here: the right to
-// erasure outranks immutability for personal data.
+// own or created are blanked in the records and in every version of them (under the fields' old
+// names too, and fields since dropped), their membership and shares are removed, and the files
+// they uploaded are deleted. The audit event names the subject only by a hash. Deliberately, the
+// data vault's history is rewritten here: the right to erasure outranks immutability for
+// personal data.
 import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
-import { aliasesOf, type CollectionDef } from "../collections/collection-schema";
+import { type CollectionDef, piiNames } from "../collections/collection-schema";
 import { fail, ok, type Result } from "../contract/rpc-contract";
 import { recordVersions } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
@@ -51,8 +52,9 @@ export function eraseSubject(store: Store, p: Principal, sub: string, files: str
       .map((r) => JSON.parse(r.definition) as CollectionDef);
     for (const def of defs) {
       const pii = def.fields.filter((f) => f.pii);
-      if (pii.length === 0) continue;
-      const paths = pii.flatMap((f) => aliasesOf(def, f.name)).map((n) => `$.${n}`);
+      // Every name a pii value may be stored under: current fields, their old names, dropped fields.
+      const paths = piiNames(def).map((n) => `$.${n}`);
+      if (paths.length === 0) continue;
       for (const { id } of q.exec<{ id: string }>(store.sql, q.subjectRecordIds(def.name, sub)).toArray()) {
         const row = readRow(store, def.name, id) as Row;
         const blank = encodeFields(store, def, Object.fromEntries(pii.map((f) => [f.name, null])));

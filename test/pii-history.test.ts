@@ -18,7 +18,7 @@ async function withHistory() {
     token: t.ownerToken,
     body: { email: LATER },
   });
-  return { ...t, carol: await userToken(t.id, "carol"), id: rec.id };
+  return { ...t, carol: await userToken(t.id, "carol"), recordId: rec.id };
 }
 
 const patchCollection = (token: string, body: unknown) =>
@@ -45,14 +45,14 @@ describe("pii after a rename", () => {
   it("stays masked under its new name in history, as_of and search for a viewer, clear for the owner", async () => {
     const t = await withHistory();
     expect((await patchCollection(t.ownerToken, { rename: { email: "contact" } })).status).toBe(200);
-    const viewer = await surfaces(t.carol, t.id);
+    const viewer = await surfaces(t.carol, t.recordId);
     expect(viewer.history.items.map((v) => v.data.contact)).toEqual(["b***@private.example", "b***@later.example"]);
     expect(viewer.asOf.items.map((r) => r.contact)).toEqual(["b***@later.example"]);
     for (const text of [JSON.stringify(viewer.history), JSON.stringify(viewer.asOf), viewer.search]) {
       expect(text).not.toContain(CLEAR);
       expect(text).not.toContain(LATER);
     }
-    const owner = await surfaces(t.ownerToken, t.id);
+    const owner = await surfaces(t.ownerToken, t.recordId);
     expect(owner.history.items.map((v) => v.data.contact)).toEqual([CLEAR, LATER]);
     // No probing old values through a filter either.
     expect((await call(`/v1/collections/notes/records?contact=eq.${LATER}`, { token: t.carol })).status).toBe(403);
@@ -65,14 +65,14 @@ describe("pii after a drop", () => {
     const res = await patchCollection(t.ownerToken, { drop: ["email"] });
     expect(res.status).toBe(200);
     expect((await json<{ formerPii: string[] }>(res)).formerPii).toEqual(["email"]);
-    const viewer = await surfaces(t.carol, t.id);
+    const viewer = await surfaces(t.carol, t.recordId);
     expect(viewer.history.items.map((v) => v.data.email)).toEqual(["b***@private.example", "b***@later.example"]);
     expect(viewer.asOf.items.map((r) => r.email)).toEqual(["b***@later.example"]);
     for (const text of [JSON.stringify(viewer.history), JSON.stringify(viewer.asOf), viewer.search]) {
       expect(text).not.toContain(CLEAR);
       expect(text).not.toContain(LATER);
     }
-    const owner = await surfaces(t.ownerToken, t.id);
+    const owner = await surfaces(t.ownerToken, t.recordId);
     expect(owner.history.items.map((v) => v.data.email)).toEqual([CLEAR, LATER]);
     const probe = `email=eq.${LATER}&as_of=${new Date(Date.now() + 1000).toISOString()}`;
     expect((await call(`/v1/collections/notes/records?${probe}`, { token: t.carol })).status).toBe(400);
@@ -81,14 +81,14 @@ describe("pii after a drop", () => {
   it("a renamed then dropped field stays masked under both names", async () => {
     const t = await withHistory();
     await patchCollection(t.ownerToken, { rename: { email: "contact" } });
-    await call(`/v1/collections/notes/records/${t.id}`, {
+    await call(`/v1/collections/notes/records/${t.recordId}`, {
       method: "PATCH",
       token: t.ownerToken,
       body: { contact: "bob@third.example" },
     });
     const res = await patchCollection(t.ownerToken, { drop: ["contact"] });
     expect((await json<{ formerPii: string[] }>(res)).formerPii.sort()).toEqual(["contact", "email"]);
-    const text = JSON.stringify((await surfaces(t.carol, t.id)).history);
+    const text = JSON.stringify((await surfaces(t.carol, t.recordId)).history);
     for (const clear of [CLEAR, LATER, "bob@third.example"]) expect(text).not.toContain(clear);
   });
 
@@ -104,8 +104,31 @@ describe("pii after a drop", () => {
     expect((await patchCollection(t.ownerToken, { add: [{ name: "email", type: "string", pii: true }] })).status).toBe(
       200,
     );
-    const text = JSON.stringify((await surfaces(t.carol, t.id)).history);
+    const text = JSON.stringify((await surfaces(t.carol, t.recordId)).history);
     expect(text).not.toContain(CLEAR);
+  });
+});
+
+describe("exports to tenant users", () => {
+  it("an export (raw data, pii in clear) needs pii:read beside export", async () => {
+    const t = await withHistory();
+    await call("/v1/roles/exporter", { method: "PUT", token: t.ownerToken, body: { permissions: ["export"] } });
+    await call("/v1/roles/trusted", {
+      method: "PUT",
+      token: t.ownerToken,
+      body: { permissions: ["export", "pii:read"] },
+    });
+    await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub: "eve", roles: ["exporter"] } });
+    await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub: "tim", roles: ["trusted"] } });
+    const start = async (sub: string) =>
+      call(`/v1/tenants/${t.id}/export`, { method: "POST", token: await userToken(t.id, sub), body: {} });
+    const refused = await start("eve");
+    expect(refused.status).toBe(403);
+    expect((await json(refused)).code).toBe("forbidden");
+    const started = await start("tim");
+    expect(started.status).toBe(202);
+    const { id } = await json<{ id: string }>(started);
+    expect((await call(`/v1/tenants/${t.id}/exports/${id}`, { token: await userToken(t.id, "eve") })).status).toBe(403);
   });
 });
 
@@ -116,7 +139,7 @@ describe("erasure after renames and drops", () => {
     const bob = await userToken(t.id, "bob");
     const rec = await create(bob, { title: "bob's note", email: CLEAR });
     await call(`/v1/collections/notes/records/${rec.id}`, { method: "PATCH", token: bob, body: { email: LATER } });
-    return { ...t, id: rec.id };
+    return { ...t, recordId: rec.id };
   }
 
   const erase = async (token: string) => {
@@ -131,9 +154,9 @@ describe("erasure after renames and drops", () => {
   it("reaches every version of a dropped pii field", async () => {
     const t = await bobsRecord();
     await patchCollection(t.ownerToken, { drop: ["email"] });
-    expect(await historyText(t.ownerToken, t.id)).toContain(CLEAR);
+    expect(await historyText(t.ownerToken, t.recordId)).toContain(CLEAR);
     expect((await erase(t.ownerToken)).records).toBe(1);
-    const text = await historyText(t.ownerToken, t.id);
+    const text = await historyText(t.ownerToken, t.recordId);
     expect(text).not.toContain(CLEAR);
     expect(text).not.toContain(LATER);
   });
@@ -142,7 +165,7 @@ describe("erasure after renames and drops", () => {
     const t = await bobsRecord();
     await patchCollection(t.ownerToken, { rename: { email: "contact" } });
     expect((await erase(t.ownerToken)).records).toBe(1);
-    const text = await historyText(t.ownerToken, t.id);
+    const text = await historyText(t.ownerToken, t.recordId);
     expect(text).not.toContain(CLEAR);
     expect(text).not.toContain(LATER);
   });

@@ -1,5 +1,7 @@
 // Masking of pii fields for callers without pii:read: emails keep their first letter and domain
 // ("a***@example.com"), anything else becomes "***". Null stays null.
+import { type Failure, fail } from "../contract/rpc-contract";
+import type { Principal } from "./authorize";
 
 export function maskValue(value: unknown): unknown {
   if (value === null || value === undefined) return value;
@@ -8,4 +10,12 @@ export function maskValue(value: unknown): unknown {
     if (at > 0 && at < value.length - 1) return `${value[0]}***@${value.slice(at + 1)}`;
   }
   return "***";
+}
+
+/**
+ * A surface that cannot mask (an export bundle is the tenant's raw data, pii in clear) is for
+ * callers holding pii:read only.
+ */
+export function unmaskableProblem(p: Pick<Principal, "permissions">, what: string): Failure | null {
+  return p.permissions.has("pii:read") ? null : fail("forbidden", `${what} carry pii in clear: they need pii:read.`);
 }

@@ -6,9 +6,10 @@
 // personal data.
 import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
+import { mayTouchMember } from "../access/grants";
 import { appendAudit } from "../audit/audit-chain";
 import { type CollectionDef, piiNames } from "../collections/collection-schema";
-import { fail, ok, type Result } from "../contract/rpc-contract";
+import { type Failure, fail, ok, type Result } from "../contract/rpc-contract";
 import { recordVersions } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { encodeFields, type Row, rowToRecord } from "../records/record-codec";
@@ -39,6 +40,17 @@ export function lastOwnerProblem(store: Store, sub: string): boolean {
     )
     .toArray();
   return owners.length === 1 && owners[0]?.sub === sub;
+}
+
+/**
+ * Why `p` may not erase `sub`, or null. Erasing a member removes them, so it takes what removing
+ * them takes (grants.ts); the last owner is never erased.
+ */
+export function erasureRefusal(store: Store, p: Principal, sub: string): Failure | null {
+  const member = store.sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", sub).toArray()[0];
+  const refused = member ? mayTouchMember(store, p, sub, JSON.parse(member.roles), "erase") : null;
+  if (refused) return refused;
+  return lastOwnerProblem(store, sub) ? fail("conflict", "The subject is the tenant's last owner.") : null;
 }
 
 export function eraseSubject(store: Store, p: Principal, sub: string, files: string[]): Result<ErasureResult> {

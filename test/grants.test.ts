@@ -2,7 +2,7 @@
 // members:manage-only role against owners and admins (give, define, add, remove, demote), then
 // the same rule's other doors (its own role, clearance, API keys) and its audit trail.
 import { describe, expect, it } from "vitest";
-import { PERMISSIONS } from "../durable-objects/access/permissions";
+import { BUILTIN_ROLES, PERMISSIONS } from "../durable-objects/access/permissions";
 import { call, createTenant, json, userToken } from "./helpers";
 
 type Actor = "owner" | "admin" | "editor" | "viewer" | "manager";
@@ -80,10 +80,12 @@ describe("escalation matrix", () => {
       }
       expect(seen).toEqual(want);
       // Nothing it was refused left a trace: its own permissions are what its role gives.
-      const me = await json<{ principal: { permissions?: string[]; roles: string[] } }>(
+      const me = await json<{ principal: { permissions: string[]; roles: string[] } }>(
         await call("/v1/me", { token: t.actor }),
       );
       expect(me.principal.roles).toEqual([actor]);
+      const held = actor === "manager" ? ["members:manage"] : [...(BUILTIN_ROLES[actor] ?? [])];
+      expect(me.principal.permissions).toEqual(held.sort());
     });
   }
 });

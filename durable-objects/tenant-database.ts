@@ -5,7 +5,8 @@ import { and, desc, eq, inArray } from "drizzle-orm";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { createKey, listKeys, revokeKey } from "./access/api-keys";
-import { actorOf, authorize, type Principal, statusFailure } from "./access/authorize";
+import { authorize, type Principal, statusFailure } from "./access/authorize";
+import { unmaskableProblem } from "./access/masking";
 import { addMember, listMembers, removeMember, updateMember } from "./access/members";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
@@ -50,7 +51,7 @@ import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, jobView, newExportSta
 import { type ImportState, importStep, isEmptyTenant } from "./jobs/import-job";
 import { newRekeyState, type RekeyState, rekeyStep } from "./jobs/rekey-job";
 import { applyRetention } from "./lifecycle/retention";
-import { eraseSubject, lastOwnerProblem, uploadsOf } from "./privacy/erasure";
+import { eraseSubject, erasureRefusal, uploadsOf } from "./privacy/erasure";
 import { type AggregateSpec, aggregate } from "./records/admin-aggregate";
 import { recordCount } from "./records/record-writes";
 import {
@@ -63,6 +64,7 @@ import {
   restoreRecord,
   writeRecord,
 } from "./records/records";
+
 import { searchRecords } from "./records/search-records";
 import { tenantStorage } from "./storage/tenant-storage";
 import { currentPeriod, FLUSH_DELAY_MS, periods, UsageMeter } from "./usage/usage-meter";
@@ -312,19 +314,15 @@ export class TenantDatabase extends DurableObject<Env> {
   async erase(caller: Caller, subject: string): Promise<Result<ErasureResult>> {
     const store = this.store();
     if (!store) return fail("not_found", "Tenant not found.");
-    const allowed = this.with(caller, "members:manage", () => ok(true));
+    const allowed = this.with(caller, "members:manage", (_store, p) => ok(p));
     if (!allowed.ok) return allowed;
-    if (lastOwnerProblem(store, subject)) return fail("conflict", "The subject is the tenant's last owner.");
+    const refused = erasureRefusal(store, allowed.value, subject);
+    if (refused) return refused;
     // Objects go first, so no file row ever points at a deleted object; then one transaction.
     const files = uploadsOf(store, subject);
     const archive = tenantStorage(this.env.FILES, store.config.id);
     for (const path of files) await archive.deleteStoredFile(path);
-    return eraseSubject(
-      store,
-      { kind: caller.kind, sub: caller.sub, actor: actorOf(caller), roles: [], permissions: new Set() },
-      subject,
-      files,
-    );
+    return eraseSubject(store, allowed.value, subject, files);
   }
 
   // ---- Members, roles, API keys, shares -------------------------------------------------
@@ -601,9 +599,9 @@ export class TenantDatabase extends DurableObject<Env> {
     return job ? ok(jobView(job)) : fail("not_found", `No export '${id}'.`);
   }
 
-  /** Whether a tenant caller may read this tenant's exports (the `export` permission). */
+  /** Whether a tenant caller may read this tenant's exports (`export`, and `pii:read`: they are raw). */
   async checkExport(caller: Caller): Promise<Result<{ roles: string[] }>> {
-    return this.with(caller, "export", (_store, p) => ok({ roles: p.roles }));
+    return this.with(caller, "export", (_store, p) => unmaskableProblem(p, "Exports") ?? ok({ roles: p.roles }));
   }
 
   /** Runs the oldest open job one step; returns whether more work remains. */

@@ -1,23 +1,14 @@
 // Route declarations: every sub-app is an OpenAPIHono whose failed validations become the
 // project's problem+json (never zod's raw output), and shared schemas for the document.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { failFromZod } from "../durable-objects/contract/result";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 
 export function newRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) {
-        const issues = result.error.issues.map((i) => ({
-          path: i.path.map(String).join("."),
-          message: i.message,
-        }));
-        const first = issues[0];
-        const where = first?.path ? `${result.target} field '${first.path}'` : result.target;
-        throw new ApiError("validation_failed", `Invalid ${where}: ${first?.message ?? "invalid input"}.`, {
-          errors: issues,
-        });
-      }
+      if (!result.success) throw ApiError.from(failFromZod(result.error, result.target));
     },
   });
 }
@@ -42,6 +33,10 @@ export const ProblemSchema = z
     version: z.number().int().optional().openapi({ description: "precondition_failed: the record's version." }),
     operation: z.number().int().optional().openapi({ description: "A batch: the index of the failed operation." }),
     retryAfter: z.number().optional().openapi({ description: "rate_limited: seconds, as in Retry-After." }),
+    missing: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "forbidden by the grant rule: the permissions the caller would need." }),
   })
   .openapi("Problem");
 

@@ -271,7 +271,7 @@ describe("record ACLs", () => {
     });
     expect(batch.status).toBe(404);
 
-    // Shared with carol for reading: visible, not writable; shares need the "shared" visibility.
+    // Shared with carol for reading: visible, not writable.
     await call(`/v1/collections/docs/records/${doc.id}`, {
       method: "PATCH",
       token: t.bob,

@@ -97,6 +97,28 @@ describe("data subject erasure", () => {
   });
 });
 
+describe("erasure takes what removing the member takes", () => {
+  it("a members:manage-only member cannot erase an admin; an admin cannot erase an owner; an owner can", async () => {
+    const t = await tenantWithNotes();
+    await call("/v1/roles/manager", { method: "PUT", token: t.ownerToken, body: { permissions: ["members:manage"] } });
+    for (const [sub, roles] of [
+      ["mia", ["manager"]],
+      ["adam", ["admin"]],
+      ["olga", ["owner"]],
+    ] as const) {
+      await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub, roles } });
+    }
+    const erase = async (token: string, subject: string) =>
+      (await call("/v1/privacy/erasure", { method: "POST", token, body: { subject } })).status;
+    expect(await erase(await userToken(t.id, "mia"), "adam")).toBe(403);
+    expect((await call("/v1/me", { token: await userToken(t.id, "adam") })).status).toBe(200);
+    expect(await erase(await userToken(t.id, "adam"), "olga")).toBe(403);
+    expect((await call("/v1/me", { token: await userToken(t.id, "olga") })).status).toBe(200);
+    expect(await erase(t.ownerToken, "olga")).toBe(200);
+    expect((await call("/v1/me", { token: await userToken(t.id, "olga") })).status).toBe(403);
+  });
+});
+
 describe("data residency", () => {
   it("chooses the jurisdiction's namespace only when jurisdictions are enabled", () => {
     const calls: string[] = [];

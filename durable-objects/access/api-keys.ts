@@ -1,8 +1,7 @@
 // API keys for machine clients. The secret is "silo_<tenant>_<id><secret>": the Worker routes it
 // by the tenant in its prefix and sends only its SHA-256; this tenant looks the key up by id and
-// compares hashes in constant time. Scopes are a subset of the creator's permissions, and stay
-// bounded by them: a key never outlives or outranks the member who made it.
-
+// compares hashes in constant time. Scopes are a subset of the creator's permissions (the rule of
+// every grant, grants.ts), and stay bounded by them: a key never outlives or outranks its maker.
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
@@ -11,6 +10,7 @@ import { PERMISSIONS, type Permission } from "../contract/access";
 import { fail, failFromZod, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
+import { mayIssueScopes } from "./grants";
 import { permissionsOf } from "./permissions";
 
 export const KEY_ID_LENGTH = 12;
@@ -53,8 +53,8 @@ export function createKey(
   const parsed = CreateKeySchema.safeParse(input.body);
   if (!parsed.success) return failFromZod(parsed.error);
   const { name, scopes, expiresAt } = parsed.data;
-  const beyond = scopes.filter((s) => !p.permissions.has(s));
-  if (beyond.length) return fail("forbidden", `You cannot grant scopes you do not hold: ${beyond.join(", ")}.`);
+  const refused = mayIssueScopes(store, p, scopes);
+  if (refused) return refused;
   if (expiresAt && Date.parse(expiresAt) <= Date.now())
     return fail("validation_failed", "expiresAt is in the past.", { field: "expiresAt" });
   const now = new Date().toISOString();

@@ -18,6 +18,11 @@ export interface Principal {
   actor: string;
   roles: string[];
   permissions: Set<Permission>;
+  /**
+   * Whether the caller acts with owner rights (making, demoting and removing owners): members
+   * holding `owner` (unless their token's roles leave it out) and platform admins.
+   */
+  owner?: boolean;
 }
 
 type Db = DrizzleSqliteDODatabase<typeof schema>;
@@ -63,6 +68,7 @@ export function authorize(
     actor: actorOf(caller),
     roles: resolved.value,
     permissions,
+    owner: resolved.value.includes("owner") && (!caller.tokenRoles || caller.tokenRoles.includes("owner")),
   };
   if (permission && !principal.permissions.has(permission)) {
     return deny(db, caller, `Missing permission ${permission}.`, { permission });

@@ -1,12 +1,13 @@
-// Members of the tenant and their roles. The last owner can be neither removed nor demoted; the
-// plan's member quota is checked in the same transaction as the insert.
-
+// Members of the tenant and their roles. Who may give, change or remove whom is grants.ts's rule;
+// the last owner can be neither removed nor demoted; the plan's member quota is checked in the
+// same transaction as the insert.
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
 import type { MemberView } from "../contract/access";
 import { fail, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
+import { mayGiveRoles, mayTouchMember } from "./grants";
 import { BUILTIN_ROLES } from "./permissions";
 
 interface MemberRow extends Record<string, SqlStorageValue> {
@@ -77,9 +78,8 @@ export function addMember(store: Store, p: Principal, body: unknown): Result<Mem
   const { sub, roles, email, displayName } = input.value;
   const missing = unknownRole(store, roles);
   if (missing) return fail("validation_failed", `Unknown role '${missing}'.`, { field: "roles" });
-  if (roles.includes("owner") && !p.roles.includes("owner") && p.kind !== "admin") {
-    return fail("forbidden", "Only owners make owners.");
-  }
+  const refused = mayGiveRoles(store, p, sub, roles);
+  if (refused) return refused;
   const now = new Date().toISOString();
   const result = inTransaction(store, () => {
     if (store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members WHERE sub = ?", sub).one().n) {
@@ -117,14 +117,16 @@ export function updateMember(store: Store, p: Principal, sub: string, body: unkn
   if (patch.roles) {
     const missing = unknownRole(store, patch.roles);
     if (missing) return fail("validation_failed", `Unknown role '${missing}'.`, { field: "roles" });
-    if (patch.roles.includes("owner") && !p.roles.includes("owner") && p.kind !== "admin") {
-      return fail("forbidden", "Only owners make owners.");
-    }
   }
+  // Checked before the transaction so a refusal's audit event is not rolled back with it (the
+  // object runs this synchronously: nothing can change the row in between).
+  const row = store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).toArray()[0];
+  if (!row) return fail("not_found", `No member '${sub}'.`);
+  const current: string[] = JSON.parse(row.roles);
+  const refused =
+    mayTouchMember(store, p, sub, current, "change") ?? (patch.roles ? mayGiveRoles(store, p, sub, patch.roles) : null);
+  if (refused) return refused;
   const result = inTransaction(store, () => {
-    const row = store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).toArray()[0];
-    if (!row) throw new Abort(fail("not_found", `No member '${sub}'.`));
-    const current: string[] = JSON.parse(row.roles);
     if (patch.roles && current.includes("owner") && !patch.roles.includes("owner") && owners(store).length === 1) {
       throw new Abort(fail("conflict", "The last owner cannot be demoted."));
     }
@@ -149,10 +151,13 @@ export function updateMember(store: Store, p: Principal, sub: string, body: unkn
 }
 
 export function removeMember(store: Store, p: Principal, sub: string): Result<{ removed: true }> {
+  const row = store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).toArray()[0];
+  if (!row) return fail("not_found", `No member '${sub}'.`);
+  const current: string[] = JSON.parse(row.roles);
+  const refused = mayTouchMember(store, p, sub, current, "remove");
+  if (refused) return refused;
   const result = inTransaction(store, () => {
-    const row = store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).toArray()[0];
-    if (!row) throw new Abort(fail("not_found", `No member '${sub}'.`));
-    if (JSON.parse(row.roles).includes("owner") && owners(store).length === 1) {
+    if (current.includes("owner") && owners(store).length === 1) {
       throw new Abort(fail("conflict", "The last owner cannot be removed."));
     }
     store.sql.exec("DELETE FROM members WHERE sub = ?", sub);

@@ -7,25 +7,15 @@ import type { ApiRecord } from "../contract/records";
 import type { Store } from "../db/store";
 import { exec, shareCount } from "../sql/sql-builder";
 import type { Principal } from "./authorize";
-import { clearanceOf } from "./roles";
+import { rolesGrant } from "./role-definitions";
 
 export const CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"] as const;
-
-const CLEARANCE: Record<string, number> = { owner: 3, admin: 3, editor: 2, viewer: 1 };
 
 export const seesAll = (p: Principal) => p.permissions.has("collections:manage");
 
 /** Classifications the caller's roles clear (custom roles carry their own clearance). */
 export function allowedClassifications(store: Store, p: Principal): string[] {
-  const levelOf = (role: string) => {
-    if (role in CLEARANCE) return CLEARANCE[role] as number;
-    const row = store.sql
-      .exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", role)
-      .toArray()[0];
-    return row ? CLASSIFICATIONS.indexOf(clearanceOf(JSON.parse(row.permissions))) : 0;
-  };
-  const level = Math.max(0, ...p.roles.map(levelOf));
-  return CLASSIFICATIONS.slice(0, level + 1);
+  return CLASSIFICATIONS.slice(0, rolesGrant(store.sql, p.roles).level + 1);
 }
 
 export const granteesOf = (p: Principal) => [`user:${p.sub}`, ...p.roles.map((r) => `role:${r}`)];

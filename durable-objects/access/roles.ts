@@ -1,6 +1,6 @@
 // Custom roles: named sets of permissions from the published catalogue, with a classification
-// clearance for record ACLs. Built-in roles cannot be redefined; a role in use cannot be deleted.
-
+// clearance for record ACLs. Built-in roles cannot be redefined; a role in use cannot be deleted;
+// a caller defines, changes or deletes only roles within its own holdings (grants.ts).
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
 import type { RoleView } from "../contract/access";
@@ -8,28 +8,14 @@ import { PERMISSIONS } from "../contract/access";
 import { fail, failFromZod, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
+import { mayDefineRole } from "./grants";
 import { BUILTIN_ROLES } from "./permissions";
-
-export const CLEARANCES = ["public", "internal", "confidential", "restricted"] as const;
-/** Clearance is kept beside the permissions as one "clearance:<level>" entry. */
-const CLEARANCE_PREFIX = "clearance:";
+import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, CLEARANCES, type Clearance, clearanceOf } from "./role-definitions";
 
 export const RoleSchema = z.strictObject({
   permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
   clearance: z.enum(CLEARANCES).default("internal"),
 });
-
-const BUILTIN_CLEARANCE: Record<string, RoleView["clearance"]> = {
-  owner: "restricted",
-  admin: "restricted",
-  editor: "confidential",
-  viewer: "internal",
-};
-
-export function clearanceOf(stored: string[]): RoleView["clearance"] {
-  const entry = stored.find((p) => p.startsWith(CLEARANCE_PREFIX))?.slice(CLEARANCE_PREFIX.length);
-  return (CLEARANCES as readonly string[]).includes(entry ?? "") ? (entry as RoleView["clearance"]) : "internal";
-}
 
 export function listRoles(store: Store): RoleView[] {
   const builtin = Object.entries(BUILTIN_ROLES).map(([name, permissions]) => ({
@@ -58,6 +44,8 @@ export function putRole(store: Store, p: Principal, name: string, body: unknown)
   const parsed = RoleSchema.safeParse(body);
   if (!parsed.success) return failFromZod(parsed.error);
   const { permissions, clearance } = parsed.data;
+  const refused = mayDefineRole(store, p, name, { permissions, clearance });
+  if (refused) return refused;
   const now = new Date().toISOString();
   store.storage.transactionSync(() => {
     store.sql.exec(
@@ -91,6 +79,8 @@ export function deleteRole(store: Store, p: Principal, name: string): Result<{ d
     )
     .one().n;
   if (holders > 0) return fail("conflict", `Role '${name}' is held by ${holders} member(s).`);
+  const refused = mayDefineRole(store, p, name, null);
+  if (refused) return refused;
   store.storage.transactionSync(() => {
     store.sql.exec("DELETE FROM roles WHERE name = ?", name);
     store.sql.exec("DELETE FROM shares WHERE principal = ?", `role:${name}`);

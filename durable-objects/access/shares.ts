@@ -1,23 +1,28 @@
 // Shares of a record in a collection with ACLs: a user or a role gets read or write. Only the
-// record's owner or an admin shares and unshares; a record the caller cannot see is 404.
-
+// record's owner or an admin shares and unshares; a record the caller cannot see is 404. A share
+// always takes effect or is refused: a private record becomes shared in the same transaction, and
+// a grantee who would still not reach the record (not a member, no such role, missing the
+// permission or the clearance) is refused, so a 201 means the grantee can now do what it says.
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
+import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
-import type { ShareView } from "../contract/access";
-import { fail, ok, type Result } from "../contract/result";
-import type { Store } from "../db/store";
+import type { Permission, ShareView } from "../contract/access";
+import type { ApiRecord } from "../contract/records";
+import { type Failure, fail, ok, type Result } from "../contract/result";
+import { inTransaction, isFailure, type Store } from "../db/store";
 import { rowToRecord } from "../records/record-codec";
-import { readRow } from "../records/record-writes";
+import { readRow, updateRow } from "../records/record-writes";
 import type { Principal } from "./authorize";
-import { canSee, seesAll } from "./record-access";
+import { CLASSIFICATIONS, canSee, seesAll } from "./record-access";
+import { clearanceLevel, roleGrant, rolesGrant } from "./role-definitions";
 
 export const ShareSchema = z.strictObject({
   principal: z.string().regex(/^(user:.{1,255}|role:[a-z][a-z0-9_-]{0,39})$/),
   permission: z.enum(["read", "write"]),
 });
 
-type Guard = Result<{ owner: boolean }>;
+type Guard = Result<{ owner: boolean; def: CollectionDef; rec: ApiRecord }>;
 
 /** The record as the caller sees it: 404 unseen, 400 without ACLs; `owner` says who may share. */
 function guard(store: Store, p: Principal, collection: string, id: string): Guard {
@@ -28,7 +33,7 @@ function guard(store: Store, p: Principal, collection: string, id: string): Guar
   if (!row || row.deleted_at !== null) return fail("not_found", `Record '${id}' not found.`);
   const rec = rowToRecord(def, row);
   if (!canSee(store, p, def, rec)) return fail("not_found", `Record '${id}' not found.`);
-  return ok({ owner: seesAll(p) || rec.owner === p.sub });
+  return ok({ owner: seesAll(p) || rec.owner === p.sub, def, rec });
 }
 
 export function listShares(store: Store, p: Principal, collection: string, id: string): Result<ShareView[]> {
@@ -63,13 +68,19 @@ export function addShare(store: Store, p: Principal, collection: string, id: str
       'A share is {"principal":"user:<sub>"|"role:<name>","permission":"read"|"write"}.',
     );
   }
+  const refused = granteeProblem(store, g.value.rec, parsed.data);
+  if (refused) return refused;
   const share: ShareView = {
     id: crypto.randomUUID(),
     ...parsed.data,
     createdBy: p.sub,
     createdAt: new Date().toISOString(),
   };
-  store.storage.transactionSync(() => {
+  const opened = g.value.rec.visibility === "private";
+  const result = inTransaction(store, () => {
+    // Shares reach only shared (or public) records: sharing a private one opens it to its shares,
+    // as a new version of the record (audited like any update).
+    if (opened) updateRow(store, p, g.value.def, id, { visibility: "shared" }, "patch", null, () => true);
     store.sql.exec(
       "DELETE FROM shares WHERE collection = ? AND record_id = ? AND principal = ?",
       collection,
@@ -91,10 +102,54 @@ export function addShare(store: Store, p: Principal, collection: string, id: str
       action: "share.add",
       resource: `record:${collection}/${id}`,
       success: true,
-      details: { principal: share.principal, permission: share.permission },
+      details: {
+        principal: share.principal,
+        permission: share.permission,
+        ...(opened ? { visibility: "shared" } : {}),
+      },
     });
+    return share;
   });
-  return ok(share);
+  return isFailure(result) ? result : ok(result);
+}
+
+/**
+ * Why the grantee would still not reach the record, or null: 400 for a user who is not a member
+ * or a role that does not exist; 409 when its roles lack the permission the share is for or the
+ * clearance of the record's classification.
+ */
+function granteeProblem(
+  store: Store,
+  rec: ApiRecord,
+  share: { principal: string; permission: "read" | "write" },
+): Failure | null {
+  const name = share.principal.slice(5);
+  let grant: { permissions: Set<Permission>; level: number };
+  if (share.principal.startsWith("user:")) {
+    const member = store.sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", name).toArray()[0];
+    if (!member) return fail("validation_failed", `'${name}' is not a member of this tenant.`, { field: "principal" });
+    grant = rolesGrant(store.sql, JSON.parse(member.roles));
+  } else {
+    const role = roleGrant(store.sql, name);
+    if (!role) return fail("validation_failed", `Unknown role '${name}'.`, { field: "principal" });
+    grant = { permissions: role.permissions, level: clearanceLevel(role.clearance) };
+  }
+  const needed: Permission[] = share.permission === "write" ? ["records:read", "records:write"] : ["records:read"];
+  const lacking = needed.filter((x) => !grant.permissions.has(x));
+  if (lacking.length) {
+    return fail("conflict", `${share.principal} lacks ${lacking.join(", ")}: the share would grant nothing.`, {
+      field: "principal",
+    });
+  }
+  const level = CLASSIFICATIONS.indexOf(rec.classification as (typeof CLASSIFICATIONS)[number]);
+  if (!grant.permissions.has("collections:manage") && level > grant.level) {
+    return fail(
+      "conflict",
+      `${share.principal} is not cleared for '${rec.classification}' records: the share would grant nothing.`,
+      { field: "principal" },
+    );
+  }
+  return null;
 }
 
 export function removeShare(

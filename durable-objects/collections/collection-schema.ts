@@ -84,6 +84,11 @@ export interface CollectionDef {
   indexes: IndexDef[];
   /** Old field name → current name, so history and exports written under old names stay readable. */
   renames: Record<string, string>;
+  /**
+   * Names under which dropped pii fields' values remain in version snapshots (history, as_of):
+   * they stay masked for callers without pii:read and are reached by erasure.
+   */
+  formerPii?: string[];
 }
 
 /** User fields a table can hold next to the system columns. */
@@ -148,6 +153,15 @@ export function definitionProblem(def: CollectionDef): string | null {
     for (const field of ix.fields) if (!names.has(field)) return `Index '${ix.name}' names unknown field '${field}'.`;
   }
   return null;
+}
+
+/**
+ * Every name under which version snapshots may hold pii: current pii fields with their old names,
+ * and the names of dropped pii fields.
+ */
+export function piiNames(def: CollectionDef): string[] {
+  const names = def.fields.filter((f) => f.pii).flatMap((f) => aliasesOf(def, f.name));
+  return [...new Set([...names, ...(def.formerPii ?? [])])];
 }
 
 /** The old names a current field was known by (for reading old versions). */

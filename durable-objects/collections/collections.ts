@@ -12,6 +12,7 @@ import { defaultProblem } from "../records/record-validation";
 import { removeCollectionFromIndex } from "../records/search";
 import * as q from "../sql/sql-builder";
 import {
+  aliasesOf,
   type CollectionDef,
   CreateCollectionSchema,
   columnsOf,
@@ -20,6 +21,7 @@ import {
   indexColumn,
   type PatchCollection,
   PatchCollectionSchema,
+  piiNames,
 } from "./collection-schema";
 
 export interface CollectionView extends CollectionDef {
@@ -128,17 +130,32 @@ function plan(def: CollectionDef, change: PatchCollection): Result<CollectionDef
   let fields = [...def.fields];
   const renames = { ...def.renames };
   let indexes = [...def.indexes];
+  const formerPii = new Set(def.formerPii ?? []);
   for (const name of change.drop ?? []) {
-    if (!fields.some((f) => f.name === name)) return fail("validation_failed", `Unknown field '${name}' in drop.`);
+    const dropped = fields.find((f) => f.name === name);
+    if (!dropped) return fail("validation_failed", `Unknown field '${name}' in drop.`);
     fields = fields.filter((f) => f.name !== name);
     if (indexes.some((ix) => ix.fields.includes(name))) {
       return fail("validation_failed", `Field '${name}' is in an index; drop the index first.`);
     }
+    // Its values stay in the record's history under every name it had: remember them as pii.
+    if (dropped.pii) for (const alias of aliasesOf(def, name)) formerPii.add(alias);
   }
+  // A name under which history holds pii may only be taken by a pii field: otherwise old values
+  // would read (and filter, with as_of) as the new field's, in clear.
+  const piiHistory = new Set([...piiNames(def), ...formerPii]);
+  const takesPiiName = (f: FieldDef, name: string) =>
+    !f.pii && piiHistory.has(name)
+      ? fail("conflict", `History holds pii under '${name}': a field of that name must be pii too.`, {
+          field: name,
+        })
+      : null;
   for (const [from, to] of Object.entries(change.rename ?? {})) {
     const field = fields.find((f) => f.name === from);
     if (!field) return fail("validation_failed", `Unknown field '${from}' in rename.`);
     if (fields.some((f) => f.name === to)) return fail("conflict", `Field '${to}' exists.`);
+    const taken = takesPiiName(field, to);
+    if (taken) return taken;
     fields = fields.map((f) => (f.name === from ? { ...f, name: to } : f));
     indexes = indexes.map((ix) => ({ ...ix, fields: ix.fields.map((n) => (n === from ? to : n)) }));
     renames[from] = to;
@@ -149,6 +166,8 @@ function plan(def: CollectionDef, change: PatchCollection): Result<CollectionDef
     }
     const problem = defaultProblem(f);
     if (problem) return fail("validation_failed", problem);
+    const taken = takesPiiName(f, f.name);
+    if (taken) return taken;
     fields.push(f);
   }
   for (const name of change.dropIndex ?? []) {
@@ -157,6 +176,7 @@ function plan(def: CollectionDef, change: PatchCollection): Result<CollectionDef
   }
   indexes.push(...(change.addIndex ?? []));
   const next: CollectionDef = { ...def, fields, renames, indexes };
+  if (formerPii.size) next.formerPii = [...formerPii];
   const problem = definitionProblem(next);
   return problem ? fail("validation_failed", problem) : ok(next);
 }

@@ -1,15 +1,16 @@
 // Erasure of one data subject's personal data across the tenant: pii fields of the records they
-// own or created are blanked in the records and in every version of them, their membership and
-// shares are removed, and the files they uploaded are deleted. The audit event names the
-// subject only by a hash. Deliberately, the data vault's history is rewritten here: the right to
-// erasure outranks immutability for personal data.
-
+// own or created are blanked in the records and in every version of them (under the fields' old
+// names too, and fields since dropped), their membership and shares are removed, and the files
+// they uploaded are deleted. The audit event names the subject only by a hash. Deliberately, the
+// data vault's history is rewritten here: the right to erasure outranks immutability for
+// personal data.
 import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
+import { mayTouchMember } from "../access/grants";
 import { appendAudit } from "../audit/audit-chain";
-import { aliasesOf, type CollectionDef } from "../collections/collection-schema";
+import { aliasesOf, type CollectionDef, piiNames } from "../collections/collection-schema";
 import type { ErasureResult } from "../contract/lifecycle";
-import { fail, ok, type Result } from "../contract/result";
+import { type Failure, fail, ok, type Result } from "../contract/result";
 import { recordVersions } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { encodeFields, type Row, rowToRecord } from "../records/record-codec";
@@ -35,6 +36,17 @@ export function lastOwnerProblem(store: Store, sub: string): boolean {
   return owners.length === 1 && owners[0]?.sub === sub;
 }
 
+/**
+ * Why `p` may not erase `sub`, or null. Erasing a member removes them, so it takes what removing
+ * them takes (grants.ts); the last owner is never erased.
+ */
+export function erasureRefusal(store: Store, p: Principal, sub: string): Failure | null {
+  const member = store.sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", sub).toArray()[0];
+  const refused = member ? mayTouchMember(store, p, sub, JSON.parse(member.roles), "erase") : null;
+  if (refused) return refused;
+  return lastOwnerProblem(store, sub) ? fail("conflict", "The subject is the tenant's last owner.") : null;
+}
+
 export function eraseSubject(store: Store, p: Principal, sub: string, files: string[]): Result<ErasureResult> {
   const result = inTransaction(store, () => {
     if (lastOwnerProblem(store, sub)) throw new Abort(fail("conflict", "The subject is the tenant's last owner."));
@@ -46,8 +58,9 @@ export function eraseSubject(store: Store, p: Principal, sub: string, files: str
       .map((r) => JSON.parse(r.definition) as CollectionDef);
     for (const def of defs) {
       const pii = def.fields.filter((f) => f.pii);
-      if (pii.length === 0) continue;
-      const paths = pii.flatMap((f) => aliasesOf(def, f.name)).map((n) => `$.${n}`);
+      // Every name a pii value may be stored under: current fields, their old names, dropped fields.
+      const paths = piiNames(def).map((n) => `$.${n}`);
+      if (paths.length === 0) continue;
       for (const { id } of q.exec<{ id: string }>(store.sql, q.subjectRecordIds(def.name, sub)).toArray()) {
         const row = readRow(store, def.name, id) as Row;
         const blank = encodeFields(store, def, Object.fromEntries(pii.map((f) => [f.name, null])));

@@ -122,6 +122,8 @@ export function present(def: CollectionDef, rec: ApiRecord, opts: ViewOptions): 
       if (f.encrypted) out[f.name] = opts.decrypt ? opts.decrypt(out[f.name]) : null;
       if (f.pii && opts.maskPii) out[f.name] = maskValue(out[f.name]);
     }
+    // Snapshots (history, as_of) still hold the values of dropped pii fields.
+    if (opts.maskPii) for (const name of def.formerPii ?? []) if (name in out) out[name] = maskValue(out[name]);
   }
   if (opts.fields?.length) {
     const picked: ApiRecord = { id: out.id ?? null };

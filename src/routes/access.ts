@@ -287,7 +287,7 @@ export const accessRoutes = newRouter()
         params: RecordParams,
         body: jsonBody(ShareSchema.openapi("CreateShare", { example: { principal: "user:bob", permission: "read" } })),
       },
-      responses: { 201: jsonResponse(ShareViewSchema, "The share."), ...commonErrors },
+      responses: { 201: jsonResponse(ShareViewSchema, "The share."), ...commonErrors, ...conflictError },
     }),
     async (c) => {
       const t = await tenantClient(c);

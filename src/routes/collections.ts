@@ -16,6 +16,7 @@ const CollectionSchema = z
     acl: z.boolean(),
     indexes: z.array(z.object({ name: z.string(), fields: z.array(z.string()), unique: z.boolean() })),
     renames: z.record(z.string(), z.string()),
+    formerPii: z.array(z.string()).optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

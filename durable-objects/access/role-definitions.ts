@@ -1,0 +1,51 @@
+// What a role grants: a set of permissions and a classification clearance. Built-in roles come
+// from the catalogue; custom ones from the roles table, their clearance kept beside the
+// permissions as one "clearance:<level>" entry.
+import { CLASSIFICATIONS as CLEARANCES, type Classification as Clearance, type Permission } from "../contract/access";
+import { BUILTIN_ROLES, isPermission } from "./permissions";
+
+export { CLEARANCES, type Clearance };
+export const CLEARANCE_PREFIX = "clearance:";
+
+export const BUILTIN_CLEARANCE: Record<string, Clearance> = {
+  owner: "restricted",
+  admin: "restricted",
+  editor: "confidential",
+  viewer: "internal",
+};
+
+export function clearanceOf(stored: string[]): Clearance {
+  const entry = stored.find((p) => p.startsWith(CLEARANCE_PREFIX))?.slice(CLEARANCE_PREFIX.length);
+  return (CLEARANCES as readonly string[]).includes(entry ?? "") ? (entry as Clearance) : "internal";
+}
+
+/** 0 (public) to 3 (restricted). */
+export const clearanceLevel = (c: Clearance): number => CLEARANCES.indexOf(c);
+
+export interface RoleGrant {
+  permissions: Set<Permission>;
+  clearance: Clearance;
+}
+
+/** What the named role grants, or undefined when there is no such role. */
+export function roleGrant(sql: SqlStorage, name: string): RoleGrant | undefined {
+  const builtin = BUILTIN_ROLES[name];
+  if (builtin) return { permissions: new Set(builtin), clearance: BUILTIN_CLEARANCE[name] ?? "internal" };
+  const row = sql.exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", name).toArray()[0];
+  if (!row) return undefined;
+  const stored: string[] = JSON.parse(row.permissions);
+  return { permissions: new Set(stored.filter(isPermission)), clearance: clearanceOf(stored) };
+}
+
+/** What the roles grant together: the union of permissions, the highest clearance (unknown: nothing). */
+export function rolesGrant(sql: SqlStorage, roles: readonly string[]): RoleGrant & { level: number } {
+  const permissions = new Set<Permission>();
+  let level = 0;
+  for (const name of roles) {
+    const grant = roleGrant(sql, name);
+    if (!grant) continue;
+    for (const p of grant.permissions) permissions.add(p);
+    level = Math.max(level, clearanceLevel(grant.clearance));
+  }
+  return { permissions, clearance: CLEARANCES[level] as Clearance, level };
+}

@@ -32,6 +32,7 @@ import {
   deleteFileRow,
   forgetUpload,
   listFiles,
+  overwriteFailure,
   Reservations,
   readFile,
   rememberUpload,
@@ -50,6 +51,7 @@ import {
 } from "./jobs/export-job";
 import { type ImportState, importStep, isEmptyTenant } from "./jobs/import-job";
 import { newRekeyState, type RekeyState, rekeyStep } from "./jobs/rekey-job";
+import { legalHoldFailure } from "./lifecycle/legal-hold";
 import { applyRetention, type RetentionResult } from "./lifecycle/retention";
 import { type ErasureResult, eraseSubject, lastOwnerProblem, uploadsOf } from "./privacy/erasure";
 import { type AggregateResult, type AggregateSpec, aggregate } from "./records/admin-aggregate";
@@ -315,6 +317,8 @@ export class TenantDatabase extends DurableObject<Env> {
     if (!store) return fail("not_found", "Tenant not found.");
     const allowed = this.with(caller, "members:manage", () => ok(true));
     if (!allowed.ok) return allowed;
+    const held = legalHoldFailure(store.config, "Erasure");
+    if (held) return held;
     if (lastOwnerProblem(store, subject)) return fail("conflict", "The subject is the tenant's last owner.");
     // Objects go first, so no file row ever points at a deleted object; then one transaction.
     const files = uploadsOf(store, subject);
@@ -437,6 +441,8 @@ export class TenantDatabase extends DurableObject<Env> {
   async multipartCheck(caller: Caller, path: string, uploadId: string, finished: boolean) {
     return this.followUp(caller, "files:write", (store) => {
       if (uploadPath(store, uploadId) !== path) return fail("not_found", "No such upload.");
+      const held = finished ? null : overwriteFailure(store, path);
+      if (held) return held;
       if (finished) forgetUpload(store, uploadId);
       return ok({ path });
     });
@@ -666,6 +672,7 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** Keeps the plan's number of backups; older bundles are deleted from R2 with their rows. */
   private async pruneBackups(store: Store): Promise<void> {
+    if (legalHoldFailure(store.config, "Pruning backups")) return;
     const backups = this.db
       .select()
       .from(schema.exportJobs)

@@ -7,6 +7,7 @@ import { fail, ok, type Result } from "../contract/rpc-contract";
 import { blindColumn } from "../crypto/field-cipher";
 import { collections, recordVersions, shares } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
+import { legalHoldFailure } from "../lifecycle/legal-hold";
 import { encodeFields } from "../records/record-codec";
 import { defaultProblem } from "../records/record-validation";
 import { removeCollectionFromIndex } from "../records/search";
@@ -167,6 +168,8 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
   const parsed = PatchCollectionSchema.safeParse(body);
   if (!parsed.success) return zodFailure(parsed.error);
   const change = parsed.data;
+  const held = change.drop?.length ? legalHoldFailure(store.config, "Dropping a field") : null;
+  if (held) return held;
   const planned = plan(def, change);
   if (!planned.ok) return planned;
   const next = planned.value;
@@ -230,6 +233,8 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
 export function dropCollection(store: Store, p: Principal, name: string): Result<{ deleted: true }> {
   const def = loadDefinition(store, name);
   if (!def) return fail("not_found", `Collection '${name}' not found.`);
+  const held = legalHoldFailure(store.config, "Dropping a collection");
+  if (held) return held;
   const result = inTransaction(store, () => {
     const records = q.exec<{ n: number }>(store.sql, q.countRows(name)).one().n;
     q.exec(store.sql, q.dropTable(name));

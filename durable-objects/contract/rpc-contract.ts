@@ -13,6 +13,7 @@ export type ErrorCode =
   | "quota_exceeded"
   | "tenant_suspended"
   | "tenant_cancelled"
+  | "legal_hold"
   | "service_unavailable"
   | "internal";
 

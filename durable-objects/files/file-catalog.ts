@@ -6,6 +6,7 @@ import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
 import { fail, ok, type Result } from "../contract/rpc-contract";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
+import { legalHoldFailure } from "../lifecycle/legal-hold";
 
 export interface FileView {
   path: string;
@@ -58,20 +59,35 @@ export function typeAllowed(allowed: string[], contentType: string): boolean {
 
 /** Bytes reserved by uploads in flight, per object (lost on eviction: they are transient). */
 export class Reservations {
-  private held = new Map<string, number>();
+  private held = new Map<string, { bytes: number; path: string | null }>();
   get total(): number {
     let sum = 0;
-    for (const n of this.held.values()) sum += n;
+    for (const r of this.held.values()) sum += r.bytes;
     return sum;
   }
-  hold(bytes: number): string {
+  hold(bytes: number, path: string | null = null): string {
     const id = crypto.randomUUID();
-    this.held.set(id, bytes);
+    this.held.set(id, { bytes, path });
     return id;
+  }
+  /** Whether an upload to `path` is in flight (admitted, not yet committed or aborted). */
+  uploading(path: string): boolean {
+    for (const r of this.held.values()) if (r.path === path) return true;
+    return false;
   }
   release(id: string): void {
     this.held.delete(id);
   }
+}
+
+/**
+ * Under legal hold a path that holds a file (or is being uploaded) cannot be written again: R2
+ * replaces the object at once, so the refusal must come before any byte is sent.
+ */
+export function overwriteFailure(store: Store, path: string, reservations?: Reservations) {
+  if (!store.config.legalHold) return null;
+  const exists = fileRow(store, path) !== null || Boolean(reservations?.uploading(path));
+  return exists ? legalHoldFailure(store.config, "Overwriting a file") : null;
 }
 
 function quotaFailure(store: Store, needed: number, reserved: number) {
@@ -96,10 +112,12 @@ export function beginUpload(
   if (input.size > maxFileBytes) {
     return fail("payload_too_large", `Files are limited to ${maxFileBytes} bytes here.`, { limit: maxFileBytes });
   }
+  const held = overwriteFailure(store, input.path, reservations);
+  if (held) return held;
   const replaced = fileRow(store, input.path)?.size ?? 0;
   const over = quotaFailure(store, input.size - replaced, reservations.total);
   if (over) return over;
-  return ok({ reservation: reservations.hold(input.size) });
+  return ok({ reservation: reservations.hold(input.size, input.path) });
 }
 
 export interface StoredObject {
@@ -151,6 +169,8 @@ export function readFile(store: Store, path: string): Result<FileView> {
 
 /** Deletes the row (with its audit event) first: an object without a row is never counted. */
 export function deleteFileRow(store: Store, p: Principal, path: string): Result<FileView> {
+  const held = legalHoldFailure(store.config, "Deleting a file");
+  if (held) return held;
   const result = inTransaction(store, () => {
     const row = fileRow(store, path);
     if (!row) throw new Abort(fail("not_found", `No file '${path}'.`));

@@ -7,6 +7,7 @@ import { appendAudit } from "../audit/audit-chain";
 import type { Store } from "../db/store";
 import { IDEMPOTENCY_TTL_MS } from "../gate/idempotency";
 import * as q from "../sql/sql-builder";
+import { legalHoldFailure } from "./legal-hold";
 
 export interface RetentionResult {
   held: boolean;
@@ -37,7 +38,7 @@ export function readCheckpoint(store: Store): AuditCheckpoint | null {
 
 export function applyRetention(store: Store, masterKey: string, now: Date, budget = 500): RetentionResult {
   const result: RetentionResult = {
-    held: store.config.legalHold,
+    held: legalHoldFailure(store.config, "Retention") !== null,
     recordsPurged: 0,
     versionsTrimmed: 0,
     auditTrimmed: 0,

@@ -6,7 +6,7 @@ import type { IdempotencyInput, Replay } from "../../durable-objects/gate/idempo
 import type { ApiRecord } from "../../durable-objects/records/record-codec";
 import { tenantRpc } from "../caller";
 import type { AppEnv } from "../context";
-import { invalid } from "../errors";
+import { ifMatchVersion, notModified } from "../etag";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
 import { unwrap } from "../tenant-client";
 import { CollectionName } from "./collections";
@@ -51,14 +51,6 @@ const withETag = { headers: z.object({ ETag: z.string() }) };
 const preconditionFailed = {
   412: { description: "If-Match does not match the record's version (precondition_failed)." },
 };
-
-/** If-Match: "3", W/"3" or 3 → 3; "*" or absent → no precondition. */
-function ifMatchOf(value: string | undefined): number | null {
-  if (value === undefined || value.trim() === "*") return null;
-  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
-  if (!m) throw invalid('If-Match takes a record version such as "3".', { field: "if-match" });
-  return Number(m[1]);
-}
 
 function idempotency(c: Context<AppEnv>, body: unknown): IdempotencyInput | null {
   const key = c.req.header("idempotency-key");
@@ -155,8 +147,18 @@ export const recordRoutes = newRouter()
       tags: ["Records"],
       summary: "Get a record",
       security: bearerSecurity,
-      request: { params: IdParams, query: z.object({ include_deleted: z.enum(["true", "false"]).optional() }) },
-      responses: { 200: { ...jsonResponse(RecordSchema, "The record."), ...withETag }, ...commonErrors },
+      request: {
+        params: IdParams,
+        headers: z.object({
+          "if-none-match": z.string().optional().openapi({ description: 'A version already held, e.g. "3".' }),
+        }),
+        query: z.object({ include_deleted: z.enum(["true", "false"]).optional() }),
+      },
+      responses: {
+        200: { ...jsonResponse(RecordSchema, "The record."), ...withETag },
+        304: { description: "If-None-Match names the record's current version.", ...withETag },
+        ...commonErrors,
+      },
     }),
     async (c) => {
       const { stub, caller } = await tenantRpc(c);
@@ -164,6 +166,7 @@ export const recordRoutes = newRouter()
       const rec = unwrap(
         await stub.getRecord(caller, name, id, c.req.valid("query").include_deleted === "true"),
       ) as ApiRecord;
+      if (notModified(c.req.header("if-none-match"), rec.version)) return c.body(null, 304, etag(rec));
       return c.json(rec, 200, etag(rec));
     },
   );
@@ -187,7 +190,7 @@ for (const method of ["patch", "put"] as const) {
     async (c) => {
       const { stub, caller } = await tenantRpc(c);
       const { name, id } = c.req.valid("param");
-      const ifMatch = ifMatchOf(c.req.header("if-match"));
+      const ifMatch = ifMatchVersion(c.req.header("if-match"));
       const rec = unwrap(await stub.writeRecord(caller, name, id, c.req.valid("json"), method, ifMatch)) as ApiRecord;
       return c.json(rec, 200, etag(rec));
     },
@@ -209,7 +212,7 @@ recordRoutes
       const { stub, caller } = await tenantRpc(c);
       const { name, id } = c.req.valid("param");
       return c.json(
-        unwrap(await stub.deleteRecord(caller, name, id, ifMatchOf(c.req.header("if-match")))) as ApiRecord,
+        unwrap(await stub.deleteRecord(caller, name, id, ifMatchVersion(c.req.header("if-match")))) as ApiRecord,
         200,
       );
     },

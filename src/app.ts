@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError, problemResponse } from "./errors";
 import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
+import { jsonDepthLimit } from "./middleware/json-depth";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { newRouter } from "./openapi";
@@ -33,6 +34,7 @@ export function createApp() {
   app.use("*", requestLog);
   app.use("/v1/*", bodyLimit());
   app.use("/v1/*", authenticate);
+  app.use("/v1/*", jsonDepthLimit());
 
   app.route("/", healthRoutes);
   app.route("/", tenantRoutes);

@@ -423,8 +423,8 @@ export class TenantDatabase extends DurableObject<Env> {
     return this.with(caller, "files:write", (store, p) => deleteFileRow(store, p, path));
   }
 
-  async fileList(caller: Caller, prefix: string, cursor: string | null, limit: number) {
-    return this.with(caller, "files:read", (store) => ok(listFiles(store, prefix, cursor, limit)));
+  async fileList(caller: Caller, prefix: string, cursor: string | null, limit: number, delimiter: "/" | null = null) {
+    return this.with(caller, "files:read", (store) => ok(listFiles(store, prefix, cursor, limit, delimiter)));
   }
 
   async multipartBegin(caller: Caller, path: string, contentType: string, uploadId: string | null) {

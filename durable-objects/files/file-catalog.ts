@@ -193,8 +193,34 @@ export interface FileListing {
   nextCursor: string | null;
 }
 
-/** Files directly under `prefix` and the folders below it ("/" is the delimiter), in path order. */
-export function listFiles(store: Store, prefix: string, cursor: string | null, limit: number): FileListing {
+/**
+ * Files under `prefix` in path order. Without a delimiter every file below it, flat (as S3
+ * ListObjectsV2); with "/" only those directly under it, plus the next level's folders.
+ */
+export function listFiles(
+  store: Store,
+  prefix: string,
+  cursor: string | null,
+  limit: number,
+  delimiter: "/" | null = null,
+): FileListing {
+  if (delimiter === null) {
+    const rows = store.sql
+      .exec<FileRow>(
+        "SELECT * FROM files WHERE path > ? AND substr(path, 1, length(?)) = ? ORDER BY path LIMIT ?",
+        cursor ?? "",
+        prefix,
+        prefix,
+        limit + 1,
+      )
+      .toArray();
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(view),
+      folders: [],
+      nextCursor: rows.length > limit ? (page.at(-1)?.path ?? null) : null,
+    };
+  }
   const items: FileView[] = [];
   const folders: string[] = [];
   let after = cursor ?? "";
@@ -210,7 +236,7 @@ export function listFiles(store: Store, prefix: string, cursor: string | null, l
       .toArray()[0];
     if (!row) break;
     const rest = row.path.slice(prefix.length);
-    const slash = rest.indexOf("/");
+    const slash = rest.indexOf(delimiter);
     if (slash >= 0) {
       const folder = `${prefix}${rest.slice(0, slash + 1)}`;
       folders.push(folder);

@@ -337,11 +337,15 @@ export const fileRoutes = newRouter().openapi(
     method: "get",
     path: "/v1/files",
     tags: ["Files"],
-    summary: "List files and folders under a prefix ('/' is the delimiter)",
+    summary: "List files under a prefix: flat, or with delimiter=/ the next level's files and folders",
     security: bearerSecurity,
     request: {
       query: z.object({
         prefix: z.string().max(1000).default(""),
+        delimiter: z
+          .enum(["/"])
+          .optional()
+          .openapi({ description: "Without it every file under the prefix, flat (as S3); '/' groups folders." }),
         cursor: z.string().max(2000).optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
@@ -349,13 +353,13 @@ export const fileRoutes = newRouter().openapi(
     responses: {
       200: jsonResponse(
         z.object({ items: z.array(FileSchema), folders: z.array(z.string()), nextCursor: z.string().nullable() }),
-        "Files directly under the prefix, and its sub-folders.",
+        "Every file under the prefix; with delimiter=/ the files directly under it and its sub-folders.",
       ),
       ...commonErrors,
     },
   }),
   async (c) => {
-    const { prefix, cursor, limit } = c.req.valid("query");
+    const { prefix, delimiter, cursor, limit } = c.req.valid("query");
     // Cursors carry the path percent-encoded: btoa (in encodeCursor) only takes Latin-1.
     const after = cursor
       ? afterOf(
@@ -363,7 +367,7 @@ export const fileRoutes = newRouter().openapi(
         )
       : null;
     const { stub, caller } = await tenantRpc(c);
-    const listing = unwrap(await stub.fileList(caller, prefix, after, limit)) as FileListing;
+    const listing = unwrap(await stub.fileList(caller, prefix, after, limit, delimiter ?? null)) as FileListing;
     return c.json(
       {
         ...listing,

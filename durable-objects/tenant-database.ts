@@ -6,7 +6,7 @@ import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlit
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { createKey, listKeys, revokeKey } from "./access/api-keys";
 import { actorOf, authorize, type Principal, statusFailure } from "./access/authorize";
-import { addMember, listMembers, removeMember, updateMember } from "./access/members";
+import { addMember, memberPage, removeMember, updateMember } from "./access/members";
 import type { Permission } from "./access/permissions";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
@@ -334,8 +334,8 @@ export class TenantDatabase extends DurableObject<Env> {
 
   // ---- Members, roles, API keys, shares -------------------------------------------------
 
-  async listMembers(caller: Caller) {
-    return this.with(caller, "members:manage", (store) => ok(listMembers(store)));
+  async listMembers(caller: Caller, after: string | null = null, limit = 1000) {
+    return this.with(caller, "members:manage", (store) => ok(memberPage(store, after, limit)));
   }
 
   async addMember(caller: Caller, body: unknown) {

@@ -78,6 +78,15 @@ export function listMembers(store: Store): MemberView[] {
   return store.sql.exec<MemberRow>("SELECT * FROM members ORDER BY sub").toArray().map(view);
 }
 
+/** A page of members in `sub` order after `after`; `nextCursor` is the last sub when more follow. */
+export function memberPage(store: Store, after: string | null, limit: number) {
+  const rows = store.sql
+    .exec<MemberRow>("SELECT * FROM members WHERE sub > ? ORDER BY sub LIMIT ?", after ?? "", limit + 1)
+    .toArray();
+  const items = rows.slice(0, limit).map(view);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.sub ?? null) : null };
+}
+
 export function addMember(store: Store, p: Principal, body: unknown): Result<MemberView> {
   const input = parse(AddMemberSchema, body);
   if (!input.ok) return input;

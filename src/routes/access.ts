@@ -9,6 +9,7 @@ import { ShareSchema, type ShareView } from "../../durable-objects/access/shares
 import { mintApiKey } from "../auth/api-key";
 import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import { afterOf, cursorAfter, PageQuery } from "../page-query";
 import { unwrap } from "../tenant-client";
 import { CollectionName } from "./collections";
 
@@ -80,13 +81,19 @@ export const accessRoutes = newRouter()
       method: "get",
       path: "/v1/members",
       tags: ["Access"],
-      summary: "The tenant's members (members:manage)",
+      summary: "The tenant's members in sub order (members:manage)",
       security: bearerSecurity,
-      responses: { 200: jsonResponse(listOf(MemberSchema), "Members."), ...commonErrors },
+      request: { query: PageQuery },
+      responses: { 200: jsonResponse(listOf(MemberSchema), "A page of members."), ...commonErrors },
     }),
     async (c) => {
       const { stub, caller } = await tenantRpc(c);
-      return c.json({ items: unwrap(await stub.listMembers(caller)) as MemberView[], nextCursor: null }, 200);
+      const { cursor, limit } = c.req.valid("query");
+      const page = unwrap(await stub.listMembers(caller, afterOf(cursor), limit)) as {
+        items: MemberView[];
+        nextCursor: string | null;
+      };
+      return c.json({ items: page.items, nextCursor: cursorAfter(page.nextCursor) }, 200);
     },
   )
   .openapi(

@@ -2,6 +2,7 @@
 // plan's member quota is checked in the same transaction as the insert.
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
+import { SubjectSchema } from "../contract/identifiers";
 import { fail, ok, type Result } from "../contract/rpc-contract";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
@@ -39,7 +40,7 @@ const Roles = z
   .min(1)
   .max(20);
 export const AddMemberSchema = z.strictObject({
-  sub: z.string().min(1).max(255),
+  sub: SubjectSchema,
   roles: Roles,
   email: z.email().max(320).nullable().optional(),
   displayName: z.string().max(200).nullable().optional(),

@@ -6,6 +6,7 @@ import { AddMemberSchema, type MemberView, PatchMemberSchema } from "../../durab
 import { PERMISSIONS } from "../../durable-objects/access/permissions";
 import { RoleSchema, type RoleView } from "../../durable-objects/access/roles";
 import { ShareSchema, type ShareView } from "../../durable-objects/access/shares";
+import { RECORD_ID_PATTERN, SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { mintApiKey } from "../auth/api-key";
 import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
@@ -48,13 +49,7 @@ const ShareViewSchema = z
   })
   .openapi("Share");
 
-const Sub = z.object({
-  sub: z
-    .string()
-    .min(1)
-    .max(255)
-    .openapi({ param: { name: "sub", in: "path" } }),
-});
+const Sub = z.object({ sub: SubjectSchema.openapi({ param: { name: "sub", in: "path" } }) });
 const RoleName = z.object({
   name: z
     .string()
@@ -71,7 +66,7 @@ const RecordParams = z.object({
   name: CollectionName,
   id: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .regex(RECORD_ID_PATTERN)
     .openapi({ param: { name: "id", in: "path" } }),
 });
 

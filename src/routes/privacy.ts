@@ -1,5 +1,6 @@
 // Data subject erasure (GDPR art. 17) inside the caller's tenant.
 import { createRoute, z } from "@hono/zod-openapi";
+import { SubjectSchema } from "../../durable-objects/contract/identifiers";
 import type { ErasureResult } from "../../durable-objects/privacy/erasure";
 import { tenantRpc } from "../caller";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
@@ -13,9 +14,7 @@ export const privacyRoutes = newRouter().openapi(
     summary: "Erase one data subject's personal data across the tenant (members:manage)",
     security: bearerSecurity,
     request: {
-      body: jsonBody(
-        z.strictObject({ subject: z.string().min(1).max(255) }).openapi("Erasure", { example: { subject: "bob" } }),
-      ),
+      body: jsonBody(z.strictObject({ subject: SubjectSchema }).openapi("Erasure", { example: { subject: "bob" } })),
     },
     responses: {
       200: jsonResponse(

@@ -2,6 +2,7 @@
 // history, restore and batches. The tenant's object validates against the collection definition.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { RECORD_ID_PATTERN } from "../../durable-objects/contract/identifiers";
 import type { IdempotencyInput, Replay } from "../../durable-objects/gate/idempotency";
 import type { ApiRecord } from "../../durable-objects/records/record-codec";
 import { tenantRpc } from "../caller";
@@ -17,7 +18,7 @@ const RecordSchema = z.record(z.string(), z.unknown()).openapi("Record", {
 
 const RecordId = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/)
+  .regex(RECORD_ID_PATTERN)
   .openapi({ param: { name: "id", in: "path" } });
 
 const Params = z.object({ name: CollectionName });

@@ -1,5 +1,6 @@
 // Zod schemas of the tenant management API: they validate requests and describe them in OpenAPI.
 import { z } from "@hono/zod-openapi";
+import { SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
 
 export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, "must match ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
@@ -78,7 +79,7 @@ export const CreateTenantSchema = z
     tier: z.string().min(1).max(40).default("basic"),
     jurisdiction: JurisdictionSchema.optional(),
     owner: z.strictObject({
-      sub: z.string().min(1).max(255),
+      sub: SubjectSchema,
       email: z.email().max(320).nullable().optional(),
       displayName: z.string().max(200).nullable().optional(),
     }),

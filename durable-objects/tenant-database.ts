@@ -218,6 +218,11 @@ export class TenantDatabase extends DurableObject<Env> {
     });
   }
 
+  /** The tenant's settings as the control plane last pushed them (any member). */
+  async settings(caller: Caller): Promise<Result<TenantConfig["settings"]>> {
+    return this.with(caller, null, (store) => ok(store.config.settings));
+  }
+
   /** Usage of the current period against the limits, and past periods (tenant owners, admins). */
   async usage(caller: Caller) {
     return this.with(caller, "usage:read", (store) => ok(this.usageReport(store)));

@@ -23,6 +23,7 @@ import { meRoutes } from "./routes/me";
 import { privacyRoutes } from "./routes/privacy";
 import { recordRoutes } from "./routes/records";
 import { searchRoutes } from "./routes/search";
+import { settingsRoutes } from "./routes/settings";
 import { sweepRoutes } from "./routes/sweeps";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
@@ -51,6 +52,7 @@ export function createApp() {
   app.route("/", keyRotationRoutes);
   app.route("/", fileRoutes);
   app.route("/", accessRoutes);
+  app.route("/", settingsRoutes);
   app.route("/", adminQueryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -494,6 +494,8 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** Hard delete: the whole database and any alarm. The object answers 404 from now on. */
   async wipe(): Promise<Result<{ wiped: true }>> {
+    const held = this.config ? legalHoldFailure(this.config, "Wiping the tenant") : null;
+    if (held) return held;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.config = null;

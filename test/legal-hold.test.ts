@@ -288,3 +288,12 @@ describe("legal hold stops sweeps and key destruction", () => {
     expect(await retired()).toEqual([]);
   });
 });
+
+describe("legal hold in the tenant's object itself", () => {
+  it("refuses a wipe while the object holds the hold, whatever the caller read from the registry", async () => {
+    const h = await heldTenant();
+    const refused = await stubOf(h.id).wipe();
+    expect(refused).toMatchObject({ ok: false, code: "legal_hold" });
+    expect((await call("/v1/me", { token: h.owner })).status).toBe(200);
+  });
+});

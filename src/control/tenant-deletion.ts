@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import { legalHoldFailure } from "../../durable-objects/lifecycle/legal-hold";
 import { purgeTenantObjects } from "../../durable-objects/storage/tenant-storage";
 import { ApiError } from "../errors";
-import { tenantStub } from "../tenant-client";
+import { tenantStub, unwrap } from "../tenant-client";
 import { adminAuditInsert, controlDb } from "./control-db";
 import { type TenantRow, tenants } from "./schema";
 
@@ -31,7 +31,8 @@ export function graceOver(env: Env, tenant: Pick<TenantRow, "cancelledAt">, now:
 export async function hardDeleteTenant(env: Env, tenant: TenantRow): Promise<{ complete: boolean; objects: number }> {
   const held = legalHoldFailure(tenant, "Deleting the tenant");
   if (held) throw ApiError.from(held);
-  await tenantStub(env, tenant.id).wipe();
+  // The object refuses too if it holds a hold the registry row has not caught up with.
+  unwrap(await tenantStub(env, tenant.id).wipe());
   const purge = await purgeTenantObjects(env.FILES, tenant.id, MAX_PAGES_PER_CALL);
   if (!purge.complete) return { complete: false, objects: purge.deleted };
   const db = controlDb(env);

@@ -7,7 +7,7 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { createKey, listKeys, revokeKey } from "./access/api-keys";
 import { authorize, type Principal, statusFailure } from "./access/authorize";
 import { unmaskableProblem } from "./access/masking";
-import { addMember, listMembers, removeMember, updateMember } from "./access/members";
+import { addMember, memberPage, removeMember, updateMember } from "./access/members";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
 import { appendAudit } from "./audit/audit-chain";
@@ -27,6 +27,7 @@ import type { Caller } from "./contract/caller";
 import type { TenantConfig } from "./contract/config";
 import type { StoredObject } from "./contract/files";
 import type { JobView } from "./contract/jobs";
+import { legalHoldFailure } from "./contract/legal-hold";
 import type { AggregateResult, ErasureResult, RetentionResult } from "./contract/lifecycle";
 import type { IdempotencyInput } from "./contract/records";
 import { fail, ok, type RateState, type Result } from "./contract/result";
@@ -41,6 +42,7 @@ import {
   deleteFileRow,
   forgetUpload,
   listFiles,
+  overwriteFailure,
   Reservations,
   readFile,
   rememberUpload,
@@ -217,6 +219,11 @@ export class TenantDatabase extends DurableObject<Env> {
     });
   }
 
+  /** The tenant's settings as the control plane last pushed them (any member). */
+  async settings(caller: Caller): Promise<Result<TenantConfig["settings"]>> {
+    return this.with(caller, null, (store) => ok(store.config.settings));
+  }
+
   /** Usage of the current period against the limits, and past periods (tenant owners, admins). */
   async usage(caller: Caller) {
     return this.with(caller, "usage:read", (store) => ok(this.usageReport(store)));
@@ -316,6 +323,8 @@ export class TenantDatabase extends DurableObject<Env> {
     if (!store) return fail("not_found", "Tenant not found.");
     const allowed = this.with(caller, "members:manage", (_store, p) => ok(p));
     if (!allowed.ok) return allowed;
+    const held = legalHoldFailure(store.config, "Erasure");
+    if (held) return held;
     const refused = erasureRefusal(store, allowed.value, subject);
     if (refused) return refused;
     // Objects go first, so no file row ever points at a deleted object; then one transaction.
@@ -327,8 +336,8 @@ export class TenantDatabase extends DurableObject<Env> {
 
   // ---- Members, roles, API keys, shares -------------------------------------------------
 
-  async listMembers(caller: Caller) {
-    return this.with(caller, "members:manage", (store) => ok(listMembers(store)));
+  async listMembers(caller: Caller, after: string | null = null, limit = 1000) {
+    return this.with(caller, "members:manage", (store) => ok(memberPage(store, after, limit)));
   }
 
   async addMember(caller: Caller, body: unknown) {
@@ -417,8 +426,8 @@ export class TenantDatabase extends DurableObject<Env> {
     return this.with(caller, "files:write", (store, p) => deleteFileRow(store, p, path));
   }
 
-  async fileList(caller: Caller, prefix: string, cursor: string | null, limit: number) {
-    return this.with(caller, "files:read", (store) => ok(listFiles(store, prefix, cursor, limit)));
+  async fileList(caller: Caller, prefix: string, cursor: string | null, limit: number, delimiter: "/" | null = null) {
+    return this.with(caller, "files:read", (store) => ok(listFiles(store, prefix, cursor, limit, delimiter)));
   }
 
   async multipartBegin(caller: Caller, path: string, contentType: string, uploadId: string | null) {
@@ -435,6 +444,8 @@ export class TenantDatabase extends DurableObject<Env> {
   async multipartCheck(caller: Caller, path: string, uploadId: string, finished: boolean) {
     return this.followUp(caller, "files:write", (store) => {
       if (uploadPath(store, uploadId) !== path) return fail("not_found", "No such upload.");
+      const held = finished ? null : overwriteFailure(store, path);
+      if (held) return held;
       if (finished) forgetUpload(store, uploadId);
       return ok({ path });
     });
@@ -481,6 +492,8 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** Hard delete: the whole database and any alarm. The object answers 404 from now on. */
   async wipe(): Promise<Result<{ wiped: true }>> {
+    const held = this.config ? legalHoldFailure(this.config, "Wiping the tenant") : null;
+    if (held) return held;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.config = null;
@@ -664,6 +677,7 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** Keeps the plan's number of backups; older bundles are deleted from R2 with their rows. */
   private async pruneBackups(store: Store): Promise<void> {
+    if (legalHoldFailure(store.config, "Pruning backups")) return;
     const backups = this.db
       .select()
       .from(schema.exportJobs)

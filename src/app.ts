@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError, problemResponse } from "./errors";
 import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
+import { jsonDepthLimit } from "./middleware/json-depth";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { newRouter } from "./openapi";
@@ -22,6 +23,7 @@ import { meRoutes } from "./routes/me";
 import { privacyRoutes } from "./routes/privacy";
 import { recordRoutes } from "./routes/records";
 import { searchRoutes } from "./routes/search";
+import { settingsRoutes } from "./routes/settings";
 import { sweepRoutes } from "./routes/sweeps";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
@@ -33,6 +35,7 @@ export function createApp() {
   app.use("*", requestLog);
   app.use("/v1/*", bodyLimit());
   app.use("/v1/*", authenticate);
+  app.use("/v1/*", jsonDepthLimit());
 
   app.route("/", healthRoutes);
   app.route("/", tenantRoutes);
@@ -49,6 +52,7 @@ export function createApp() {
   app.route("/", keyRotationRoutes);
   app.route("/", fileRoutes);
   app.route("/", accessRoutes);
+  app.route("/", settingsRoutes);
   app.route("/", adminQueryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -14,6 +14,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   quota_exceeded: 403,
   tenant_suspended: 403,
   tenant_cancelled: 410,
+  legal_hold: 409,
   service_unavailable: 503,
   internal: 500,
 };
@@ -31,6 +32,7 @@ const TITLE_OF: Record<ErrorCode, string> = {
   quota_exceeded: "Quota exceeded",
   tenant_suspended: "Tenant suspended",
   tenant_cancelled: "Tenant cancelled",
+  legal_hold: "Legal hold",
   service_unavailable: "Service unavailable",
   internal: "Internal error",
 };

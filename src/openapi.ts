@@ -69,7 +69,9 @@ export const commonErrors = {
   }),
 } as const;
 
-export const conflictError = { 409: problem("Conflicts with the current state (conflict).") } as const;
+export const conflictError = {
+  409: problem("Conflicts with the current state (conflict), or destroys data under legal hold (legal_hold)."),
+} as const;
 
 export const jsonBody = <T extends z.ZodType>(schema: T, description = "JSON body") => ({
   required: true,

@@ -169,7 +169,9 @@ describe("files over HTTP: edges", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const res = await callRaw(`/v1/files?limit=1${cursor ? `&cursor=${cursor}` : ""}`, { token: t.ownerToken });
+      const res = await callRaw(`/v1/files?delimiter=/&limit=1${cursor ? `&cursor=${cursor}` : ""}`, {
+        token: t.ownerToken,
+      });
       expect(res.status).toBe(200);
       const body = await json<{ items: { path: string }[]; folders: string[]; nextCursor: string | null }>(res);
       seen.push(...body.items.map((i) => i.path), ...body.folders);

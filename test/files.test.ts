@@ -105,9 +105,43 @@ describe("files", () => {
     );
     expect(listing.items.map((f) => f.path)).toEqual(["shared/name.txt"]);
     const root = await json<{ items: unknown[]; folders: string[] }>(
-      await callRaw("/v1/files", { token: a.ownerToken }),
+      await callRaw("/v1/files?delimiter=/", { token: a.ownerToken }),
     );
     expect(root).toMatchObject({ items: [], folders: ["shared/"] });
+  });
+
+  it("lists every file under a prefix flat without a delimiter, and one level with folders with delimiter=/", async () => {
+    const t = await createTenant();
+    for (const p of ["docs/a.txt", "docs/sub/b.txt", "docs/sub/deep/c.txt", "docs/z.txt", "docsx.txt", "top.txt"])
+      expect((await put(t.ownerToken, p, p, "text/plain")).status).toBe(201);
+    type Listing = { items: { path: string }[]; folders: string[]; nextCursor: string | null };
+    const paths = (l: Listing) => l.items.map((i) => i.path);
+
+    const flat = await json<Listing>(await callRaw("/v1/files?prefix=docs/", { token: t.ownerToken }));
+    expect(paths(flat)).toEqual(["docs/a.txt", "docs/sub/b.txt", "docs/sub/deep/c.txt", "docs/z.txt"]);
+    expect(flat).toMatchObject({ folders: [], nextCursor: null });
+
+    const grouped = await json<Listing>(await callRaw("/v1/files?prefix=docs/&delimiter=/", { token: t.ownerToken }));
+    expect(paths(grouped)).toEqual(["docs/a.txt", "docs/z.txt"]);
+    expect(grouped.folders).toEqual(["docs/sub/"]);
+
+    const all = await json<Listing>(await callRaw("/v1/files", { token: t.ownerToken }));
+    expect(paths(all)).toHaveLength(6);
+
+    // Flat pages follow the path order with opaque cursors, each file once.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const res = await callRaw(`/v1/files?prefix=docs/&limit=3${cursor ? `&cursor=${cursor}` : ""}`, {
+        token: t.ownerToken,
+      });
+      const body = await json<Listing>(res);
+      seen.push(...paths(body));
+      cursor = body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(paths(flat));
+    expect((await callRaw("/v1/files?delimiter=-", { token: t.ownerToken })).status).toBe(400);
   });
 
   it("keeps the storage counter exact through overwrites and deletes, and audits them", async () => {

@@ -60,6 +60,34 @@ describe("versions and concurrency", () => {
     expect((await json<Rec>(await rec(t, r.id))).title).toBe("v2");
   });
 
+  it("compares If-Match strongly: a weak tag of the current version is 412 and changes nothing", async () => {
+    const t = await tenantWithNotes();
+    const r = await create(t.ownerToken, { title: "v1" });
+    for (const method of ["PATCH", "PUT", "DELETE"]) {
+      const weak = await rec(t, r.id, { method, body: { title: "weak" }, headers: { "if-match": 'W/"1"' } });
+      expect(weak.status, method).toBe(412);
+      expect((await json(weak)).code).toBe("precondition_failed");
+    }
+    const now = await json<Rec>(await rec(t, r.id));
+    expect(now).toMatchObject({ title: "v1", version: 1 });
+  });
+
+  it("answers 304 to If-None-Match naming the current version, 200 with the record otherwise", async () => {
+    const t = await tenantWithNotes();
+    const r = await create(t.ownerToken, { title: "v1" });
+    for (const tag of ['"1"', 'W/"1"', '"7", "1"', "*"]) {
+      const same = await rec(t, r.id, { headers: { "if-none-match": tag } });
+      expect(same.status, tag).toBe(304);
+      expect(same.headers.get("etag")).toBe('"1"');
+      expect(await same.text()).toBe("");
+    }
+    await rec(t, r.id, { method: "PATCH", body: { title: "v2" } });
+    const changed = await rec(t, r.id, { headers: { "if-none-match": '"1"' } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("etag")).toBe('"2"');
+    expect((await json<Rec>(changed)).title).toBe("v2");
+  });
+
   it("lets exactly one of two concurrent writers with the same If-Match win", async () => {
     const t = await tenantWithNotes();
     const r = await create(t.ownerToken, { title: "start" });

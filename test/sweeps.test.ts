@@ -10,6 +10,7 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { statementLine } from "../src/control/billing";
+import { transitionTenant } from "../src/control/tenant-service";
 import worker from "../src/index";
 import { advanceSweeps } from "../src/sweeps/sweep-runner";
 import { createRun } from "../src/sweeps/sweep-runs";
@@ -200,6 +201,30 @@ describe("tenant deletion", () => {
     });
     expect(again.status).toBe(409);
     expect((await call(`/v1/tenants/${id}/restore`, { method: "POST", token })).status).toBe(409);
+  });
+
+  it("honours TENANT_GRACE_DAYS=0: the next sweep hard-deletes a cancelled tenant, and it cannot be restored", async () => {
+    const t = await createTenant();
+    const kept = await createTenant();
+    const token = await adminToken();
+    await call(`/v1/tenants/${t.id}`, { method: "DELETE", token });
+    const noGrace = { ...env, TENANT_GRACE_DAYS: "0" } as Env;
+    const actor = { sub: "root", requestId: "test" };
+    await expect(transitionTenant(noGrace, actor, t.id, "restore")).rejects.toMatchObject({ code: "conflict" });
+
+    const ctx = createExecutionContext();
+    const controller = createScheduledController({ cron: "17 3 * * *", scheduledTime: Date.now() });
+    await worker.scheduled(controller, noGrace, ctx);
+    await waitOnExecutionContext(ctx);
+
+    const status = async (id: string) =>
+      (await env.CONTROL_DB.prepare("SELECT status FROM tenants WHERE id = ?").bind(id).first<{ status: string }>())
+        ?.status;
+    expect(await status(t.id)).toBe("deleted");
+    // The configured 30 days still keep a tenant cancelled just now.
+    await call(`/v1/tenants/${kept.id}`, { method: "DELETE", token });
+    await cron("17 3 * * *");
+    expect(await status(kept.id)).toBe("cancelled");
   });
 
   it("keeps a cancelled tenant within the grace period, and one under legal hold", async () => {

@@ -3,7 +3,7 @@
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { appendAudit } from "../audit/audit-chain";
 import type { Permission } from "../contract/access";
-import type { Caller } from "../contract/caller";
+import { actorOf, type Caller } from "../contract/caller";
 import type { TenantConfig } from "../contract/config";
 import { type Failure, fail, ok, type Result } from "../contract/result";
 import type * as schema from "../db/schema";
@@ -36,10 +36,6 @@ export function statusFailure(config: TenantConfig | null): Failure | null {
   if (config.status === "suspended") return fail("tenant_suspended", "This tenant is suspended.");
   if (config.status === "cancelled") return fail("tenant_cancelled", "This tenant has been cancelled.");
   return null;
-}
-
-export function actorOf(caller: Pick<Caller, "kind" | "sub">): string {
-  return `${caller.kind === "apikey" ? "key" : caller.kind}:${caller.sub}`;
 }
 
 export function authorize(

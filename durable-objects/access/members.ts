@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
 import type { MemberView } from "../contract/access";
+import { SubjectSchema } from "../contract/identifiers";
 import { fail, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
@@ -33,7 +34,7 @@ const Roles = z
   .min(1)
   .max(20);
 export const AddMemberSchema = z.strictObject({
-  sub: z.string().min(1).max(255),
+  sub: SubjectSchema,
   roles: Roles,
   email: z.email().max(320).nullable().optional(),
   displayName: z.string().max(200).nullable().optional(),
@@ -70,6 +71,15 @@ const owners = (store: Store) =>
 
 export function listMembers(store: Store): MemberView[] {
   return store.sql.exec<MemberRow>("SELECT * FROM members ORDER BY sub").toArray().map(view);
+}
+
+/** A page of members in `sub` order after `after`; `nextCursor` is the last sub when more follow. */
+export function memberPage(store: Store, after: string | null, limit: number) {
+  const rows = store.sql
+    .exec<MemberRow>("SELECT * FROM members WHERE sub > ? ORDER BY sub LIMIT ?", after ?? "", limit + 1)
+    .toArray();
+  const items = rows.slice(0, limit).map(view);
+  return { items, nextCursor: rows.length > limit ? (items.at(-1)?.sub ?? null) : null };
 }
 
 export function addMember(store: Store, p: Principal, body: unknown): Result<MemberView> {

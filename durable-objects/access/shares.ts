@@ -18,7 +18,7 @@ import { CLASSIFICATIONS, canSee, seesAll } from "./record-access";
 import { clearanceLevel, roleGrant, rolesGrant } from "./role-definitions";
 
 export const ShareSchema = z.strictObject({
-  principal: z.string().regex(/^(user:.{1,255}|role:[a-z][a-z0-9_-]{0,39})$/),
+  principal: z.string().regex(/^(user:\P{Cc}{1,255}|role:[a-z][a-z0-9_-]{0,39})$/u),
   permission: z.enum(["read", "write"]),
 });
 

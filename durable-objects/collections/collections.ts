@@ -3,6 +3,7 @@
 import { eq } from "drizzle-orm";
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
+import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { collections, recordVersions, shares } from "../db/schema";
@@ -187,6 +188,8 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
   const parsed = PatchCollectionSchema.safeParse(body);
   if (!parsed.success) return zodFailure(parsed.error);
   const change = parsed.data;
+  const held = change.drop?.length ? legalHoldFailure(store.config, "Dropping a field") : null;
+  if (held) return held;
   const planned = plan(def, change);
   if (!planned.ok) return planned;
   const next = planned.value;
@@ -250,6 +253,8 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
 export function dropCollection(store: Store, p: Principal, name: string): Result<{ deleted: true }> {
   const def = loadDefinition(store, name);
   if (!def) return fail("not_found", `Collection '${name}' not found.`);
+  const held = legalHoldFailure(store.config, "Dropping a collection");
+  if (held) return held;
   const result = inTransaction(store, () => {
     const records = q.exec<{ n: number }>(store.sql, q.countRows(name)).one().n;
     q.exec(store.sql, q.dropTable(name));

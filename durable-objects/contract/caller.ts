@@ -12,3 +12,8 @@ export interface Caller {
   requestId: string;
   keyHash?: string;
 }
+
+/** How the audit trails name a caller: user:<sub>, admin:<sub> or key:<id>. */
+export function actorOf(caller: Pick<Caller, "kind" | "sub">): string {
+  return `${caller.kind === "apikey" ? "key" : caller.kind}:${caller.sub}`;
+}

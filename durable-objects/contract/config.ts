@@ -24,6 +24,8 @@ export interface Settings {
   softDeleteDays: number;
   historyDays: number;
   auditRetentionDays: number;
+  /** Days the change log keeps its events. */
+  changeLogDays: number;
   allowedFileTypes: string[];
   maxFileBytes: number;
   branding: { [key: string]: Json };

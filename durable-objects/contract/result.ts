@@ -22,6 +22,7 @@ export type ErrorCode =
   | "not_found"
   | "validation_failed"
   | "conflict"
+  | "legal_hold"
   | "precondition_failed"
   | "payload_too_large"
   | "range_not_satisfiable"

@@ -6,6 +6,7 @@
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
 import type { FileListing, FileView, StoredObject } from "../contract/files";
+import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 
@@ -49,20 +50,35 @@ export function typeAllowed(allowed: string[], contentType: string): boolean {
 
 /** Bytes reserved by uploads in flight, per object (lost on eviction: they are transient). */
 export class Reservations {
-  private held = new Map<string, number>();
+  private held = new Map<string, { bytes: number; path: string | null }>();
   get total(): number {
     let sum = 0;
-    for (const n of this.held.values()) sum += n;
+    for (const r of this.held.values()) sum += r.bytes;
     return sum;
   }
-  hold(bytes: number): string {
+  hold(bytes: number, path: string | null = null): string {
     const id = crypto.randomUUID();
-    this.held.set(id, bytes);
+    this.held.set(id, { bytes, path });
     return id;
+  }
+  /** Whether an upload to `path` is in flight (admitted, not yet committed or aborted). */
+  uploading(path: string): boolean {
+    for (const r of this.held.values()) if (r.path === path) return true;
+    return false;
   }
   release(id: string): void {
     this.held.delete(id);
   }
+}
+
+/**
+ * Under legal hold a path that holds a file (or is being uploaded) cannot be written again: R2
+ * replaces the object at once, so the refusal must come before any byte is sent.
+ */
+export function overwriteFailure(store: Store, path: string, reservations?: Reservations) {
+  if (!store.config.legalHold) return null;
+  const exists = fileRow(store, path) !== null || Boolean(reservations?.uploading(path));
+  return exists ? legalHoldFailure(store.config, "Overwriting a file") : null;
 }
 
 function quotaFailure(store: Store, needed: number, reserved: number) {
@@ -87,10 +103,12 @@ export function beginUpload(
   if (input.size > maxFileBytes) {
     return fail("payload_too_large", `Files are limited to ${maxFileBytes} bytes here.`, { limit: maxFileBytes });
   }
+  const held = overwriteFailure(store, input.path, reservations);
+  if (held) return held;
   const replaced = fileRow(store, input.path)?.size ?? 0;
   const over = quotaFailure(store, input.size - replaced, reservations.total);
   if (over) return over;
-  return ok({ reservation: reservations.hold(input.size) });
+  return ok({ reservation: reservations.hold(input.size, input.path) });
 }
 
 /** Records an object R2 now holds; refuses (so the Worker deletes it) when over the quota. */
@@ -134,6 +152,8 @@ export function readFile(store: Store, path: string): Result<FileView> {
 
 /** Deletes the row (with its audit event) first: an object without a row is never counted. */
 export function deleteFileRow(store: Store, p: Principal, path: string): Result<FileView> {
+  const held = legalHoldFailure(store.config, "Deleting a file");
+  if (held) return held;
   const result = inTransaction(store, () => {
     const row = fileRow(store, path);
     if (!row) throw new Abort(fail("not_found", `No file '${path}'.`));
@@ -150,8 +170,34 @@ export function deleteFileRow(store: Store, p: Principal, path: string): Result<
   return isFailure(result) ? result : ok(result);
 }
 
-/** Files directly under `prefix` and the folders below it ("/" is the delimiter), in path order. */
-export function listFiles(store: Store, prefix: string, cursor: string | null, limit: number): FileListing {
+/**
+ * Files under `prefix` in path order. Without a delimiter every file below it, flat (as S3
+ * ListObjectsV2); with "/" only those directly under it, plus the next level's folders.
+ */
+export function listFiles(
+  store: Store,
+  prefix: string,
+  cursor: string | null,
+  limit: number,
+  delimiter: "/" | null = null,
+): FileListing {
+  if (delimiter === null) {
+    const rows = store.sql
+      .exec<FileRow>(
+        "SELECT * FROM files WHERE path > ? AND substr(path, 1, length(?)) = ? ORDER BY path LIMIT ?",
+        cursor ?? "",
+        prefix,
+        prefix,
+        limit + 1,
+      )
+      .toArray();
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(view),
+      folders: [],
+      nextCursor: rows.length > limit ? (page.at(-1)?.path ?? null) : null,
+    };
+  }
   const items: FileView[] = [];
   const folders: string[] = [];
   let after = cursor ?? "";
@@ -167,7 +213,7 @@ export function listFiles(store: Store, prefix: string, cursor: string | null, l
       .toArray()[0];
     if (!row) break;
     const rest = row.path.slice(prefix.length);
-    const slash = rest.indexOf("/");
+    const slash = rest.indexOf(delimiter);
     if (slash >= 0) {
       const folder = `${prefix}${rest.slice(0, slash + 1)}`;
       folders.push(folder);

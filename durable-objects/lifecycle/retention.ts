@@ -5,6 +5,7 @@
 
 import { createHmac } from "node:crypto";
 import { appendAudit } from "../audit/audit-chain";
+import { legalHoldFailure } from "../contract/legal-hold";
 import type { RetentionResult } from "../contract/lifecycle";
 import type { Store } from "../db/store";
 import { IDEMPOTENCY_TTL_MS } from "../gate/idempotency";
@@ -30,7 +31,7 @@ export function readCheckpoint(store: Store): AuditCheckpoint | null {
 
 export function applyRetention(store: Store, masterKey: string, now: Date, budget = 500): RetentionResult {
   const result: RetentionResult = {
-    held: store.config.legalHold,
+    held: legalHoldFailure(store.config, "Retention") !== null,
     recordsPurged: 0,
     versionsTrimmed: 0,
     auditTrimmed: 0,

@@ -6,6 +6,7 @@ import type { Principal } from "../access/authorize";
 import { allowedClassifications, canSee, canWrite, granteesOf, seesAll } from "../access/record-access";
 import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
+import { RECORD_ID_PATTERN } from "../contract/identifiers";
 import type { ApiRecord, BatchAnswer, IdempotencyInput, Page, Replay, VersionView } from "../contract/records";
 import type { Json } from "../contract/result";
 import { fail, ok, type Result } from "../contract/result";
@@ -296,10 +297,10 @@ const BatchSchema = z.strictObject({
         z.strictObject({ op: z.literal("create"), data: z.record(z.string(), z.unknown()) }),
         z.strictObject({
           op: z.literal("update"),
-          id: z.string().min(1).max(64),
+          id: z.string().regex(RECORD_ID_PATTERN),
           data: z.record(z.string(), z.unknown()),
         }),
-        z.strictObject({ op: z.literal("delete"), id: z.string().min(1).max(64) }),
+        z.strictObject({ op: z.literal("delete"), id: z.string().regex(RECORD_ID_PATTERN) }),
       ]),
     )
     .min(1)

@@ -10,9 +10,11 @@ export const controlDb = (env: Env) => drizzle(env.CONTROL_DB, { schema });
 export interface AdminActor {
   sub: string;
   requestId: string;
+  /** How the trails name an actor who is not a platform admin (a tenant's own user: "user:alice"). */
+  name?: string;
 }
 
-export const actorName = (actor: AdminActor) => `admin:${actor.sub}`;
+export const actorName = (actor: AdminActor) => actor.name ?? `admin:${actor.sub}`;
 
 /** An insert of one admin audit row, to batch with the change it records. */
 export function adminAuditInsert(

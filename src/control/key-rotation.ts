@@ -3,6 +3,7 @@
 // becomes current, the old one is kept as retired while the tenant's object re-encrypts every
 // value a chunk per alarm, and is destroyed (finalized) once that has finished.
 import type { JobView } from "../../durable-objects/contract/jobs";
+import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
 import { rewrapDataKey, wrapNewDataKey } from "../crypto/data-key";
 import { ApiError } from "../errors";
 import { platformClient } from "../tenant-client";
@@ -48,6 +49,9 @@ export async function rotateDataKey(
 export async function finalizeRotation(env: Env, actor: AdminActor, row: TenantRow) {
   const job = await platformClient(env, row.id).call((s) => s.rekeyStatus(), { retry: true });
   if (row.retiredKeys.length > 0 && job?.status === "completed") {
+    // Destroying a key makes whatever it sealed unreadable for good: not under legal hold.
+    const held = legalHoldFailure(row, "Destroying a retired data key");
+    if (held) throw ApiError.from(held);
     await save(env, actor, row, { retiredKeys: [] }, "tenant.rotate_key.finalized", { mode: "data", job: job.id });
     return { job, complete: true };
   }

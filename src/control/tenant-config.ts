@@ -7,6 +7,7 @@ export const DEFAULT_SETTINGS: Settings = {
   softDeleteDays: 30,
   historyDays: 365,
   auditRetentionDays: 2557,
+  changeLogDays: 7,
   allowedFileTypes: [],
   maxFileBytes: 100 * 1024 * 1024,
   branding: {},

@@ -3,16 +3,36 @@
 // (crypto-shredding), and the registry row kept as a tombstone so the id is never reissued.
 // Each step is idempotent; the tombstone is written last, so an interrupted deletion resumes.
 import { eq } from "drizzle-orm";
+import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
 import { purgeTenantObjects } from "../../durable-objects/storage/tenant-storage";
-import { tenantStub } from "../tenant-client";
+import { ApiError } from "../errors";
+import { platformClient } from "../tenant-client";
 import { adminAuditInsert, controlDb } from "./control-db";
 import { type TenantRow, tenants } from "./schema";
 
 /** R2 pages (of up to 1,000 objects) one sweep call may delete before yielding. */
 const MAX_PAGES_PER_CALL = 5;
 
+const DEFAULT_GRACE_DAYS = 30;
+const DAY = 86_400_000;
+
+/** Days a cancelled tenant is kept (TENANT_GRACE_DAYS; 0 means "delete at the next sweep"). */
+export function graceDays(env: Env): number {
+  const raw = String(env.TENANT_GRACE_DAYS ?? "").trim();
+  const days = raw === "" ? Number.NaN : Number(raw);
+  return Number.isFinite(days) && days >= 0 ? days : DEFAULT_GRACE_DAYS;
+}
+
+/** Whether a cancelled tenant's grace period has run out at `now` (ms). */
+export function graceOver(env: Env, tenant: Pick<TenantRow, "cancelledAt">, now: number): boolean {
+  return tenant.cancelledAt !== null && now - Date.parse(tenant.cancelledAt) >= graceDays(env) * DAY;
+}
+
 export async function hardDeleteTenant(env: Env, tenant: TenantRow): Promise<{ complete: boolean; objects: number }> {
-  await tenantStub(env, tenant.id).wipe();
+  const held = legalHoldFailure(tenant, "Deleting the tenant");
+  if (held) throw ApiError.from(held);
+  // The object refuses too if it holds a hold the registry row has not caught up with.
+  await platformClient(env, tenant.id).call((s) => s.wipe());
   const purge = await purgeTenantObjects(env.FILES, tenant.id, MAX_PAGES_PER_CALL);
   if (!purge.complete) return { complete: false, objects: purge.deleted };
   const db = controlDb(env);

@@ -12,6 +12,7 @@ import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb
 import { requirePlan } from "./plans";
 import { type RegistryStatus, type TenantRow, tenants } from "./schema";
 import { tenantConfig } from "./tenant-config";
+import { graceDays, graceOver } from "./tenant-deletion";
 
 export interface CreateTenantInput {
   id?: string;
@@ -162,11 +163,8 @@ export async function transitionTenant(
     throw new ApiError("conflict", `Cannot ${action} a tenant that is ${row.status}.`, { status: row.status });
   }
   const now = new Date();
-  if (action === "restore" && row.cancelledAt) {
-    const graceDays = Number(env.TENANT_GRACE_DAYS) || 30;
-    if (now.getTime() - Date.parse(row.cancelledAt) > graceDays * 86_400_000) {
-      throw new ApiError("conflict", `The ${graceDays}-day grace period for restoring '${id}' has passed.`);
-    }
+  if (action === "restore" && graceOver(env, row, now.getTime())) {
+    throw new ApiError("conflict", `The ${graceDays(env)}-day grace period for restoring '${id}' has passed.`);
   }
   const cancelledAt = rule.to === "cancelled" ? now.toISOString() : rule.to === "active" ? null : row.cancelledAt;
   return commit(db, env, actor, row, { status: rule.to, cancelledAt }, `tenant.${action}`, { from: row.status });

@@ -5,8 +5,10 @@ import { AddMemberSchema, PatchMemberSchema } from "../../durable-objects/access
 import { RoleSchema } from "../../durable-objects/access/roles";
 import { ShareSchema } from "../../durable-objects/access/shares";
 import { PERMISSIONS } from "../../durable-objects/contract/access";
+import { RECORD_ID_PATTERN, SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { mintApiKey } from "../auth/api-key";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import { afterOf, cursorAfter, PageQuery } from "../page-query";
 import { tenantClient } from "../tenant-client";
 import { CollectionName } from "./collections";
 
@@ -45,13 +47,7 @@ const ShareViewSchema = z
   })
   .openapi("Share");
 
-const Sub = z.object({
-  sub: z
-    .string()
-    .min(1)
-    .max(255)
-    .openapi({ param: { name: "sub", in: "path" } }),
-});
+const Sub = z.object({ sub: SubjectSchema.openapi({ param: { name: "sub", in: "path" } }) });
 const RoleName = z.object({
   name: z
     .string()
@@ -68,7 +64,7 @@ const RecordParams = z.object({
   name: CollectionName,
   id: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .regex(RECORD_ID_PATTERN)
     .openapi({ param: { name: "id", in: "path" } }),
 });
 
@@ -78,13 +74,16 @@ export const accessRoutes = newRouter()
       method: "get",
       path: "/v1/members",
       tags: ["Access"],
-      summary: "The tenant's members (members:manage)",
+      summary: "The tenant's members in sub order (members:manage)",
       security: bearerSecurity,
-      responses: { 200: jsonResponse(listOf(MemberSchema), "Members."), ...commonErrors },
+      request: { query: PageQuery },
+      responses: { 200: jsonResponse(listOf(MemberSchema), "A page of members."), ...commonErrors },
     }),
     async (c) => {
       const t = await tenantClient(c);
-      return c.json({ items: await t.call((s, caller) => s.listMembers(caller)), nextCursor: null }, 200);
+      const { cursor, limit } = c.req.valid("query");
+      const page = await t.call((s, caller) => s.listMembers(caller, afterOf(cursor), limit));
+      return c.json({ items: page.items, nextCursor: cursorAfter(page.nextCursor) }, 200);
     },
   )
   .openapi(

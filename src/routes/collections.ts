@@ -118,7 +118,11 @@ export const collectionRoutes = newRouter()
       summary: "Drop a collection with its records and history",
       security: bearerSecurity,
       request: { params: NameParam },
-      responses: { 200: jsonResponse(z.object({ deleted: z.literal(true) }), "Dropped."), ...commonErrors },
+      responses: {
+        200: jsonResponse(z.object({ deleted: z.literal(true) }), "Dropped."),
+        ...commonErrors,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const t = await tenantClient(c);

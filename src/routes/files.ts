@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor } from "../cursor";
 import { invalid } from "../errors";
 import { download } from "../files/download";
 import { multipart, remove, type UploadRequest, upload } from "../files/upload-service";
-import { bearerSecurity, commonErrors, jsonResponse, newRouter, problem } from "../openapi";
+import { bearerSecurity, commonErrors, conflictError, jsonResponse, newRouter, problem } from "../openapi";
 import { tenantClient } from "../tenant-client";
 
 const MAX_METADATA_BYTES = 2048;
@@ -98,11 +98,15 @@ export const fileRoutes = newRouter().openapi(
     method: "get",
     path: "/v1/files",
     tags: ["Files"],
-    summary: "List files and folders under a prefix ('/' is the delimiter)",
+    summary: "List files under a prefix: flat, or with delimiter=/ the next level's files and folders",
     security: bearerSecurity,
     request: {
       query: z.object({
         prefix: z.string().max(1000).default(""),
+        delimiter: z
+          .enum(["/"])
+          .optional()
+          .openapi({ description: "Without it every file under the prefix, flat (as S3); '/' groups folders." }),
         cursor: z.string().max(2000).optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
@@ -110,13 +114,13 @@ export const fileRoutes = newRouter().openapi(
     responses: {
       200: jsonResponse(
         FileListingSchema.extend({ items: z.array(FileSchema) }),
-        "Files directly under the prefix, and its sub-folders.",
+        "Every file under the prefix; with delimiter=/ the files directly under it and its sub-folders.",
       ),
       ...commonErrors,
     },
   }),
   async (c) => {
-    const { prefix, cursor, limit } = c.req.valid("query");
+    const { prefix, delimiter, cursor, limit } = c.req.valid("query");
     // Cursors carry the path percent-encoded: btoa (in encodeCursor) only takes Latin-1.
     const after = cursor
       ? afterOf(
@@ -124,7 +128,7 @@ export const fileRoutes = newRouter().openapi(
         )
       : null;
     const t = await tenantClient(c);
-    const listing = await t.call((s, caller) => s.fileList(caller, prefix, after, limit));
+    const listing = await t.call((s, caller) => s.fileList(caller, prefix, after, limit, delimiter ?? null));
     return c.json(
       {
         ...listing,
@@ -174,6 +178,7 @@ const PartSchema = z.object({ partNumber: z.number().int(), etag: z.string() }).
 const UploadSchema = z.object({ uploadId: z.string(), path: z.string() }).openapi("MultipartUpload");
 
 fileDoc("put", "Upload a file (raw body with Content-Type and Content-Length; ?uploadId=&partNumber= uploads a part)", {
+  ...conflictError,
   201: { ...jsonResponse(FileSchema, "The stored file."), headers: { ETag: header("The stored object's ETag.") } },
   200: jsonResponse(PartSchema, "A multipart part was stored."),
   403: problem("Not allowed, file type refused (forbidden), or quota_exceeded."),
@@ -189,10 +194,12 @@ fileDoc("get", "Download a file (streamed; Range and If-None-Match supported)", 
 });
 fileDoc("head", "A file's headers", { 200: fileBytes("The file's headers, without its bytes.", fileHeaders) });
 fileDoc("delete", "Delete a file (?uploadId= aborts a multipart upload)", {
+  ...conflictError,
   200: jsonResponse(FileSchema, "The deleted file."),
   204: { description: "The multipart upload was aborted." },
 });
 fileDoc("post", "Multipart uploads: ?uploads starts one, ?uploadId= completes it with {parts}", {
+  ...conflictError,
   201: jsonResponse(z.union([UploadSchema, FileSchema]), "Started ({uploadId, path}) or completed (the stored file)."),
   403: problem("Not allowed, file type refused (forbidden), or quota_exceeded."),
   413: problem("The file is over the tenant's maxFileBytes (payload_too_large)."),

@@ -1,5 +1,7 @@
 // Data subject erasure (GDPR art. 17) inside the caller's tenant.
 import { createRoute, z } from "@hono/zod-openapi";
+import { SubjectSchema } from "../../durable-objects/contract/identifiers";
+import { ErasureSchema } from "../../durable-objects/contract/lifecycle";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { tenantClient } from "../tenant-client";
 
@@ -11,15 +13,10 @@ export const privacyRoutes = newRouter().openapi(
     summary: "Erase one data subject's personal data across the tenant (members:manage)",
     security: bearerSecurity,
     request: {
-      body: jsonBody(
-        z.strictObject({ subject: z.string().min(1).max(255) }).openapi("Erasure", { example: { subject: "bob" } }),
-      ),
+      body: jsonBody(z.strictObject({ subject: SubjectSchema }).openapi("Erasure", { example: { subject: "bob" } })),
     },
     responses: {
-      200: jsonResponse(
-        z.object({ records: z.number(), members: z.number(), shares: z.number(), files: z.array(z.string()) }),
-        "What was erased.",
-      ),
+      200: jsonResponse(ErasureSchema.openapi("ErasureResult"), "What was erased."),
       ...commonErrors,
       ...conflictError,
     },

@@ -2,9 +2,10 @@
 // history, restore and batches. The tenant's object validates against the collection definition.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { RECORD_ID_PATTERN } from "../../durable-objects/contract/identifiers";
 import type { IdempotencyInput } from "../../durable-objects/contract/records";
 import type { AppEnv } from "../context";
-import { invalid } from "../errors";
+import { ifMatchVersion, notModified } from "../etag";
 import {
   bearerSecurity,
   commonErrors,
@@ -24,7 +25,7 @@ const RecordSchema = z.record(z.string(), z.unknown()).openapi("Record", {
 
 const RecordId = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/)
+  .regex(RECORD_ID_PATTERN)
   .openapi({ param: { name: "id", in: "path" } });
 
 const Params = z.object({ name: CollectionName });
@@ -58,14 +59,6 @@ const withETag = { headers: z.object({ ETag: z.string() }) };
 const preconditionFailed = {
   412: problem("If-Match does not match the record's version (precondition_failed)."),
 };
-
-/** If-Match: "3", W/"3" or 3 → 3; "*" or absent → no precondition. */
-function ifMatchOf(value: string | undefined): number | null {
-  if (value === undefined || value.trim() === "*") return null;
-  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
-  if (!m) throw invalid('If-Match takes a record version such as "3".', { field: "if-match" });
-  return Number(m[1]);
-}
 
 function idempotency(c: Context<AppEnv>, body: unknown): IdempotencyInput | null {
   const key = c.req.header("idempotency-key");
@@ -164,14 +157,25 @@ export const recordRoutes = newRouter()
       tags: ["Records"],
       summary: "Get a record",
       security: bearerSecurity,
-      request: { params: IdParams, query: z.object({ include_deleted: z.enum(["true", "false"]).optional() }) },
-      responses: { 200: { ...jsonResponse(RecordSchema, "The record."), ...withETag }, ...commonErrors },
+      request: {
+        params: IdParams,
+        headers: z.object({
+          "if-none-match": z.string().optional().openapi({ description: 'A version already held, e.g. "3".' }),
+        }),
+        query: z.object({ include_deleted: z.enum(["true", "false"]).optional() }),
+      },
+      responses: {
+        200: { ...jsonResponse(RecordSchema, "The record."), ...withETag },
+        304: { description: "If-None-Match names the record's current version.", ...withETag },
+        ...commonErrors,
+      },
     }),
     async (c) => {
       const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
       const includeDeleted = c.req.valid("query").include_deleted === "true";
       const rec = await t.call((s, caller) => s.getRecord(caller, name, id, includeDeleted));
+      if (notModified(c.req.header("if-none-match"), rec.version)) return c.body(null, 304, etag(rec));
       return c.json(rec, 200, etag(rec));
     },
   );
@@ -195,7 +199,7 @@ for (const method of ["patch", "put"] as const) {
     async (c) => {
       const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
-      const ifMatch = ifMatchOf(c.req.header("if-match"));
+      const ifMatch = ifMatchVersion(c.req.header("if-match"));
       const rec = await t.call((s, caller) => s.writeRecord(caller, name, id, c.req.valid("json"), method, ifMatch));
       return c.json(rec, 200, etag(rec));
     },
@@ -217,7 +221,7 @@ recordRoutes
       const t = await tenantClient(c);
       const { name, id } = c.req.valid("param");
       return c.json(
-        await t.call((s, caller) => s.deleteRecord(caller, name, id, ifMatchOf(c.req.header("if-match")))),
+        await t.call((s, caller) => s.deleteRecord(caller, name, id, ifMatchVersion(c.req.header("if-match")))),
         200,
       );
     },

@@ -21,7 +21,7 @@ export const searchRoutes = newRouter().openapi(
           .string()
           .regex(/^[a-z][a-z0-9_]{0,62}$/)
           .optional(),
-        limit: z.coerce.number().int().min(1).max(100).default(20),
+        limit: z.coerce.number().int().min(1).max(1000).default(20),
       }),
     },
     responses: { 200: jsonResponse(listOf(Hit), "Hits, best first; matches marked with **."), ...commonErrors },

@@ -2,8 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly, requireAdmin } from "../caller";
 import { adminAuditInsert, controlDb } from "../control/control-db";
-import { notFound } from "../errors";
+import { invalid, notFound } from "../errors";
 import { bearerSecurity, commonErrors, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
+import { afterOf, cursorAfter, PageQuery } from "../page-query";
 import { advanceById } from "../sweeps/sweep-runner";
 import { createRun, getRun, listRuns } from "../sweeps/sweep-runs";
 
@@ -35,12 +36,25 @@ export const sweepRoutes = newRouter()
       summary: "Sweep runs (retention, billing, backup), newest first",
       security: bearerSecurity,
       middleware: [adminOnly] as const,
-      request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+      request: { query: PageQuery },
       responses: { 200: jsonResponse(listOf(SweepSchema), "Sweep runs."), ...commonErrors },
     }),
     async (c) => {
-      const runs = await listRuns(c.env, c.req.valid("query").limit);
-      return c.json({ items: runs.map(view), nextCursor: null }, 200);
+      const { cursor, limit } = c.req.valid("query");
+      // The cursor holds the last run's start and id ("<startedAt>|<id>": ids are UUIDs, no "|").
+      const [startedAt, id] = (afterOf(cursor) ?? "").split("|");
+      const before = startedAt && id ? { startedAt, id } : null;
+      if (cursor && !before) throw invalid("The cursor is not valid.", { field: "cursor" });
+      const runs = await listRuns(c.env, limit + 1, before);
+      const page = runs.slice(0, limit);
+      const last = page.at(-1);
+      return c.json(
+        {
+          items: page.map(view),
+          nextCursor: runs.length > limit && last ? cursorAfter(`${last.startedAt}|${last.id}`) : null,
+        },
+        200,
+      );
     },
   )
   .openapi(

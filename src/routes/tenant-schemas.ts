@@ -1,5 +1,6 @@
 // Zod schemas of the tenant management API: they validate requests and describe them in OpenAPI.
 import { z } from "@hono/zod-openapi";
+import { SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { JsonValueSchema } from "../../durable-objects/contract/result";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
 
@@ -31,6 +32,7 @@ export const SettingsSchema = z
     softDeleteDays: z.number().int().min(0).max(3650),
     historyDays: z.number().int().min(0).max(36500),
     auditRetentionDays: z.number().int().min(1).max(36500),
+    changeLogDays: z.number().int().min(1).max(365),
     allowedFileTypes: z.array(z.string().min(1).max(255)).max(100),
     maxFileBytes: z
       .number()
@@ -49,6 +51,47 @@ export const SettingsPatchSchema = SettingsSchema.partial()
     path: ["branding"],
   })
   .openapi("SettingsPatch");
+
+/** The audit trail is kept at least 7 years unless a platform admin lowers it (PUT /v1/tenants/{id}). */
+export const AUDIT_RETENTION_FLOOR_DAYS = 2557;
+
+const MimePattern = z
+  .string()
+  .max(255)
+  .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i, "must be a MIME type or type/*");
+
+/** What a tenant's own settings:manage holders may change (PATCH /v1/settings), with its bounds. */
+export const TenantSettingsPatchSchema = z
+  .strictObject({
+    softDeleteDays: z.number().int().min(0).max(365).optional(),
+    historyDays: z.number().int().min(1).max(3650).optional(),
+    auditRetentionDays: z
+      .number()
+      .int()
+      .min(AUDIT_RETENTION_FLOOR_DAYS, `must be at least ${AUDIT_RETENTION_FLOOR_DAYS} days (7 years)`)
+      .max(36500)
+      .optional(),
+    changeLogDays: z.number().int().min(1).max(365).optional(),
+    allowedFileTypes: z.array(MimePattern).max(100).optional(),
+    maxFileBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(5 * 1024 ** 4)
+      .optional(),
+    autoJoinRole: RoleName.refine((r) => r !== "owner", "owners are never made by joining")
+      .nullable()
+      .optional(),
+    branding: z.record(z.string().max(64), JsonValueSchema).optional(),
+  })
+  .refine((s) => JSON.stringify(s.branding ?? {}).length <= 4096, {
+    message: "branding is limited to 4 KB",
+    path: ["branding"],
+  })
+  .refine((s) => Object.keys(s).length > 0, { message: "name at least one setting to change" })
+  .openapi("TenantSettingsPatch", {
+    example: { softDeleteDays: 14, allowedFileTypes: ["image/*", "application/pdf"] },
+  });
 
 export const JurisdictionSchema = z.enum(["eu", "fedramp"]).nullable();
 
@@ -79,7 +122,7 @@ export const CreateTenantSchema = z
     tier: z.string().min(1).max(40).default("basic"),
     jurisdiction: JurisdictionSchema.optional(),
     owner: z.strictObject({
-      sub: z.string().min(1).max(255),
+      sub: SubjectSchema,
       email: z.email().max(320).nullable().optional(),
       displayName: z.string().max(200).nullable().optional(),
     }),

@@ -36,8 +36,24 @@ export async function openRuns(env: Env, kind?: SweepKind): Promise<SweepRun[]> 
     .orderBy(asc(sweepRuns.startedAt));
 }
 
-export async function listRuns(env: Env, limit: number): Promise<SweepRun[]> {
-  return controlDb(env).select().from(sweepRuns).orderBy(desc(sweepRuns.startedAt)).limit(limit);
+/** Runs newest first (by start, then id), after `before` — the last run of the previous page. */
+export async function listRuns(
+  env: Env,
+  limit: number,
+  before: { startedAt: string; id: string } | null = null,
+): Promise<SweepRun[]> {
+  const older = before
+    ? or(
+        lt(sweepRuns.startedAt, before.startedAt),
+        and(eq(sweepRuns.startedAt, before.startedAt), lt(sweepRuns.id, before.id)),
+      )
+    : undefined;
+  return controlDb(env)
+    .select()
+    .from(sweepRuns)
+    .where(older)
+    .orderBy(desc(sweepRuns.startedAt), desc(sweepRuns.id))
+    .limit(limit);
 }
 
 export async function getRun(env: Env, id: string): Promise<SweepRun | undefined> {

@@ -1,20 +1,14 @@
 // What each sweep does for one tenant. Every task is idempotent: running it twice changes
 // nothing the second time.
 import { sql } from "drizzle-orm";
+import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
 import { controlDb } from "../control/control-db";
 import { finalizeRotation } from "../control/key-rotation";
 import { type SweepKind, type TenantRow, usageRollups } from "../control/schema";
-import { hardDeleteTenant } from "../control/tenant-deletion";
+import { graceOver, hardDeleteTenant } from "../control/tenant-deletion";
 import { tenantStub } from "../tenant-client";
 
 type Task = (env: Env, tenant: TenantRow) => Promise<Record<string, number>>;
-
-const DAY = 86_400_000;
-
-function graceOver(env: Env, tenant: TenantRow, now: number): boolean {
-  const graceDays = Number(env.TENANT_GRACE_DAYS) || 30;
-  return tenant.cancelledAt !== null && now - Date.parse(tenant.cancelledAt) > graceDays * DAY;
-}
 
 function expect<T>(result: { ok: true; value: T } | { ok: false; detail: string }): T {
   if (!result.ok) throw new Error(result.detail);
@@ -22,7 +16,8 @@ function expect<T>(result: { ok: true; value: T } | { ok: false; detail: string 
 }
 
 const retention: Task = async (env, tenant): Promise<Record<string, number>> => {
-  if (tenant.legalHold) return { held: 1 };
+  // A held tenant is neither purged nor hard-deleted, and keeps its retired keys.
+  if (legalHoldFailure(tenant, "Retention")) return { held: 1 };
   const now = Date.now();
   if (tenant.status === "cancelled" && graceOver(env, tenant, now)) {
     const deleted = await hardDeleteTenant(env, tenant);

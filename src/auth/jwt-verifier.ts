@@ -1,5 +1,7 @@
 // Verifies bearer JWTs with jose against the configured keys: a JWKS string, a remote JWKS URL
 // (cached; an unknown `kid` triggers a refetch, so rotation is honoured) or an HS256 secret.
+// Beyond jose's checks: `iat` may not lie in the future, and the audience rule knows Cognito's
+// access tokens, which carry `client_id` and `token_use` instead of `aud`.
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -20,6 +22,23 @@ export interface AuthConfig {
   AUTH_HS256_SECRET?: string;
   AUTH_ISSUER?: string;
   AUTH_AUDIENCE?: string;
+  AUTH_TOKEN_USE?: string;
+}
+
+type TokenUse = "id" | "access" | "any";
+
+/** A comma-separated setting as a list; empty when unset. */
+const listOf = (setting: string | undefined) =>
+  (setting ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+function tokenUseRule(setting: string | undefined): TokenUse | null {
+  if (!setting) return null;
+  if (setting === "id" || setting === "access" || setting === "any") return setting;
+  // A misconfiguration, not a bad token: fail closed and loudly.
+  throw new Error(`AUTH_TOKEN_USE must be id, access or any, not '${setting}'.`);
 }
 
 // Key material is parsed once per isolate and reused; keyed by its source so a config change
@@ -70,25 +89,84 @@ export async function verifyJwt(token: string, config: AuthConfig): Promise<JWTP
   } catch {
     throw refuse("The bearer token is not a well-formed JWT.");
   }
+  const tokenUse = tokenUseRule(config.AUTH_TOKEN_USE);
+  // Issuer and audience are checked below, after the signature: an issuer may name the token's own
+  // directory (Entra ID), and Cognito access tokens have no audience.
   const options = {
-    issuer: config.AUTH_ISSUER || undefined,
-    audience: config.AUTH_AUDIENCE || undefined,
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     requiredClaims: ["exp"],
   };
+  let payload: JWTPayload;
   try {
     if (alg === "HS256") {
       const secret = secretFor(config);
       if (!secret) throw refuse("HS256 tokens are not accepted here.");
-      return (await jwtVerify(token, await secret, { ...options, algorithms: ["HS256"] })).payload;
+      payload = (await jwtVerify(token, await secret, { ...options, algorithms: ["HS256"] })).payload;
+    } else {
+      const jwks = alg && ASYMMETRIC_ALGS.includes(alg) ? jwksFor(config) : null;
+      if (!jwks) throw refuse(`Tokens signed with ${alg ?? "no algorithm"} are not accepted.`);
+      payload = (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS })).payload;
     }
-    const jwks = alg && ASYMMETRIC_ALGS.includes(alg) ? jwksFor(config) : null;
-    if (!jwks) throw refuse(`Tokens signed with ${alg ?? "no algorithm"} are not accepted.`);
-    return (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS })).payload;
   } catch (err) {
     if (err instanceof ApiError) throw err;
     throw refuse(describeJoseError(err));
   }
+  // jose checks `iat` only against a maximum age; a token issued in the future is a forged or
+  // mis-clocked one either way.
+  if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+    throw refuse("The token's iat claim lies in the future.");
+  }
+  if (!issuerAccepted(payload, listOf(config.AUTH_ISSUER))) {
+    throw refuse("The token's iss claim is not acceptable.");
+  }
+  if (tokenUse && !tokenUseAccepted(payload.token_use, tokenUse)) {
+    throw refuse("The token's token_use claim is not acceptable.");
+  }
+  if (!audienceAccepted(payload, listOf(config.AUTH_AUDIENCE), tokenUse)) {
+    throw refuse("The token's aud claim is not acceptable.");
+  }
+  return payload;
+}
+
+// A directory id as Entra ID writes it in `tid`: a lowercase GUID, nothing that could reshape a URL.
+const DIRECTORY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * `iss` must equal one of the issuers. An issuer with `{tid}` (Entra ID's multi-tenant
+ * `https://login.microsoftonline.com/{tid}/v2.0`) stands for that URL with the token's own `tid`,
+ * so each directory's tokens must carry their own directory's issuer.
+ */
+function issuerAccepted(payload: JWTPayload, issuers: string[]): boolean {
+  if (issuers.length === 0) return true;
+  const tid = typeof payload.tid === "string" && DIRECTORY_ID.test(payload.tid) ? payload.tid : null;
+  return issuers.some((issuer) => {
+    const expected = issuer.includes("{tid}") ? (tid ? issuer.replaceAll("{tid}", tid) : null) : issuer;
+    return expected !== null && payload.iss === expected;
+  });
+}
+
+function tokenUseAccepted(claim: unknown, rule: TokenUse): boolean {
+  return rule === "any" ? claim === "id" || claim === "access" : claim === rule;
+}
+
+/**
+ * `aud` (a string or an array) must name one of the audiences. A Cognito access token has no
+ * `aud`: when AUTH_TOKEN_USE admits access tokens, its `client_id` must name one instead.
+ */
+function audienceAccepted(payload: JWTPayload, audiences: string[], tokenUse: TokenUse | null): boolean {
+  if (audiences.length === 0) return true;
+  if (payload.aud !== undefined) {
+    // Not trusted to be well-typed: jose checks the claim's shape only when it checks the audience.
+    const aud: unknown[] = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    return aud.some((a) => typeof a === "string" && audiences.includes(a));
+  }
+  const accessAllowed = tokenUse === "access" || tokenUse === "any";
+  return (
+    accessAllowed &&
+    payload.token_use === "access" &&
+    typeof payload.client_id === "string" &&
+    audiences.includes(payload.client_id)
+  );
 }
 
 function describeJoseError(err: unknown): string {

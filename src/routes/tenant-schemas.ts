@@ -1,8 +1,31 @@
 // Zod schemas of the tenant management API: they validate requests and describe them in OpenAPI.
 import { z } from "@hono/zod-openapi";
+import { hasControlCharacters, MAX_SUBJECT_LENGTH } from "../../durable-objects/contract/subject";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
+import { isExternalId, MAX_EXTERNAL_ID_LENGTH } from "../control/external-ids";
 
 export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, "must match ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
+
+export const ExternalIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_EXTERNAL_ID_LENGTH)
+  .refine(isExternalId, {
+    message:
+      "must be printable, without blanks at either end, and not itself a tenant id (a claim holding a tenant id selects that tenant)",
+  })
+  .openapi({
+    description:
+      "The identity provider's organisation id whose tokens reach this tenant (Auth0 or Clerk `org_…`). Unique, set once, never reissued.",
+    example: "org_9ybsU1dN2dKfDkBi",
+  });
+
+/** A user id as identity providers issue it (a token's `sub`). */
+export const SubjectSchema = z
+  .string()
+  .min(1)
+  .max(MAX_SUBJECT_LENGTH)
+  .refine((s) => !hasControlCharacters(s), { message: "must not contain control characters" });
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -65,6 +88,7 @@ export const TenantSchema = z
     settings: SettingsSchema,
     legalHold: z.boolean(),
     owner: z.string(),
+    externalId: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
     cancelledAt: z.string().nullable(),
@@ -77,8 +101,9 @@ export const CreateTenantSchema = z
     name: z.string().trim().min(1).max(200),
     tier: z.string().min(1).max(40).default("basic"),
     jurisdiction: JurisdictionSchema.optional(),
+    externalId: ExternalIdSchema.optional(),
     owner: z.strictObject({
-      sub: z.string().min(1).max(255),
+      sub: SubjectSchema,
       email: z.email().max(320).nullable().optional(),
       displayName: z.string().max(200).nullable().optional(),
     }),
@@ -86,7 +111,7 @@ export const CreateTenantSchema = z
     limits: LimitOverridesSchema.optional(),
   })
   .openapi("CreateTenant", {
-    example: { id: "acme", name: "Acme", tier: "pro", owner: { sub: "alice" } },
+    example: { id: "acme", name: "Acme", tier: "pro", externalId: "org_9ybsU1dN2dKfDkBi", owner: { sub: "alice" } },
   });
 
 export const UpdateTenantSchema = z
@@ -96,6 +121,8 @@ export const UpdateTenantSchema = z
     settings: SettingsPatchSchema.optional(),
     legalHold: z.boolean().optional(),
     limits: LimitOverridesSchema.optional(),
+    /** Set once while unset; the same value again is a no-op, another one a conflict. */
+    externalId: ExternalIdSchema.optional(),
   })
   .openapi("UpdateTenant", { example: { tier: "enterprise", limits: { requestsPerSecond: 5, burst: 5 } } });
 

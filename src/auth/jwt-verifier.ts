@@ -145,8 +145,13 @@ function issuerAccepted(payload: JWTPayload, issuers: string[]): boolean {
   });
 }
 
+/**
+ * "id" and "access" admit only Cognito tokens of that use. "any" admits both, and tokens of other
+ * providers (no token_use) in a deployment that serves several; a token_use of any other value
+ * is refused by every rule.
+ */
 function tokenUseAccepted(claim: unknown, rule: TokenUse): boolean {
-  return rule === "any" ? claim === "id" || claim === "access" : claim === rule;
+  return rule === "any" ? claim === undefined || claim === "id" || claim === "access" : claim === rule;
 }
 
 /**

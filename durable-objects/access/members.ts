@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
 import { fail, ok, type Result } from "../contract/rpc-contract";
+import { isSubject } from "../contract/subject";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { BUILTIN_ROLES } from "./permissions";
@@ -39,7 +40,7 @@ const Roles = z
   .min(1)
   .max(20);
 export const AddMemberSchema = z.strictObject({
-  sub: z.string().min(1).max(255),
+  sub: z.string().refine(isSubject, "must be 1–255 characters without control characters"),
   roles: Roles,
   email: z.email().max(320).nullable().optional(),
   displayName: z.string().max(200).nullable().optional(),

@@ -6,7 +6,7 @@ import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyJwt } from "../src/auth/jwt-verifier";
 import { identityConfig, identityFrom } from "../src/auth/token-identity";
-import { call, createTenant, hsToken, json, rsaToken, userToken } from "./helpers";
+import { call, createTenant, hsToken, json, providerKey, rsaToken, userToken } from "./helpers";
 
 const b64url = (v: unknown) => btoa(JSON.stringify(v)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 
@@ -221,6 +221,30 @@ describe("remote JWKS (AUTH_JWKS_URL)", () => {
     expect((await verifyJwt(token, config)).sub).toBe("u1");
     expect((await verifyJwt(token, config)).sub).toBe("u1");
     expect(fetchSpy).toHaveBeenCalledTimes(1);
+  });
+
+  it("fetches each listed key set and verifies tokens of either provider, without refetching", async () => {
+    const a = await providerKey("RS256", "provider-a");
+    const b = await providerKey("ES256", "provider-b");
+    const base = `https://idp.example/${crypto.randomUUID()}`;
+    const served: Record<string, string> = { [`${base}/a.json`]: a.jwks, [`${base}/b.json`]: b.jwks };
+    const fetchSpy = vi
+      .spyOn(globalThis, "fetch")
+      .mockImplementation(
+        async (input) =>
+          new Response(served[String(input)] ?? "{}", { headers: { "content-type": "application/json" } }),
+      );
+    const config = { AUTH_JWKS_URL: `${base}/a.json, ${base}/b.json` };
+    const claims = (sub: string) => ({ sub, exp: Math.floor(Date.now() / 1000) + 300 });
+    for (let i = 0; i < 2; i++) {
+      expect((await verifyJwt(await a.sign(claims("from-a")), config)).sub).toBe("from-a");
+      expect((await verifyJwt(await b.sign(claims("from-b")), config)).sub).toBe("from-b");
+    }
+    expect(fetchSpy).toHaveBeenCalledTimes(2);
+    const stranger = await providerKey("RS256", "provider-c");
+    await expect(verifyJwt(await stranger.sign(claims("c")), config)).rejects.toMatchObject({
+      code: "unauthenticated",
+    });
   });
 
   it("refuses an RS256 token when no key set is configured", async () => {

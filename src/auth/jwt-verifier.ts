@@ -9,6 +9,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
+  type RemoteJWKSet,
 } from "jose";
 import { ApiError } from "../errors";
 
@@ -55,15 +56,33 @@ function jwksFor(config: AuthConfig): JWTVerifyGetKey | null {
   if (!source) return null;
   let getKey = jwksCache.get(source);
   if (!getKey) {
-    getKey = config.AUTH_JWKS
-      ? createLocalJWKSet(JSON.parse(config.AUTH_JWKS))
-      : createRemoteJWKSet(new URL(config.AUTH_JWKS_URL as string), {
-          cacheMaxAge: 10 * 60_000,
-          cooldownDuration: 30_000,
-        });
+    getKey = config.AUTH_JWKS ? createLocalJWKSet(JSON.parse(config.AUTH_JWKS)) : remoteSets(config.AUTH_JWKS_URL);
     jwksCache.set(source, getKey);
   }
   return getKey;
+}
+
+/** One remote key set per listed URL (one per provider when a deployment serves several). */
+function remoteSets(urls: string | undefined): JWTVerifyGetKey {
+  const sets = listOf(urls).map((url) =>
+    createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 }),
+  );
+  if (sets.length === 1) return sets[0] as RemoteJWKSet;
+  return async (header, token) => {
+    // The set already holding the token's kid answers without a fetch; otherwise each is asked
+    // in turn (a set without the key refetches at most once per cooldown).
+    const holder = header.kid ? sets.find((s) => s.jwks()?.keys.some((k) => k.kid === header.kid)) : undefined;
+    if (holder) return holder(header, token);
+    let failure: unknown = new Error("no key set");
+    for (const set of sets) {
+      try {
+        return await set(header, token);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    throw failure;
+  };
 }
 
 /** The HS256 secret as a CryptoKey, imported once: a raw secret would be imported on every call. */

@@ -247,6 +247,12 @@ describe("remote JWKS (AUTH_JWKS_URL)", () => {
     });
   });
 
+  it("fails closed on an AUTH_TOKEN_USE that is not id, access or any", async () => {
+    const token = await hsToken("u1", { claims: { tenant_id: "acme", token_use: "id" } });
+    const config = { AUTH_HS256_SECRET: env.AUTH_HS256_SECRET, AUTH_TOKEN_USE: "both" };
+    await expect(verifyJwt(token, config)).rejects.toThrow(/AUTH_TOKEN_USE/);
+  });
+
   it("refuses an RS256 token when no key set is configured", async () => {
     const token = await rsaToken("u1", { tenant_id: "acme" });
     await expect(verifyJwt(token, { AUTH_HS256_SECRET: "x".repeat(32) })).rejects.toMatchObject({

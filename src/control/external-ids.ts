@@ -30,6 +30,9 @@ export const isExternalId = (value: unknown): value is string =>
 
 const remembered = new Map<string, { tenantId: string | null; until: number }>();
 
+// Lookups in flight: concurrent first requests for one id share a single D1 read.
+const pending = new Map<string, Promise<string | null>>();
+
 function remember(externalId: string, tenantId: string | null): void {
   // Oldest first out: a Map iterates in insertion order, and a refreshed entry is re-inserted.
   remembered.delete(externalId);
@@ -40,17 +43,38 @@ function remember(externalId: string, tenantId: string | null): void {
 /** Drops what this isolate remembers about an external id (after it is assigned or retired). */
 export function forgetExternalId(externalId: string): void {
   remembered.delete(externalId);
+  // A lookup already in flight may have read the registry before the change: not remembered.
+  pending.delete(externalId);
 }
 
 /** The tenant registered with this external id, or null; deleted tenants map to nothing. */
 export async function tenantForExternalId(env: Env, externalId: string): Promise<string | null> {
   const hit = remembered.get(externalId);
   if (hit && hit.until > Date.now()) return hit.tenantId;
+  const inFlight = pending.get(externalId);
+  if (inFlight) return inFlight;
+  const lookup: Promise<string | null> = lookUp(env, externalId).then(
+    (tenantId) => {
+      if (pending.get(externalId) === lookup) {
+        pending.delete(externalId);
+        remember(externalId, tenantId);
+      }
+      return tenantId;
+    },
+    (err: unknown) => {
+      if (pending.get(externalId) === lookup) pending.delete(externalId);
+      throw err;
+    },
+  );
+  pending.set(externalId, lookup);
+  return lookup;
+}
+
+async function lookUp(env: Env, externalId: string): Promise<string | null> {
   const row = await controlDb(env)
     .select({ id: tenants.id })
     .from(tenants)
     .where(and(eq(tenants.externalId, externalId), ne(tenants.status, "deleted"), ne(tenants.status, "provisioning")))
     .get();
-  remember(externalId, row?.id ?? null);
   return row?.id ?? null;
 }

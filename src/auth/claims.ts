@@ -3,13 +3,11 @@
 // literal top-level claim (`custom:tenantId`, `https://example.com/roles`) and then as a dotted
 // path into nested objects (`o.id` in Clerk v2 session tokens, `firebase.tenant`).
 import type { JWTPayload } from "jose";
+import { listOf } from "./claim-checks";
 
 /** "a, b ,c" → ["a", "b", "c"]; an empty or missing setting gives the fallback. */
 export function claimList(setting: string | undefined, fallback: string): string[] {
-  const names = (setting ?? "")
-    .split(",")
-    .map((n) => n.trim())
-    .filter(Boolean);
+  const names = listOf(setting);
   return names.length > 0 ? names : [fallback];
 }
 

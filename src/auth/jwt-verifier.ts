@@ -1,7 +1,7 @@
 // Verifies bearer JWTs with jose against the configured keys: a JWKS string, a remote JWKS URL
 // (cached; an unknown `kid` triggers a refetch, so rotation is honoured) or an HS256 secret.
-// Beyond jose's checks: `iat` may not lie in the future, and the audience rule knows Cognito's
-// access tokens, which carry `client_id` and `token_use` instead of `aud`.
+// Beyond jose's checks: `iat` may not lie in the future; issuer, audience and token use follow
+// the rules of claim-checks.ts, which know Entra ID's and Cognito's tokens.
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -12,6 +12,7 @@ import {
   type RemoteJWKSet,
 } from "jose";
 import { ApiError } from "../errors";
+import { audienceAccepted, issuerAccepted, listOf, tokenUseAccepted, tokenUseRule } from "./claim-checks";
 
 /** Asymmetric algorithms accepted from a JWKS; HS256 only from the local secret. */
 const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
@@ -24,22 +25,6 @@ export interface AuthConfig {
   AUTH_ISSUER?: string;
   AUTH_AUDIENCE?: string;
   AUTH_TOKEN_USE?: string;
-}
-
-type TokenUse = "id" | "access" | "any";
-
-/** A comma-separated setting as a list; empty when unset. */
-const listOf = (setting: string | undefined) =>
-  (setting ?? "")
-    .split(",")
-    .map((v) => v.trim())
-    .filter(Boolean);
-
-function tokenUseRule(setting: string | undefined): TokenUse | null {
-  if (!setting) return null;
-  if (setting === "id" || setting === "access" || setting === "any") return setting;
-  // A misconfiguration, not a bad token: fail closed and loudly.
-  throw new Error(`AUTH_TOKEN_USE must be id, access or any, not '${setting}'.`);
 }
 
 // Key material is parsed once per isolate and reused; keyed by its source so a config change
@@ -145,52 +130,6 @@ export async function verifyJwt(token: string, config: AuthConfig): Promise<JWTP
     throw refuse("The token's aud claim is not acceptable.");
   }
   return payload;
-}
-
-// A directory id as Entra ID writes it in `tid`: a lowercase GUID, nothing that could reshape a URL.
-const DIRECTORY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * `iss` must equal one of the issuers. An issuer with `{tid}` (Entra ID's multi-tenant
- * `https://login.microsoftonline.com/{tid}/v2.0`) stands for that URL with the token's own `tid`,
- * so each directory's tokens must carry their own directory's issuer.
- */
-function issuerAccepted(payload: JWTPayload, issuers: string[]): boolean {
-  if (issuers.length === 0) return true;
-  const tid = typeof payload.tid === "string" && DIRECTORY_ID.test(payload.tid) ? payload.tid : null;
-  return issuers.some((issuer) => {
-    const expected = issuer.includes("{tid}") ? (tid ? issuer.replaceAll("{tid}", tid) : null) : issuer;
-    return expected !== null && payload.iss === expected;
-  });
-}
-
-/**
- * "id" and "access" admit only Cognito tokens of that use. "any" admits both, and tokens of other
- * providers (no token_use) in a deployment that serves several; a token_use of any other value
- * is refused by every rule.
- */
-function tokenUseAccepted(claim: unknown, rule: TokenUse): boolean {
-  return rule === "any" ? claim === undefined || claim === "id" || claim === "access" : claim === rule;
-}
-
-/**
- * `aud` (a string or an array) must name one of the audiences. A Cognito access token has no
- * `aud`: when AUTH_TOKEN_USE admits access tokens, its `client_id` must name one instead.
- */
-function audienceAccepted(payload: JWTPayload, audiences: string[], tokenUse: TokenUse | null): boolean {
-  if (audiences.length === 0) return true;
-  if (payload.aud !== undefined) {
-    // Not trusted to be well-typed: jose checks the claim's shape only when it checks the audience.
-    const aud: unknown[] = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    return aud.some((a) => typeof a === "string" && audiences.includes(a));
-  }
-  const accessAllowed = tokenUse === "access" || tokenUse === "any";
-  return (
-    accessAllowed &&
-    payload.token_use === "access" &&
-    typeof payload.client_id === "string" &&
-    audiences.includes(payload.client_id)
-  );
 }
 
 function describeJoseError(err: unknown): string {

@@ -400,5 +400,32 @@ describe("one deployment serving Cognito and Entra ID", () => {
     });
     expect(await tenantOf(await callWithEnv(both, "/v1/me", { token: cognitoToken }))).toBe(a.id);
     expect(await tenantOf(await callWithEnv(both, "/v1/me", { token: entraToken }))).toBe(b.id);
+    // Neither list admits a third issuer or audience, and the first listed claim still decides.
+    const thirdIssuer = await cognitoKey.sign({
+      sub: a.owner,
+      iss: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other",
+      aud: cognito.AUTH_AUDIENCE,
+      "custom:tenantId": a.id,
+      exp: now() + 600,
+    });
+    expect((await callWithEnv(both, "/v1/me", { token: thirdIssuer })).status).toBe(401);
+    const thirdAudience = await entraKey.sign({
+      sub: b.owner,
+      iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+      aud: "another-app",
+      tid,
+      exp: now() + 600,
+    });
+    expect((await callWithEnv(both, "/v1/me", { token: thirdAudience })).status).toBe(401);
+    const twoClaims = await entraKey.sign({
+      sub: b.owner,
+      iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+      aud: entra.AUTH_AUDIENCE,
+      tid,
+      "custom:tenantId": a.id,
+      exp: now() + 600,
+    });
+    const first = await callWithEnv(both, "/v1/me", { token: twoClaims });
+    expect(first.status).toBe(403); // a's tenant, where b's owner is no member: never b's tenant
   });
 });

@@ -6,6 +6,10 @@ interface SiloSecrets {
   AUTH_JWKS_URL?: string;
   AUTH_ISSUER?: string;
   AUTH_AUDIENCE?: string;
+  /** Claim names holding the roles, first present wins (default "roles"); they only narrow. */
+  ROLES_CLAIM?: string;
+  /** Cognito's token_use: "id", "access" or "any"; unset checks none. */
+  AUTH_TOKEN_USE?: string;
   MASTER_KEY?: string;
   /** The previous master key while tenants are re-wrapped under a new MASTER_KEY. */
   MASTER_KEY_PREVIOUS?: string;

@@ -141,6 +141,31 @@ describe("roles and permissions", () => {
   });
 });
 
+describe("member ids", () => {
+  it("refuses a member sub with control characters, and an empty or overlong one, with 400", async () => {
+    const t = await createTenant();
+    for (const sub of ["a\u0000b", "bob\n", "del\u007f", "c1\u0085", "", "x".repeat(256)]) {
+      const res = await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub, roles: ["viewer"] } });
+      expect(res.status, JSON.stringify(sub)).toBe(400);
+      expect((await json(res)).code).toBe("validation_failed");
+    }
+    // Provider-shaped ids are fine.
+    for (const sub of ["auth0|64f1c2d3e4b5a6978899aabb", "user_2bQxWvUtSrPq0NmLk", "ümlaut@example.com"]) {
+      await addMember(t.ownerToken, sub, ["viewer"]);
+    }
+  });
+
+  it("refuses a tenant owner sub with control characters with 400", async () => {
+    const res = await call("/v1/tenants", {
+      method: "POST",
+      token: await adminToken(),
+      body: { name: "x", owner: { sub: "root\u0000" } },
+    });
+    expect(res.status).toBe(400);
+    expect((await json(res)).code).toBe("validation_failed");
+  });
+});
+
 describe("API keys", () => {
   it("lives through create, use, scope refusal, revocation and expiry", async () => {
     const t = await createTenant();

@@ -1,8 +1,10 @@
 // Test helpers: tokens minted with jose, requests through the Worker's real fetch handler (every
 // answer checked against /openapi.json), and tenants provisioned through the admin API.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { importJWK, type JWTPayload, SignJWT } from "jose";
-import { checkedFetch } from "./openapi-check";
+import { exportJWK, generateKeyPair, importJWK, type JWTPayload, SignJWT } from "jose";
+import worker from "../src/index";
+import { checkedFetch, expectDocumented } from "./openapi-check";
 
 const secret = () => new TextEncoder().encode(env.AUTH_HS256_SECRET);
 
@@ -12,10 +14,15 @@ export interface TokenOptions {
   issuer?: string | null;
   audience?: string | null;
   notBefore?: string | number;
+  /** Seconds since the epoch; the current time when absent. */
+  issuedAt?: number;
 }
 
 export async function hsToken(sub: string, opts: TokenOptions = {}): Promise<string> {
-  let jwt = new SignJWT({ ...opts.claims }).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setIssuedAt();
+  let jwt = new SignJWT({ ...opts.claims })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setIssuedAt(opts.issuedAt);
   if (opts.issuer !== null) jwt = jwt.setIssuer(opts.issuer ?? env.AUTH_ISSUER ?? "");
   if (opts.audience !== null) jwt = jwt.setAudience(opts.audience ?? env.AUTH_AUDIENCE ?? "");
   if (opts.expiresIn !== null) jwt = jwt.setExpirationTime(opts.expiresIn ?? "10m");
@@ -46,7 +53,7 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export async function call(path: string, opts: CallOptions = {}): Promise<Response> {
+function request(path: string, opts: CallOptions): Request {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: BodyInit | undefined;
@@ -54,7 +61,11 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
     headers["content-type"] ??= "application/json";
   }
-  return checkedFetch(new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body }));
+  return new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body });
+}
+
+export async function call(path: string, opts: CallOptions = {}): Promise<Response> {
+  return checkedFetch(request(path, opts));
 }
 
 /** A tenant id nobody else in the run uses. */
@@ -92,4 +103,33 @@ export async function callRaw(
   return checkedFetch(
     new Request(`https://silo.test${path}`, { method: opts.method ?? "GET", headers, body: opts.body }),
   );
+}
+
+/**
+ * A request through the same Worker with some settings replaced (identity providers'
+ * configurations); a setting given as undefined is unset. Everything else is the test bindings.
+ */
+export async function callWithEnv(
+  vars: Record<string, string | undefined>,
+  path: string,
+  opts: CallOptions = {},
+): Promise<Response> {
+  const ctx = createExecutionContext();
+  const req = request(path, opts);
+  const res = await worker.fetch(req, { ...env, ...vars } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return expectDocumented(req, res);
+}
+
+/** A signing key of a test identity provider and the JWKS that publishes its public half. */
+export async function providerKey(alg: "RS256" | "ES256", kid: string) {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: "sig" };
+  return {
+    jwk,
+    jwks: JSON.stringify({ keys: [jwk] }),
+    /** A token with exactly these claims (nothing added), as the provider would issue it. */
+    sign: (claims: Record<string, unknown>, typ = "JWT") =>
+      new SignJWT(claims).setProtectedHeader({ alg, kid, typ }).sign(privateKey),
+  };
 }

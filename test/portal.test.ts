@@ -121,6 +121,36 @@ describe("portal pages and forms", () => {
     expect(row?.actor).toBe("admin:wizard-admin");
   });
 
+  it("sets an external id with the wizard or once on the tenant page, shows it, and refuses a taken one", async () => {
+    const { cookie, csrf } = await signIn("ext-admin");
+    const id = uniqueId("wizext");
+    const org = `org_${crypto.randomUUID().slice(0, 8)}Wz`;
+    const created = await browse("/admin/tenants", {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, id, name: "Ext Co", tier: "pro", owner: "wendy", jurisdiction: "", externalId: org },
+    });
+    expect(created.status).toBe(303);
+    const page = await (await browse(`/admin/tenants/${id}`, { cookie })).text();
+    expect(page).toContain(`<code>${org}</code>`);
+    expect(page).not.toContain('name="externalId"'); // set once: no field to change it
+    const other = await createTenant();
+    const taken = await browse(`/admin/tenants/${other.id}/update`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, tier: "pro", externalId: org },
+    });
+    expect(taken.status).toBe(409);
+    const later = `org_${crypto.randomUUID().slice(0, 8)}Up`;
+    const set = await browse(`/admin/tenants/${other.id}/update`, {
+      method: "POST",
+      cookie,
+      form: { _csrf: csrf, tier: "pro", externalId: later },
+    });
+    expect(set.status).toBe(303);
+    expect(await (await browse(`/admin/tenants/${other.id}`, { cookie })).text()).toContain(`<code>${later}</code>`);
+  });
+
   it("the tenant page shows state, usage and verified audit events; actions need confirmation", async () => {
     const t = await createTenant();
     const { cookie, csrf } = await signIn();

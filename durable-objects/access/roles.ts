@@ -10,7 +10,7 @@ import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayDefineRole } from "./grants";
 import { BUILTIN_ROLES } from "./permissions";
-import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, CLEARANCES, type Clearance, clearanceOf } from "./role-definitions";
+import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, CLEARANCES, clearanceOf } from "./role-definitions";
 
 export const RoleSchema = z.strictObject({
   permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),

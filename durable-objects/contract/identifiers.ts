@@ -3,17 +3,14 @@
 // terminal escapes and look-alike ids. Pattern-checked names (collections, fields, roles, record
 // ids, tenant ids) exclude them by their patterns; file paths by file-path.ts.
 import { z } from "zod";
+import { isSubject, MAX_SUBJECT_LENGTH } from "./subject";
 
-const CONTROL = /\p{Cc}/u;
-
-export const hasControlCharacters = (value: string) => CONTROL.test(value);
-
-/** A user's id as identity providers issue it (`sub`): 1–255 characters, no control characters. */
+/** A user's id as identity providers issue it (`sub`): subject.ts's rule, as a schema. */
 export const SubjectSchema = z
   .string()
   .min(1)
-  .max(255)
-  .refine((s) => !hasControlCharacters(s), { message: "must not contain control characters" });
+  .max(MAX_SUBJECT_LENGTH)
+  .refine(isSubject, { message: "must not contain control characters" });
 
 /** A record id, as the object generates them (and as imports keep them). */
 export const RECORD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { mayTouchMember } from "../access/grants";
 import { appendAudit } from "../audit/audit-chain";
-import { aliasesOf, type CollectionDef, piiNames } from "../collections/collection-schema";
+import { type CollectionDef, piiNames } from "../collections/collection-schema";
 import type { ErasureResult } from "../contract/lifecycle";
 import { type Failure, fail, ok, type Result } from "../contract/result";
 import { recordVersions } from "../db/schema";

@@ -1,5 +1,7 @@
 // Verifies bearer JWTs with jose against the configured keys: a JWKS string, a remote JWKS URL
 // (cached; an unknown `kid` triggers a refetch, so rotation is honoured) or an HS256 secret.
+// Beyond jose's checks: `iat` may not lie in the future; issuer, audience and token use follow
+// the rules of claim-checks.ts, which know Entra ID's and Cognito's tokens.
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -7,8 +9,10 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
   jwtVerify,
+  type RemoteJWKSet,
 } from "jose";
 import { ApiError } from "../errors";
+import { audienceAccepted, issuerAccepted, listOf, tokenUseAccepted, tokenUseRule } from "./claim-checks";
 
 /** Asymmetric algorithms accepted from a JWKS; HS256 only from the local secret. */
 const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
@@ -20,6 +24,7 @@ export interface AuthConfig {
   AUTH_HS256_SECRET?: string;
   AUTH_ISSUER?: string;
   AUTH_AUDIENCE?: string;
+  AUTH_TOKEN_USE?: string;
 }
 
 // Key material is parsed once per isolate and reused; keyed by its source so a config change
@@ -36,15 +41,33 @@ function jwksFor(config: AuthConfig): JWTVerifyGetKey | null {
   if (!source) return null;
   let getKey = jwksCache.get(source);
   if (!getKey) {
-    getKey = config.AUTH_JWKS
-      ? createLocalJWKSet(JSON.parse(config.AUTH_JWKS))
-      : createRemoteJWKSet(new URL(config.AUTH_JWKS_URL as string), {
-          cacheMaxAge: 10 * 60_000,
-          cooldownDuration: 30_000,
-        });
+    getKey = config.AUTH_JWKS ? createLocalJWKSet(JSON.parse(config.AUTH_JWKS)) : remoteSets(config.AUTH_JWKS_URL);
     jwksCache.set(source, getKey);
   }
   return getKey;
+}
+
+/** One remote key set per listed URL (one per provider when a deployment serves several). */
+function remoteSets(urls: string | undefined): JWTVerifyGetKey {
+  const sets = listOf(urls).map((url) =>
+    createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 }),
+  );
+  if (sets.length === 1) return sets[0] as RemoteJWKSet;
+  return async (header, token) => {
+    // The set already holding the token's kid answers without a fetch; otherwise each is asked
+    // in turn (a set without the key refetches at most once per cooldown).
+    const holder = header.kid ? sets.find((s) => s.jwks()?.keys.some((k) => k.kid === header.kid)) : undefined;
+    if (holder) return holder(header, token);
+    let failure: unknown = new Error("no key set");
+    for (const set of sets) {
+      try {
+        return await set(header, token);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    throw failure;
+  };
 }
 
 /** The HS256 secret as a CryptoKey, imported once: a raw secret would be imported on every call. */
@@ -70,25 +93,43 @@ export async function verifyJwt(token: string, config: AuthConfig): Promise<JWTP
   } catch {
     throw refuse("The bearer token is not a well-formed JWT.");
   }
+  const tokenUse = tokenUseRule(config.AUTH_TOKEN_USE);
+  // Issuer and audience are checked below, after the signature: an issuer may name the token's own
+  // directory (Entra ID), and Cognito access tokens have no audience.
   const options = {
-    issuer: config.AUTH_ISSUER || undefined,
-    audience: config.AUTH_AUDIENCE || undefined,
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     requiredClaims: ["exp"],
   };
+  let payload: JWTPayload;
   try {
     if (alg === "HS256") {
       const secret = secretFor(config);
       if (!secret) throw refuse("HS256 tokens are not accepted here.");
-      return (await jwtVerify(token, await secret, { ...options, algorithms: ["HS256"] })).payload;
+      payload = (await jwtVerify(token, await secret, { ...options, algorithms: ["HS256"] })).payload;
+    } else {
+      const jwks = alg && ASYMMETRIC_ALGS.includes(alg) ? jwksFor(config) : null;
+      if (!jwks) throw refuse(`Tokens signed with ${alg ?? "no algorithm"} are not accepted.`);
+      payload = (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS })).payload;
     }
-    const jwks = alg && ASYMMETRIC_ALGS.includes(alg) ? jwksFor(config) : null;
-    if (!jwks) throw refuse(`Tokens signed with ${alg ?? "no algorithm"} are not accepted.`);
-    return (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS })).payload;
   } catch (err) {
     if (err instanceof ApiError) throw err;
     throw refuse(describeJoseError(err));
   }
+  // jose checks `iat` only against a maximum age; a token issued in the future is a forged or
+  // mis-clocked one either way.
+  if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+    throw refuse("The token's iat claim lies in the future.");
+  }
+  if (!issuerAccepted(payload, listOf(config.AUTH_ISSUER))) {
+    throw refuse("The token's iss claim is not acceptable.");
+  }
+  if (tokenUse && !tokenUseAccepted(payload.token_use, tokenUse)) {
+    throw refuse("The token's token_use claim is not acceptable.");
+  }
+  if (!audienceAccepted(payload, listOf(config.AUTH_AUDIENCE), tokenUse)) {
+    throw refuse("The token's aud claim is not acceptable.");
+  }
+  return payload;
 }
 
 function describeJoseError(err: unknown): string {

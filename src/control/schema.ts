@@ -1,5 +1,5 @@
 // The control plane's D1 tables (drizzle view of migrations/*.sql; the SQL files are the truth).
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { Limits, Settings } from "../../durable-objects/contract/config";
 
 export interface PlanPrices {
@@ -33,13 +33,19 @@ export const tenants = sqliteTable(
     /** Wrapped data keys being rotated out (values are re-encrypted under wrappedKey). */
     retiredKeys: text("retired_keys", { mode: "json" }).$type<string[]>().notNull().default([]),
     ownerSub: text("owner_sub").notNull(),
+    /** The identity provider's organisation id that selects this tenant; set once, never reissued. */
+    externalId: text("external_id"),
     revision: integer().notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
     cancelledAt: text("cancelled_at"),
     deletedAt: text("deleted_at"),
   },
-  (t) => [index("tenants_status").on(t.status, t.id), index("tenants_tier").on(t.tier, t.id)],
+  (t) => [
+    index("tenants_status").on(t.status, t.id),
+    index("tenants_tier").on(t.tier, t.id),
+    uniqueIndex("tenants_external_id").on(t.externalId),
+  ],
 );
 
 export type TenantRow = typeof tenants.$inferSelect;

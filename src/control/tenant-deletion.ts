@@ -8,6 +8,7 @@ import { purgeTenantObjects } from "../../durable-objects/storage/tenant-storage
 import { ApiError } from "../errors";
 import { platformClient } from "../tenant-client";
 import { adminAuditInsert, controlDb } from "./control-db";
+import { forgetExternalId } from "./external-ids";
 import { type TenantRow, tenants } from "./schema";
 
 /** R2 pages (of up to 1,000 objects) one sweep call may delete before yielding. */
@@ -55,5 +56,8 @@ export async function hardDeleteTenant(env: Env, tenant: TenantRow): Promise<{ c
       cancelledAt: tenant.cancelledAt,
     }),
   ]);
+  // The tombstone keeps the external id (never reissued); the registry lookup skips deleted
+  // tenants, and this isolate stops resolving it now (others within their cache time).
+  if (tenant.externalId) forgetExternalId(tenant.externalId);
   return { complete: true, objects: purge.deleted };
 }

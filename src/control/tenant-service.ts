@@ -9,6 +9,7 @@ import { ApiError, notFound } from "../errors";
 import { rememberJurisdiction } from "../jurisdiction";
 import { tenantStub } from "../tenant-client";
 import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb } from "./control-db";
+import { forgetExternalId } from "./external-ids";
 import { requirePlan } from "./plans";
 import { type RegistryStatus, type TenantRow, tenants } from "./schema";
 import { tenantConfig } from "./tenant-config";
@@ -19,6 +20,8 @@ export interface CreateTenantInput {
   name: string;
   tier: string;
   jurisdiction?: string | null;
+  /** The identity provider's organisation id whose tokens reach this tenant. */
+  externalId?: string;
   owner: { sub: string; email?: string | null; displayName?: string | null };
   settings?: Partial<Settings>;
   limits?: Partial<Limits>;
@@ -43,6 +46,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       legalHold: false,
       wrappedKey: await wrapNewDataKey(env.MASTER_KEY),
       ownerSub: input.owner.sub,
+      externalId: input.externalId ?? null,
       revision: 1,
       createdAt: now,
       updatedAt: now,
@@ -51,8 +55,16 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
     .returning();
   if (row) rememberJurisdiction(row.id, row.jurisdiction);
   if (!row) {
-    await adminAuditInsert(db, actor, "tenant.create", id, { reason: "id taken" }, false);
-    throw new ApiError("conflict", `Tenant id '${id}' is taken (ids are never reissued).`);
+    // Either unique key can refuse the row; say which one.
+    const idTaken = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, id)).get();
+    const reason = idTaken ? "id taken" : "externalId taken";
+    await adminAuditInsert(db, actor, "tenant.create", id, { reason }, false);
+    throw new ApiError(
+      "conflict",
+      idTaken
+        ? `Tenant id '${id}' is taken (ids are never reissued).`
+        : `External id '${input.externalId}' belongs to another tenant (external ids are never reissued).`,
+    );
   }
   let provisioned: Result<unknown>;
   try {
@@ -72,8 +84,14 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
   }
   const [updated] = await db.batch([
     db.update(tenants).set({ status: "active" }).where(eq(tenants.id, id)).returning(),
-    adminAuditInsert(db, actor, "tenant.create", id, { tier: input.tier, owner: input.owner.sub }),
+    adminAuditInsert(db, actor, "tenant.create", id, {
+      tier: input.tier,
+      owner: input.owner.sub,
+      externalId: input.externalId ?? null,
+    }),
   ]);
+  // This isolate may remember the external id as unknown: let it reach the new tenant at once.
+  if (input.externalId) forgetExternalId(input.externalId);
   return updated[0] as TenantRow;
 }
 
@@ -93,7 +111,8 @@ export async function listTenants(env: Env, query: ListQuery): Promise<TenantRow
   if (query.q) {
     const pattern = `%${query.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     const byName = sql`${tenants.name} LIKE ${pattern} ESCAPE '\\'`;
-    where.push(or(like(tenants.id, pattern), byName) as SQL);
+    const byExternalId = sql`${tenants.externalId} LIKE ${pattern} ESCAPE '\\'`;
+    where.push(or(like(tenants.id, pattern), byName, byExternalId) as SQL);
   }
   const rows = await controlDb(env)
     .select()
@@ -119,6 +138,8 @@ export interface TenantPatch {
   legalHold?: boolean;
   /** Overrides of the plan's limits; null removes an override. */
   limits?: Partial<Record<keyof Limits, number | null>>;
+  /** Set once: while the tenant has none; the same value again changes nothing. */
+  externalId?: string;
 }
 
 export async function updateTenant(env: Env, actor: AdminActor, id: string, patch: TenantPatch): Promise<TenantRow> {
@@ -131,14 +152,29 @@ export async function updateTenant(env: Env, actor: AdminActor, id: string, patc
     if (value === null) delete overrides[key as keyof Limits];
     else overrides[key as keyof Limits] = value;
   }
+  const externalId = patch.externalId ?? row.externalId;
+  if (row.externalId && externalId !== row.externalId) {
+    throw new ApiError("conflict", `Tenant '${id}' already has external id '${row.externalId}'; it is set once.`);
+  }
+  if (externalId && externalId !== row.externalId) await requireFreeExternalId(db, externalId);
   const changes = {
     name: patch.name ?? row.name,
+    externalId,
     tier: patch.tier ?? row.tier,
     settings: { ...row.settings, ...patch.settings },
     legalHold: patch.legalHold ?? row.legalHold,
     limitOverrides: overrides,
   };
   return commit(db, env, actor, row, changes, "tenant.update", { fields: Object.keys(patch) });
+}
+
+async function requireFreeExternalId(db: ControlDb, externalId: string): Promise<void> {
+  // Deleted tenants keep theirs (a tombstone), so this also refuses reissuing a retired one. The
+  // unique index decides a race; this check gives the usual answer.
+  const holder = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.externalId, externalId)).get();
+  if (holder) {
+    throw new ApiError("conflict", `External id '${externalId}' belongs to another tenant (never reissued).`);
+  }
 }
 
 type Transition = "suspend" | "resume" | "cancel" | "restore";
@@ -184,15 +220,27 @@ export async function commit(
   action: string,
   details: Record<string, unknown>,
 ): Promise<TenantRow> {
-  const [updated] = await db.batch([
-    db
-      .update(tenants)
-      .set({ ...changes, revision: row.revision + 1, updatedAt: new Date().toISOString() })
-      .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision)))
-      .returning(),
-    adminAuditInsert(db, actor, action, row.id, details),
-  ]);
+  const [updated] = await db
+    .batch([
+      db
+        .update(tenants)
+        .set({ ...changes, revision: row.revision + 1, updatedAt: new Date().toISOString() })
+        .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision)))
+        .returning(),
+      adminAuditInsert(db, actor, action, row.id, details),
+    ])
+    .catch((err: unknown) => {
+      if (String(err).includes("tenants.external_id")) {
+        throw new ApiError(
+          "conflict",
+          `External id '${changes.externalId}' belongs to another tenant (never reissued).`,
+        );
+      }
+      throw err;
+    });
   const next = updated[0];
+  // A newly assigned external id may be remembered here as unknown: let it work at once.
+  if (next?.externalId && next.externalId !== row.externalId) forgetExternalId(next.externalId);
   if (!next) throw new ApiError("conflict", `Tenant '${row.id}' changed concurrently; retry.`);
   await pushConfig(env, db, actor, next);
   return next;

@@ -17,6 +17,7 @@ interface Tenant {
   settings: Record<string, unknown>;
   legalHold: boolean;
   owner: string;
+  externalId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -44,6 +45,9 @@ function wizard(csrf: string, values: Record<string, string> = {}, error?: strin
   <select id="tier" name="tier">${TIERS.map((t) => html`<option ${values.tier === t ? "selected" : ""}>${t}</option>`)}</select>
   <label for="jurisdiction">Jurisdiction</label>
   <select id="jurisdiction" name="jurisdiction"><option value="">none</option><option value="eu" ${values.jurisdiction === "eu" ? "selected" : ""}>eu</option><option value="fedramp">fedramp</option></select>
+  <label for="externalId">External id (optional)</label>
+  <input id="externalId" name="externalId" maxlength="255" value="${values.externalId ?? ""}" aria-describedby="externalId-hint">
+  <p id="externalId-hint" class="hint">The identity provider's organisation id (Auth0 or Clerk <code>org_…</code>) whose users' tokens reach this tenant. Set once, never reused.</p>
   <label for="owner">Owner (user id, the token's sub)</label><input id="owner" name="owner" required value="${values.owner ?? ""}">
   <label for="email">Owner e-mail (optional)</label><input id="email" name="email" type="email" value="${values.email ?? ""}">
   <button type="submit">Create tenant</button>
@@ -78,7 +82,7 @@ export function tenantPages() {
         "Tenants",
         html`<h1>Tenants</h1>
 <form method="get" action="/admin/tenants" role="search">
-  <label for="q">Search id or name</label><input id="q" name="q" value="${q}">
+  <label for="q">Search id, name or external id</label><input id="q" name="q" value="${q}">
   <label for="status">Status</label><select id="status" name="status"><option value="">any</option>${STATUSES.map((s) => html`<option ${s === status ? "selected" : ""}>${s}</option>`)}</select>
   <label for="tierf">Tier</label><select id="tierf" name="tier"><option value="">any</option>${TIERS.map((t) => html`<option ${t === tier ? "selected" : ""}>${t}</option>`)}</select>
   <button type="submit">Filter</button>
@@ -104,6 +108,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
       name: form.name,
       tier: form.tier,
       jurisdiction: form.jurisdiction || null,
+      ...(form.externalId ? { externalId: form.externalId } : {}),
       owner: { sub: form.owner, ...(form.email ? { email: form.email } : {}) },
     };
     const res = await c.get("api")<Tenant>("POST", "/v1/tenants", body);
@@ -158,6 +163,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
 <table><tbody>
 <tr><th scope="row">Status</th><td>${t.status}</td></tr><tr><th scope="row">Tier</th><td>${t.tier}</td></tr>
 <tr><th scope="row">Jurisdiction</th><td>${t.jurisdiction ?? "none"}</td></tr><tr><th scope="row">Owner</th><td>${t.owner}</td></tr>
+<tr><th scope="row">External id</th><td>${t.externalId ? html`<code>${t.externalId}</code>` : "none"}</td></tr>
 <tr><th scope="row">Legal hold</th><td>${t.legalHold ? "yes" : "no"}</td></tr><tr><th scope="row">Created</th><td>${t.createdAt}</td></tr>
 </tbody></table>
 ${Object.entries(ACTIONS)
@@ -176,6 +182,7 @@ ${Object.entries(ACTIONS)
 <label for="rps">Requests per second (override; empty = plan)</label><input id="rps" name="requestsPerSecond" inputmode="numeric" pattern="[0-9]*" value="${t.limitOverrides.requestsPerSecond ?? ""}">
 <label for="maxRecords">Max records (override; empty = plan)</label><input id="maxRecords" name="maxRecords" inputmode="numeric" pattern="[0-9]*" value="${t.limitOverrides.maxRecords ?? ""}">
 <label><input type="checkbox" name="legalHold" value="yes" ${t.legalHold ? "checked" : ""}> Legal hold</label>
+${t.externalId ? "" : html`<label for="externalId">External id (set once; empty = none)</label><input id="externalId" name="externalId" maxlength="255">`}
 <button type="submit">Save</button></form>
 <table><caption class="hint">Effective limits</caption><tbody>${Object.entries(t.limits).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}${k in t.limitOverrides ? " (override)" : ""}</td></tr>`)}</tbody></table>
 </section>
@@ -235,6 +242,7 @@ ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/te
       tier: String(form.tier),
       legalHold: form.legalHold === "yes",
       limits: { requestsPerSecond: limit(form.requestsPerSecond), maxRecords: limit(form.maxRecords) },
+      ...(String(form.externalId ?? "") ? { externalId: String(form.externalId) } : {}),
     };
     const res = await c.get("api")("PUT", `/v1/tenants/${id}`, body);
     if (!res.ok) return refused(c, id, res.error ?? "", res.status as 400);

@@ -3,8 +3,23 @@ import { z } from "@hono/zod-openapi";
 import { SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { JsonValueSchema } from "../../durable-objects/contract/result";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
+import { isExternalId, MAX_EXTERNAL_ID_LENGTH } from "../control/external-ids";
 
 export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, "must match ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
+
+export const ExternalIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_EXTERNAL_ID_LENGTH)
+  .refine(isExternalId, {
+    message:
+      "must be printable, without blanks at either end, and not itself a tenant id (a claim holding a tenant id selects that tenant)",
+  })
+  .openapi({
+    description:
+      "The identity provider's organisation id whose tokens reach this tenant (Auth0 or Clerk `org_…`). Unique, set once, never reissued.",
+    example: "org_9ybsU1dN2dKfDkBi",
+  });
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -109,6 +124,7 @@ export const TenantSchema = z
     settings: SettingsSchema,
     legalHold: z.boolean(),
     owner: z.string(),
+    externalId: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
     cancelledAt: z.string().nullable(),
@@ -121,6 +137,7 @@ export const CreateTenantSchema = z
     name: z.string().trim().min(1).max(200),
     tier: z.string().min(1).max(40).default("basic"),
     jurisdiction: JurisdictionSchema.optional(),
+    externalId: ExternalIdSchema.optional(),
     owner: z.strictObject({
       sub: SubjectSchema,
       email: z.email().max(320).nullable().optional(),
@@ -130,7 +147,7 @@ export const CreateTenantSchema = z
     limits: LimitOverridesSchema.optional(),
   })
   .openapi("CreateTenant", {
-    example: { id: "acme", name: "Acme", tier: "pro", owner: { sub: "alice" } },
+    example: { id: "acme", name: "Acme", tier: "pro", externalId: "org_9ybsU1dN2dKfDkBi", owner: { sub: "alice" } },
   });
 
 export const UpdateTenantSchema = z
@@ -140,6 +157,8 @@ export const UpdateTenantSchema = z
     settings: SettingsPatchSchema.optional(),
     legalHold: z.boolean().optional(),
     limits: LimitOverridesSchema.optional(),
+    /** Set once while unset; the same value again is a no-op, another one a conflict. */
+    externalId: ExternalIdSchema.optional(),
   })
   .openapi("UpdateTenant", { example: { tier: "enterprise", limits: { requestsPerSecond: 5, burst: 5 } } });
 

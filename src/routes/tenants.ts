@@ -40,6 +40,7 @@ function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<type
     settings: effectiveSettings(row.settings),
     legalHold: row.legalHold,
     owner: row.ownerSub,
+    externalId: row.externalId,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     cancelledAt: row.cancelledAt,

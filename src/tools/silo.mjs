@@ -2,8 +2,9 @@
 // The operator CLI: runs a Silo deployment through its admin API.
 //   npm run silo -- tenants list [--status active] [--tier pro] [--q acme] [--all]
 //   npm run silo -- tenants create acme --tier pro [--name "Acme"] [--owner alice] [--jurisdiction eu]
+//                                       [--external-id org_9ybsU1dN2dKfDkBi]
 //   npm run silo -- tenants get|suspend|resume|cancel|restore acme
-//   npm run silo -- tenants update acme [--tier enterprise] [--name N] [--legal-hold on|off]
+//   npm run silo -- tenants update acme [--tier enterprise] [--name N] [--legal-hold on|off] [--external-id ID]
 //   npm run silo -- export acme [--files] [--out ./acme-export]      waits, shows progress, downloads
 //   npm run silo -- usage acme
 //   npm run silo -- sweeps list | sweeps run retention|billing|backup [--no-wait]
@@ -18,8 +19,8 @@ const USAGE = `usage: npm run silo -- <command> [options]
 
   tenants list [--status S] [--tier T] [--q TEXT] [--all]
   tenants get|suspend|resume|cancel|restore <id>
-  tenants create <id> [--name N] [--tier T] [--owner SUB] [--jurisdiction eu|fedramp]
-  tenants update <id> [--name N] [--tier T] [--legal-hold on|off]
+  tenants create <id> [--name N] [--tier T] [--owner SUB] [--jurisdiction eu|fedramp] [--external-id ID]
+  tenants update <id> [--name N] [--tier T] [--legal-hold on|off] [--external-id ID (once)]
   export <id> [--files] [--out DIR] [--no-wait]
   usage <id>
   sweeps list | sweeps run <retention|billing|backup> [--no-wait]
@@ -42,6 +43,7 @@ const options = {
   name: { type: "string" },
   owner: { type: "string" },
   jurisdiction: { type: "string" },
+  "external-id": { type: "string" },
   "legal-hold": { type: "string" },
   files: { type: "boolean", default: false },
   out: { type: "string" },
@@ -105,6 +107,7 @@ function printTenant(t) {
     ["tier", t.tier],
     ["jurisdiction", t.jurisdiction ?? "-"],
     ["owner", t.owner],
+    ["external id", t.externalId ?? "-"],
     ["legal hold", t.legalHold ? "on" : "off"],
     [
       "limits",
@@ -156,6 +159,7 @@ async function tenants(api, [action, id], values) {
         tier: values.tier ?? "basic",
         owner: { sub: values.owner ?? "owner" },
         ...(values.jurisdiction ? { jurisdiction: values.jurisdiction } : {}),
+        ...(values["external-id"] ? { externalId: values["external-id"] } : {}),
       };
       const tenant = await api.json("POST", "/v1/tenants", body);
       if (!values.json) console.log(`Created tenant '${tenant.id}' (${tenant.tier}).`);
@@ -166,7 +170,9 @@ async function tenants(api, [action, id], values) {
       if (values.name) body.name = values.name;
       if (values.tier) body.tier = values.tier;
       if (values["legal-hold"]) body.legalHold = ["on", "true", "yes"].includes(values["legal-hold"]);
-      if (Object.keys(body).length === 0) throw new CliError("Nothing to update: give --name, --tier or --legal-hold.");
+      if (values["external-id"]) body.externalId = values["external-id"];
+      if (Object.keys(body).length === 0)
+        throw new CliError("Nothing to update: give --name, --tier, --legal-hold or --external-id.");
       return show(await api.json("PUT", `/v1/tenants/${encodeURIComponent(need(id))}`, body));
     }
     case "suspend":

@@ -6,6 +6,7 @@ import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
 import { fail, ok, type Result } from "../contract/rpc-contract";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
+import { clearIntent, deleteToken, noteIntent } from "./file-intents";
 
 export interface FileView {
   path: string;
@@ -110,8 +111,16 @@ export interface StoredObject {
   sha256: string | null;
 }
 
-/** Records an object R2 now holds; refuses (so the Worker deletes it) when over the quota. */
-export function commitUpload(store: Store, p: Principal, object: StoredObject): Result<FileView> {
+/**
+ * Records an object R2 now holds; refuses (so the Worker deletes it) when over the quota. The
+ * upload's intent (file-intents.ts) is cleared with the row.
+ */
+export function commitUpload(
+  store: Store,
+  p: Principal,
+  object: StoredObject,
+  intent: string | null = null,
+): Result<FileView> {
   const now = new Date().toISOString();
   const result = inTransaction(store, () => {
     const previous = fileRow(store, object.path);
@@ -139,6 +148,7 @@ export function commitUpload(store: Store, p: Principal, object: StoredObject): 
       success: true,
       details: { size: object.size, contentType: object.contentType, replaced: previous !== null },
     });
+    if (intent) clearIntent(store, intent);
     return view(fileRow(store, object.path) as FileRow);
   });
   return isFailure(result) ? result : ok(result);
@@ -149,12 +159,17 @@ export function readFile(store: Store, path: string): Result<FileView> {
   return row ? ok(view(row)) : fail("not_found", `No file '${path}'.`);
 }
 
-/** Deletes the row (with its audit event) first: an object without a row is never counted. */
-export function deleteFileRow(store: Store, p: Principal, path: string): Result<FileView> {
+/**
+ * Deletes the row (with its audit event) first: an object without a row is never counted. With
+ * `intent`, the delete's intent is noted in the same transaction, so a crash before R2's delete
+ * is finished when the object starts again.
+ */
+export function deleteFileRow(store: Store, p: Principal, path: string, intent = false): Result<FileView> {
   const result = inTransaction(store, () => {
     const row = fileRow(store, path);
     if (!row) throw new Abort(fail("not_found", `No file '${path}'.`));
     store.sql.exec("DELETE FROM files WHERE path = ?", path);
+    if (intent) noteIntent(store, deleteToken(path), { path, op: "delete", sub: p.sub });
     appendAudit(store.db, {
       actor: p.actor,
       action: "file.delete",

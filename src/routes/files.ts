@@ -154,6 +154,7 @@ type Rpc = Awaited<ReturnType<typeof tenantRpc>>;
 async function discard(stub: Rpc["stub"], caller: Rpc["caller"], storage: TenantStorage, path: FilePath) {
   await storage.deleteFile(path);
   await stub.fileDelete(caller, path); // a not_found answer just means there was no earlier row
+  await stub.fileDeleted(caller, path);
 }
 
 /** Records the stored object; if that is refused, the object is removed again (no orphans). */
@@ -272,6 +273,7 @@ async function remove(c: Context<AppEnv>, path: FilePath) {
   }
   const file = unwrap(await stub.fileDelete(caller, path)) as FileView;
   await storage.deleteFile(path);
+  await stub.fileDeleted(caller, path); // until then a crash is finished by the object on restart
   return c.json(file, 200);
 }
 

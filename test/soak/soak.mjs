@@ -8,10 +8,13 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { Miniflare } from "miniflare4";
 import { BENCH_COMPAT_DATE, buildBundles } from "../bench/servers.mjs";
 import { check, table } from "./checker.mjs";
+
+const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -81,7 +84,7 @@ export async function soak({
   const port = await freePort();
   let server = null;
   const boot = async () => {
-    const s = start(["test/soak/server.mjs", persistDir, String(port)], env, /^READY /, null, true);
+    const s = start([here("server.mjs"), persistDir, String(port)], env, /^READY /, null, true);
     await s.line;
     server = s;
   };
@@ -99,7 +102,7 @@ export async function soak({
       `runtime up on ${base} (storage ${persistDir}); workload: ${tenants} tenants, ${seconds} s, ${kills} kills, seed ${seed}`,
     );
     workload = start(
-      ["test/soak/workload.mjs", base, String(tenants), String(seconds), logFile, String(seed)],
+      [here("workload.mjs"), base, String(tenants), String(seconds), logFile, String(seed)],
       env,
       /^LOAD /,
       (l) => (/^PROGRESS|^DONE/.test(l) ? null : say(`workload: ${l}`)),
@@ -176,11 +179,7 @@ export async function soak({
     } finally {
       await bare.dispose();
     }
-    result.kills = stops.length;
-    result.seconds = (Date.now() - t0) / 1000;
-    result.outcomes = stats.outcomes;
-    result.tenants = tenants;
-    return result;
+    return { ...result, kills: stops.length, seconds: (Date.now() - t0) / 1000, outcomes: stats.outcomes, tenants };
   } finally {
     if (workload && workload.child.exitCode === null) workload.child.kill("SIGKILL");
     if (server && server.child.exitCode === null) await kill("SIGTERM").catch(() => {});

@@ -2,7 +2,7 @@
 // npm run soak: a mixed workload over many tenants while the runtime is SIGKILLed and started
 // again on the same storage, then a check of every tenant against the acknowledged answers.
 //
-//   npm run soak -- [--tenants 100] [--seconds 240] [--kills 5] [--seed N]
+//   npm run soak -- [--tenants 100] [--seconds 300] [--kills 5] [--seed N]
 //
 // Prints a table per invariant and, last, "soak: <n> acknowledged, <n> lost, <n> torn, <n> chains
 // broken". Exits 1 when any invariant broke.
@@ -12,7 +12,7 @@ import { report, soak } from "./soak.mjs";
 const { values } = parseArgs({
   options: {
     tenants: { type: "string", default: "100" },
-    seconds: { type: "string", default: "240" },
+    seconds: { type: "string", default: "300" },
     kills: { type: "string", default: "5" },
     seed: { type: "string" },
   },

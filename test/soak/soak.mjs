@@ -56,7 +56,7 @@ function start(args, env, ready, onLine, detached = false) {
  */
 export async function soak({
   tenants = 100,
-  seconds = 240,
+  seconds = 300,
   kills = 5,
   seed = Date.now() % 1e6,
   log = console.log,
@@ -203,7 +203,8 @@ export function report(result) {
   return [
     table(result),
     "",
-    `requests: ${result.outcomes.answered} answered, ${result.outcomes.unanswered} unanswered (${JSON.stringify(result.outcomes.byStatus)})`,
+    `requests: ${result.outcomes.answered} answered, ${result.outcomes.unanswered} unanswered (${JSON.stringify(result.outcomes.byStatus)}); ` +
+      `${result.odd} answers the workload did not expect`,
     `read counts: ${reads.answered} reads answered, ${reads.counted} counted, ${reads.lost} lost over ${result.kills} kills ` +
       `(at most ${reads.maxLostPerTenant} for one tenant, ≈ ${secs.toFixed(1)} s of its reads per kill; documented: up to 60 s or 1,000 counts)`,
     `soak: ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.torn} torn, ${result.chainsBroken} chains broken`,

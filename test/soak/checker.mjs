@@ -122,6 +122,7 @@ export async function check({ base, admin, tokenOf, logFile, stats, r2Keys, stop
   for (const id of tenants) usage[id] = (await get(admin, `/v1/tenants/${id}/usage`)).json;
 
   const reads = { answered: 0, counted: 0, lost: 0, maxLostPerTenant: 0, windowSeconds: [] };
+  let recovered = 0;
   await pool(tenants, 4, async (id) => {
     const token = await tokenOf(id);
     const log = byTenant.get(id);
@@ -214,6 +215,7 @@ export async function check({ base, admin, tokenOf, logFile, stats, r2Keys, stop
             .join(",")}... (${events.length})`,
         ),
     );
+    recovered += events.filter((e) => e.actor === "system:recovery").length;
     const recordEvents = new Map();
     const fileEvents = new Map();
     const memberEvents = new Map();
@@ -402,6 +404,7 @@ export async function check({ base, admin, tokenOf, logFile, stats, r2Keys, stop
     chainsBroken: rows.chain.broken,
     broken: Object.values(rows).reduce((a, r) => a + r.broken, 0),
     reads,
+    recovered,
   };
 }
 

@@ -204,7 +204,7 @@ export function report(result) {
     table(result),
     "",
     `requests: ${result.outcomes.answered} answered, ${result.outcomes.unanswered} unanswered (${JSON.stringify(result.outcomes.byStatus)}); ` +
-      `${result.odd} answers the workload did not expect`,
+      `${result.odd} answers the workload did not expect; ${result.recovered} file writes settled by the objects' recovery`,
     `read counts: ${reads.answered} reads answered, ${reads.counted} counted, ${reads.lost} lost over ${result.kills} kills ` +
       `(at most ${reads.maxLostPerTenant} for one tenant, ≈ ${secs.toFixed(1)} s of its reads per kill; documented: up to 60 s or 1,000 counts)`,
     `soak: ${result.acknowledged} acknowledged, ${result.lost} lost, ${result.torn} torn, ${result.chainsBroken} chains broken`,

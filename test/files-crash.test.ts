@@ -98,9 +98,9 @@ describe("file writes cut by a crash", () => {
 
     expect((await listed(t.ownerToken)).map((f) => f.path)).toEqual(["d.txt"]);
     expect(await auditActions(t.ownerToken)).toEqual([
-      "file.upload user:" + t.owner,
-      "file.upload user:" + t.owner,
-      "file.delete user:" + t.owner,
+      `file.upload user:${t.owner}`,
+      `file.upload user:${t.owner}`,
+      `file.delete user:${t.owner}`,
     ]);
   });
 });

@@ -3,7 +3,7 @@
 // moments with a restart on the same storage, then the checker over the API and R2.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statfsSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,9 +68,10 @@ export async function soak({
     say("building the Worker (wrangler deploy --dry-run)");
     await buildBundles();
   }
-  // Storage on tmpfs when there is one: it survives the process, as a disk would, without the
-  // machine's disk costs; SOAK_DIR puts it elsewhere.
-  const root = process.env.SOAK_DIR ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+  // Storage on tmpfs when there is one with room (containers often give /dev/shm 64 MiB): it
+  // survives the process, as a disk would, without the machine's disk costs; SOAK_DIR puts it
+  // elsewhere.
+  const root = process.env.SOAK_DIR ?? (freeBytes("/dev/shm") >= 2 ** 30 ? "/dev/shm" : tmpdir());
   const dir = mkdtempSync(join(root, "silo-soak-"));
   const persistDir = join(dir, "state");
   const logFile = join(dir, "acks.jsonl");
@@ -185,6 +186,15 @@ export async function soak({
     if (server && server.child.exitCode === null) await kill("SIGTERM").catch(() => {});
     if (!process.env.SOAK_KEEP) rmSync(dir, { recursive: true, force: true });
     else log(`kept ${dir}`);
+  }
+}
+
+function freeBytes(path) {
+  try {
+    const fs = statfsSync(path);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return 0;
   }
 }
 

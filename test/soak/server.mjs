@@ -14,3 +14,6 @@ console.log(`READY ${silo.base} ${silo.pid}`);
 const stop = () => silo.mf.dispose().finally(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+// Its own process group outlives the soak if the soak dies (Ctrl-C, a test timeout): not this.
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && stop(), 1000).unref();

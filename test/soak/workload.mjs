@@ -30,6 +30,10 @@ function random() {
 const pick = (xs) => xs[Math.floor(random() * xs.length)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Nothing to do once the soak that started it is gone (Ctrl-C, a test timeout).
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && process.exit(2), 1000).unref();
+
 const out = createWriteStream(logFile, { flags: "a" });
 let lineSeq = 0;
 /** One log line; `seq` orders lines across tenants (one process, one clock). */

@@ -44,7 +44,8 @@ export default defineConfig(async () => {
           },
         },
         {
-          // Node-only checks (tools that cannot run in workerd, e.g. schema validators).
+          // Node-only checks (tools that cannot run in workerd, e.g. schema validators; the soak's
+          // short form, which kills and restarts a runtime of its own).
           test: { name: "node", environment: "node", include: ["test/node/*.test.ts"], testTimeout: 30_000 },
         },
       ],

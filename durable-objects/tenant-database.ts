@@ -48,6 +48,8 @@ import {
   rememberUpload,
   uploadPath,
 } from "./files/file-catalog";
+import { clearIntent, deleteToken, noteIntent } from "./files/file-intents";
+import { settleFiles } from "./files/file-recovery";
 import { TokenBucket } from "./gate/rate-limit";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, jobView, newExportState } from "./jobs/export-job";
 import { type ImportState, importStep, isEmptyTenant } from "./jobs/import-job";
@@ -130,6 +132,9 @@ export class TenantDatabase extends DurableObject<Env> {
       if (this.hasDatabase()) {
         if (!this.schemaIsCurrent()) await migrate(this.db, migrations);
         this.config = this.loadConfig();
+        // File writes an earlier instance left between R2 and the catalogue (a crash, an eviction).
+        const store = this.store();
+        if (store) await settleFiles(store, this.env.FILES);
       }
     });
   }
@@ -400,16 +405,23 @@ export class TenantDatabase extends DurableObject<Env> {
   // ---- Files (the Worker streams bytes to and from R2; metadata and rules live here) -------
 
   async fileBeginUpload(caller: Caller, input: { path: string; contentType: string; size: number }) {
-    return this.with(caller, "files:write", (store) => beginUpload(store, this.reservations, input));
+    return this.with(caller, "files:write", (store, p) => {
+      const admitted = beginUpload(store, this.reservations, input);
+      // Noted before the Worker writes to R2; the commit clears it (file-recovery.ts on a crash).
+      if (admitted.ok) noteIntent(store, admitted.value.reservation, { path: input.path, op: "put", sub: p.sub });
+      return admitted;
+    });
   }
 
   async fileCommitUpload(caller: Caller, object: StoredObject, reservation: string | null) {
     if (reservation) this.reservations.release(reservation);
-    return this.followUp(caller, "files:write", (store, p) => commitUpload(store, p, object));
+    return this.followUp(caller, "files:write", (store, p) => commitUpload(store, p, object, reservation));
   }
 
   async fileAbortUpload(reservation: string): Promise<Result<{ released: true }>> {
     this.reservations.release(reservation);
+    const store = this.store();
+    if (store) clearIntent(store, reservation); // R2 was left as it was
     return ok({ released: true });
   }
 
@@ -423,7 +435,15 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   async fileDelete(caller: Caller, path: string) {
-    return this.with(caller, "files:write", (store, p) => deleteFileRow(store, p, path));
+    return this.with(caller, "files:write", (store, p) => deleteFileRow(store, p, path, true));
+  }
+
+  /** The Worker has deleted a file's object from R2 after its row: its delete intent is done. */
+  async fileDeleted(caller: Caller, path: string) {
+    return this.followUp(caller, "files:write", (store) => {
+      clearIntent(store, deleteToken(path));
+      return ok({ settled: true });
+    });
   }
 
   async fileList(caller: Caller, prefix: string, cursor: string | null, limit: number, delimiter: "/" | null = null) {

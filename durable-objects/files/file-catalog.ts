@@ -9,6 +9,7 @@ import type { FileListing, FileView, StoredObject } from "../contract/files";
 import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
+import { clearIntent, deleteToken, noteIntent } from "./file-intents";
 
 interface FileRow extends Record<string, SqlStorageValue> {
   path: string;
@@ -111,8 +112,16 @@ export function beginUpload(
   return ok({ reservation: reservations.hold(input.size, input.path) });
 }
 
-/** Records an object R2 now holds; refuses (so the Worker deletes it) when over the quota. */
-export function commitUpload(store: Store, p: Principal, object: StoredObject): Result<FileView> {
+/**
+ * Records an object R2 now holds; refuses (so the Worker deletes it) when over the quota. The
+ * upload's intent (file-intents.ts) is cleared with the row.
+ */
+export function commitUpload(
+  store: Store,
+  p: Principal,
+  object: StoredObject,
+  intent: string | null = null,
+): Result<FileView> {
   const now = new Date().toISOString();
   const result = inTransaction(store, () => {
     const previous = fileRow(store, object.path);
@@ -140,6 +149,7 @@ export function commitUpload(store: Store, p: Principal, object: StoredObject): 
       success: true,
       details: { size: object.size, contentType: object.contentType, replaced: previous !== null },
     });
+    if (intent) clearIntent(store, intent);
     return view(fileRow(store, object.path) as FileRow);
   });
   return isFailure(result) ? result : ok(result);
@@ -150,14 +160,19 @@ export function readFile(store: Store, path: string): Result<FileView> {
   return row ? ok(view(row)) : fail("not_found", `No file '${path}'.`);
 }
 
-/** Deletes the row (with its audit event) first: an object without a row is never counted. */
-export function deleteFileRow(store: Store, p: Principal, path: string): Result<FileView> {
+/**
+ * Deletes the row (with its audit event) first: an object without a row is never counted. With
+ * `intent`, the delete's intent is noted in the same transaction, so a crash before R2's delete
+ * is finished when the object starts again.
+ */
+export function deleteFileRow(store: Store, p: Principal, path: string, intent = false): Result<FileView> {
   const held = legalHoldFailure(store.config, "Deleting a file");
   if (held) return held;
   const result = inTransaction(store, () => {
     const row = fileRow(store, path);
     if (!row) throw new Abort(fail("not_found", `No file '${path}'.`));
     store.sql.exec("DELETE FROM files WHERE path = ?", path);
+    if (intent) noteIntent(store, deleteToken(path), { path, op: "delete", sub: p.sub });
     appendAudit(store.db, {
       actor: p.actor,
       action: "file.delete",

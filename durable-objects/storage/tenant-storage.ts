@@ -78,6 +78,7 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string) {
     /** Files recorded in the tenant's own metadata (export, import, erasure), checked again. */
     getStoredFile: (path: string) => bucket.get(fileKey(unsafeFilePath(path))),
     deleteStoredFile: (path: string) => bucket.delete(fileKey(unsafeFilePath(path))),
+    headStoredFile: (path: string) => bucket.head(fileKey(unsafeFilePath(path))),
   };
 }
 

@@ -75,12 +75,12 @@ export async function upload(c: Context<AppEnv>, path: FilePath, request: Upload
  */
 async function discard(t: TenantClient, storage: TenantStorage, path: FilePath) {
   await storage.deleteFile(path);
-  // A not_found answer just means there was no earlier row.
-  await t
-    .call((s, caller) => s.fileDelete(caller, path))
-    .catch((err) => {
-      if (!(err instanceof ApiError && err.code === "not_found")) throw err;
-    });
+  // Refusals are answers here (most often not_found: there was no earlier row); only bugs throw.
+  const settled = (err: unknown) => {
+    if (!(err instanceof ApiError)) throw err;
+  };
+  await t.call((s, caller) => s.fileDelete(caller, path)).catch(settled);
+  await t.call((s, caller) => s.fileDeleted(caller, path)).catch(settled);
 }
 
 /** Records the stored object; if that is refused, the object is removed again (no orphans). */
@@ -128,6 +128,8 @@ export async function remove(c: Context<AppEnv>, path: FilePath): Promise<Respon
   }
   const file = await t.call((s, caller) => s.fileDelete(caller, path));
   await storage.deleteFile(path);
+  // Until this lands, a crash is finished by the object when it starts again.
+  await t.call((s, caller) => s.fileDeleted(caller, path));
   return c.json(file, 200);
 }
 

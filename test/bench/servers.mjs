@@ -35,7 +35,7 @@ export async function buildBundles() {
 }
 
 /** Pids of workerd processes started by this Node process. */
-function workerdPids() {
+export function workerdPids() {
   const out = spawnSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" }).stdout;
   return out
     .split("\n")
@@ -50,7 +50,7 @@ export function rssMiB(pid) {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function serve(options) {
+async function serve({ directPort = 0, ...options }) {
   const before = new Set(workerdPids());
   const mf = new Miniflare({
     host: "127.0.0.1",
@@ -58,7 +58,7 @@ async function serve(options) {
     modules: true,
     compatibilityDate: BENCH_COMPAT_DATE,
     compatibilityFlags: ["nodejs_compat"],
-    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: directPort }],
     ...options,
   });
   const entry = await mf.ready;
@@ -73,9 +73,15 @@ export function openFileLimit() {
   return m?.[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(m?.[1] ?? 1024);
 }
 
-export async function startSilo({ vars, persistDir }) {
+/**
+ * Silo on Miniflare. `objectsOnDisk` keeps the tenant objects' SQLite in the persist folder (so
+ * a runtime started again on the same folder finds them, as the soak needs); `directPort` fixes
+ * the direct socket's port (0: any free one), so clients reconnect to the same address.
+ */
+export async function startSilo({ vars, persistDir, objectsOnDisk = false, directPort = 0 }) {
   const dir = `${BUILD}/silo`;
   const server = await serve({
+    directPort,
     scriptPath: join(dir, "index.js"),
     modulesRules: [{ type: "Text", include: ["**/*.sql"], fallthrough: true }],
     // workerd evicts an object after ~10 s idle; the platform keeps it 70-140 s. A uniform load
@@ -92,22 +98,29 @@ export async function startSilo({ vars, persistDir }) {
     // Tenant objects' SQLite in Miniflare's temporary folder (run.mjs points it at tmpfs when
     // there is one): local file creation and syncs are costs the platform does not have (see
     // BENCHMARKS.md). BENCH_PERSIST=disk keeps them in the persist folder on disk.
-    durableObjectsPersist: process.env.BENCH_PERSIST === "disk" ? join(persistDir, "do") : false,
+    durableObjectsPersist: objectsOnDisk || process.env.BENCH_PERSIST === "disk" ? join(persistDir, "do") : false,
     d1Persist: join(persistDir, "d1"),
     r2Persist: join(persistDir, "r2"),
     unsafeTriggerHandlers: true,
     // `npm run bench -- --profile <scenario>` samples the Worker's isolate through the inspector.
     ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
   });
-  // The control plane's D1 migrations, in order, as wrangler would apply them.
+  // The control plane's D1 migrations, in order, each once, as wrangler would apply them (a
+  // runtime started again on the same folder finds them applied).
   const db = await server.mf.getD1Database("CONTROL_DB");
+  await db.exec("CREATE TABLE IF NOT EXISTS d1_migrations (name TEXT PRIMARY KEY)");
+  const applied = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
   for (const file of readdirSync("migrations").sort()) {
+    if (applied.has(file)) continue;
     const statements = readFileSync(join("migrations", file), "utf8")
       .replace(/--.*$/gm, "")
       .split(/;\s*$/m)
       .map((s) => s.trim())
       .filter(Boolean);
-    await db.batch(statements.map((s) => db.prepare(s)));
+    await db.batch([
+      ...statements.map((s) => db.prepare(s)),
+      db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file),
+    ]);
   }
   return server;
 }

@@ -1,9 +1,12 @@
 // Legal hold (DESIGN §7): every path that destroys or irreversibly changes a held tenant's data
 // answers 409 legal_hold and changes nothing; the same request goes through once the hold is
 // lifted. Sweeps (retention trims, backup pruning, tenant hard delete) and key destruction too.
+
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Store } from "../durable-objects/db/store";
+import { pruneBackups } from "../durable-objects/jobs/job-runner";
 import type { TenantRow } from "../src/control/schema";
 import { hardDeleteTenant } from "../src/control/tenant-deletion";
 import { TENANT_TASKS } from "../src/sweeps/tenant-tasks";
@@ -211,8 +214,8 @@ describe("legal hold stops sweeps and key destruction", () => {
     // pruneBackups runs when a backup finishes; call it as the job runner does.
     const prune = () =>
       runInDurableObject(stubOf(h.id), async (instance) => {
-        const o = instance as unknown as { store(): unknown; pruneBackups(store: unknown): Promise<void> };
-        await o.pruneBackups(o.store());
+        const o = instance as unknown as { tenant: { store(): Store } };
+        await pruneBackups(o.tenant.store(), env);
       });
 
     await prune();

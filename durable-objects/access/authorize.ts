@@ -1,13 +1,12 @@
 // Decides whether a caller may act in this tenant: tenant status, membership (with just-in-time
 // joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
-import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { appendAudit } from "../audit/audit-chain";
 import type { Permission } from "../contract/access";
 import { actorOf, type Caller } from "../contract/caller";
 import type { TenantConfig } from "../contract/config";
 import { type Failure, fail, ok, type Result } from "../contract/result";
-import type * as schema from "../db/schema";
 import { members } from "../db/schema";
+import type { Db } from "../db/store";
 import { keyPermissions } from "./api-keys";
 import { BUILTIN_ROLES, permissionsOf } from "./permissions";
 
@@ -24,8 +23,6 @@ export interface Principal {
    */
   owner?: boolean;
 }
-
-type Db = DrizzleSqliteDODatabase<typeof schema>;
 
 /** The query builder, built only when a decision has to write (audit, auto-join). */
 type LazyDb = () => Db;

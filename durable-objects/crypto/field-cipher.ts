@@ -8,17 +8,6 @@ import type { Json } from "../contract/result";
 
 const PREFIX = "e1";
 
-/** Unwraps a data key sealed by src/crypto/data-key.ts ("v1.<iv>.<ciphertext+tag>"). */
-export function unwrapDataKeySync(masterKeyB64: string, wrapped: string): Buffer {
-  const [version, iv, sealed] = wrapped.split(".");
-  if (version !== "v1" || !iv || !sealed) throw new Error("unknown wrapped key format");
-  const key = Buffer.from(masterKeyB64, "base64");
-  const data = Buffer.from(sealed, "base64");
-  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64"));
-  decipher.setAuthTag(data.subarray(data.length - 16));
-  return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]);
-}
-
 export class FieldCipher {
   readonly keyId: string;
   private readonly indexKey: Buffer;

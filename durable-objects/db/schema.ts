@@ -1,6 +1,8 @@
 // The tenant database's system tables (drizzle). Tenant collections are real tables too, but they
 // are built at run time by sql-builder.ts, never declared here.
+
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { JobState } from "../jobs/job-state";
 
 /** Key/value rows: the tenant's configuration pushed by the control plane lives under "config". */
 export const meta = sqliteTable("meta", {
@@ -137,7 +139,7 @@ export const exportJobs = sqliteTable("export_jobs", {
   /** Where the bundle lives (for imports: the source tenant and export id). */
   location: text().notNull(),
   /** Progress: which section and row the next chunk starts at, counts so far, parts written. */
-  state: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  state: text({ mode: "json" }).$type<JobState>().notNull(),
   error: text(),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),

@@ -5,9 +5,9 @@ import type { CollectionDef } from "../collections/collection-schema";
 import type { TenantConfig } from "../contract/config";
 import type { Failure } from "../contract/result";
 import type { KeyRing } from "../crypto/field-cipher";
-import type * as schema from "./schema";
 
-export type Db = DrizzleSqliteDODatabase<typeof schema>;
+/** Drizzle without the relational schema: Silo never uses db.query, and it costs heap per object. */
+export type Db = DrizzleSqliteDODatabase;
 
 export interface Store {
   storage: DurableObjectStorage;

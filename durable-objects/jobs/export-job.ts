@@ -8,6 +8,7 @@ import migrations from "../drizzle/migrations.js";
 import * as q from "../sql/sql-builder";
 import { tenantStorage } from "../storage/tenant-storage";
 import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo } from "./bundle";
+import type { JobState } from "./job-state";
 
 export interface ExportState {
   sections: string[];
@@ -216,13 +217,13 @@ export function jobView(job: {
   id: string;
   kind: JobView["kind"];
   status: JobView["status"];
-  state: Record<string, unknown>;
+  state: JobState;
   error: string | null;
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
 }): JobView {
-  const state = job.state as { counts?: Record<string, number>; parts?: PartInfo[] };
+  const state = job.state;
   return {
     id: job.id,
     kind: job.kind,
@@ -231,7 +232,7 @@ export function jobView(job: {
     updatedAt: job.updatedAt,
     finishedAt: job.finishedAt,
     error: job.error,
-    counts: state.counts ?? {},
-    parts: state.parts ?? [],
+    counts: state.counts,
+    parts: "parts" in state ? state.parts : [],
   };
 }

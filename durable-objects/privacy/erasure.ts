@@ -4,11 +4,13 @@
 // they uploaded are deleted. The audit event names the subject only by a hash. Deliberately, the
 // data vault's history is rewritten here: the right to erasure outranks immutability for
 // personal data.
+
 import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { mayTouchMember } from "../access/grants";
 import { appendAudit } from "../audit/audit-chain";
 import { type CollectionDef, piiNames } from "../collections/collection-schema";
+import { legalHoldFailure } from "../contract/legal-hold";
 import type { ErasureResult } from "../contract/lifecycle";
 import { type Failure, fail, ok, type Result } from "../contract/result";
 import { recordVersions } from "../db/schema";
@@ -16,6 +18,7 @@ import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { encodeFields, type Row, rowToRecord } from "../records/record-codec";
 import { actorOf, readRow } from "../records/record-writes";
 import * as q from "../sql/sql-builder";
+import { tenantStorage } from "../storage/tenant-storage";
 
 export const subjectHash = (sub: string) => createHash("sha256").update(`subject:${sub}`).digest("hex");
 
@@ -91,4 +94,17 @@ export function eraseSubject(store: Store, p: Principal, sub: string, files: str
     return { records, members, shares, files };
   });
   return isFailure(result) ? result : ok(result);
+}
+
+/**
+ * The whole erasure of a subject: refused under legal hold or by the grant rule; the subject's
+ * files go first (so no file row ever points at a deleted object), then one transaction.
+ */
+export async function erase(store: Store, bucket: R2Bucket, p: Principal, sub: string): Promise<Result<ErasureResult>> {
+  const refused = legalHoldFailure(store.config, "Erasure") ?? erasureRefusal(store, p, sub);
+  if (refused) return refused;
+  const files = uploadsOf(store, sub);
+  const archive = tenantStorage(bucket, store.config.id);
+  for (const path of files) await archive.deleteStoredFile(path);
+  return eraseSubject(store, p, sub, files);
 }

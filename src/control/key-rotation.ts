@@ -4,7 +4,7 @@
 // value a chunk per alarm, and is destroyed (finalized) once that has finished.
 import type { JobView } from "../../durable-objects/contract/jobs";
 import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
-import { rewrapDataKey, wrapNewDataKey } from "../crypto/data-key";
+import { rewrapDataKey, wrapNewDataKey } from "../../durable-objects/contract/wrapped-key";
 import { ApiError } from "../errors";
 import { platformClient } from "../tenant-client";
 import { type AdminActor, controlDb } from "./control-db";
@@ -16,8 +16,8 @@ const save = (env: Env, actor: AdminActor, row: TenantRow, changes: Partial<Tena
 
 export async function rewrapKeys(env: Env, actor: AdminActor, row: TenantRow): Promise<TenantRow> {
   if (!row.wrappedKey) throw new ApiError("conflict", `Tenant '${row.id}' has no data key.`);
-  const wrappedKey = await rewrapDataKey(env, row.wrappedKey);
-  const retiredKeys = await Promise.all(row.retiredKeys.map((k) => rewrapDataKey(env, k)));
+  const wrappedKey = rewrapDataKey(env, row.wrappedKey);
+  const retiredKeys = row.retiredKeys.map((k) => rewrapDataKey(env, k));
   return save(env, actor, row, { wrappedKey, retiredKeys }, "tenant.rotate_key", { mode: "rewrap" });
 }
 
@@ -34,7 +34,7 @@ export async function rotateDataKey(
     env,
     actor,
     row,
-    { wrappedKey: await wrapNewDataKey(env.MASTER_KEY), retiredKeys: [row.wrappedKey] },
+    { wrappedKey: wrapNewDataKey(env), retiredKeys: [row.wrappedKey] },
     "tenant.rotate_key",
     { mode: "data" },
   );

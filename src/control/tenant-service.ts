@@ -4,7 +4,7 @@ import { and, asc, eq, gt, like, or, type SQL, sql } from "drizzle-orm";
 import type { Limits, Settings } from "../../durable-objects/contract/config";
 import type { Result } from "../../durable-objects/contract/result";
 import { generateTenantId } from "../../durable-objects/contract/tenant-id";
-import { wrapNewDataKey } from "../crypto/data-key";
+import { wrapNewDataKey } from "../../durable-objects/contract/wrapped-key";
 import { ApiError, notFound } from "../errors";
 import { rememberJurisdiction } from "../jurisdiction";
 import { tenantStub } from "../tenant-client";
@@ -44,7 +44,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       settings: input.settings ?? {},
       limitOverrides: input.limits ?? {},
       legalHold: false,
-      wrappedKey: await wrapNewDataKey(env.MASTER_KEY),
+      wrappedKey: wrapNewDataKey(env),
       ownerSub: input.owner.sub,
       externalId: input.externalId ?? null,
       revision: 1,

@@ -1,0 +1,97 @@
+// What one tenant object holds in memory across requests: the configuration the control plane
+// pushed, the drizzle handle (built on first use), collection definitions and the unwrapped data
+// keys, and the Store the feature modules work with. Its lifecycle (start, provision, configure,
+// wipe) keeps them in step with the database.
+import { drizzle } from "drizzle-orm/durable-sqlite";
+import type { CollectionDef } from "../collections/collection-schema";
+import type { TenantConfig } from "../contract/config";
+import { legalHoldFailure } from "../contract/legal-hold";
+import { fail, ok, type Result } from "../contract/result";
+import type { MasterKeys } from "../contract/wrapped-key";
+import { KeyCache } from "../crypto/key-cache";
+import { settleFiles } from "../files/file-recovery";
+import * as lifecycle from "../lifecycle/tenant-lifecycle";
+import type { Db, Store } from "./store";
+
+export class TenantState {
+  config: TenantConfig | null = null;
+  private dbInstance: Db | null = null;
+  /** Collection definitions cached across requests; every change goes through this object. */
+  private readonly defs = new Map<string, CollectionDef>();
+  private readonly keys: KeyCache;
+  private cached: Store | null = null;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    masterKeys: MasterKeys,
+  ) {
+    this.keys = new KeyCache(masterKeys);
+  }
+
+  /** The drizzle handle, built on first use: a request that needs no query builder never pays for it. */
+  get db(): Db {
+    this.dbInstance ??= drizzle(this.storage);
+    return this.dbInstance;
+  }
+
+  /** What the feature modules work with; rebuilt only when the configuration is replaced. */
+  store(): Store | null {
+    const config = this.config;
+    if (!config) return null;
+    if (this.cached?.config !== config) {
+      const self = this;
+      this.cached = {
+        storage: this.storage,
+        sql: this.storage.sql,
+        get db() {
+          return self.db;
+        },
+        config,
+        defs: this.defs,
+        cipher: () => this.keys.ring(config),
+      };
+    }
+    return this.cached;
+  }
+
+  /**
+   * An object that was never provisioned must leave no storage behind, so migrations only run
+   * for a database that already exists. Objects are evicted when idle and rebuilt on the next
+   * request, so this is on the path of every tenant that calls now and then: a few small
+   * queries when the schema is current, no query builder at all.
+   */
+  async start(bucket: R2Bucket): Promise<void> {
+    if (!lifecycle.hasDatabase(this.storage.sql)) return;
+    if (!lifecycle.schemaIsCurrent(this.storage.sql)) await lifecycle.migrateSchema(this.db);
+    this.config = lifecycle.loadConfig(this.storage.sql);
+    // File writes an earlier instance left between R2 and the catalogue (a crash, an eviction).
+    const store = this.store();
+    if (store) await settleFiles(store, bucket);
+  }
+
+  async provision(input: lifecycle.ProvisionInput): Promise<Result<{ provisioned: true }>> {
+    if (this.config) return fail("conflict", "Tenant already provisioned.");
+    await lifecycle.provision(this.storage, this.db, input);
+    this.config = input.config;
+    return ok({ provisioned: true });
+  }
+
+  /** Applies a pushed configuration; answers whether it replaced the one held. */
+  configure(config: TenantConfig, actor: string): Result<{ revision: number; applied: boolean }> {
+    const applied = lifecycle.applyConfig(this.storage, this.db, this.config, config, actor);
+    if (applied.ok && applied.value.applied) this.config = config;
+    return applied;
+  }
+
+  /** Hard delete: the whole database and any alarm (refused under legal hold). */
+  async wipe(): Promise<Result<{ wiped: true }>> {
+    const held = this.config ? legalHoldFailure(this.config, "Wiping the tenant") : null;
+    if (held) return held;
+    await this.storage.deleteAlarm();
+    await this.storage.deleteAll();
+    this.config = null;
+    this.defs.clear();
+    this.keys.clear();
+    return ok({ wiped: true });
+  }
+}

@@ -1,0 +1,134 @@
+// The gate of every data-plane call: the tenant's rate limit before any work (an API key also
+// its own share), the monthly request quota, then status, membership and one permission; then
+// the work, metered. Read counts are flushed up to a minute later, so a read never costs a write.
+import { authorize, type Principal } from "../access/authorize";
+import type { Permission } from "../contract/access";
+import type { Caller } from "../contract/caller";
+import type { Limits } from "../contract/config";
+import { type Answer, fail, type Result } from "../contract/result";
+import type { Db, Store } from "../db/store";
+import { FLUSH_DELAY_MS, UsageMeter } from "../usage/usage-meter";
+import { TokenBucket } from "./rate-limit";
+
+/** Calls that change the tenant: their counts are written at once, with the work. */
+const WRITE_PERMISSIONS = new Set<Permission>([
+  "records:write",
+  "collections:manage",
+  "files:write",
+  "members:manage",
+  "keys:manage",
+  "settings:manage",
+]);
+
+type Work<T> = (store: Store, p: Principal) => Result<T>;
+
+const missing = () => fail("not_found", "Tenant not found.");
+
+export class Gate {
+  readonly meter = new UsageMeter();
+  private bucket: TokenBucket | null = null;
+  private readonly keyBuckets = new Map<string, TokenBucket>();
+  private flushScheduled = false;
+  /** No request served yet by this instance (objects are evicted when idle and started again). */
+  private fresh = true;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly db: () => Db,
+  ) {}
+
+  admit<T>(store: Store | null, caller: Caller, permission: Permission | null, work: Work<T>): Answer<T> {
+    if (!store) return missing();
+    const { limits } = store.config;
+    this.bucket ??= new TokenBucket(limits.requestsPerSecond, limits.burst, Date.now());
+    // An API key has its own share (half the tenant's rate and burst), so one machine client
+    // cannot use up the whole tenant's budget; the tenant's bucket still applies on top.
+    const keyLimited = caller.kind === "apikey" ? this.keyBucket(caller.sub, limits).take(Date.now()) : null;
+    const { allowed, state: rate } = keyLimited && !keyLimited.allowed ? keyLimited : this.bucket.take(Date.now());
+    if (!allowed) {
+      this.meter.count("rateLimited");
+      this.scheduleFlush();
+      const detail = `This tenant may send ${limits.requestsPerSecond} requests per second.`;
+      return { ...fail("rate_limited", detail, { retryAfter: rate.retryAfter }), rate };
+    }
+    const used = this.meter.current(store.sql, "requests");
+    if (used >= limits.maxRequestsPerMonth) {
+      const detail = "This tenant has used its requests for the month.";
+      return { ...fail("quota_exceeded", detail, { limit: limits.maxRequestsPerMonth, current: used }), rate };
+    }
+    const p = authorize(this.db, store.storage, store.config, caller, permission);
+    this.meter.count("requests");
+    if (!p.ok) {
+      this.scheduleFlush();
+      return { ...p, rate };
+    }
+    const result = work(store, p.value);
+    const writes = permission !== null && WRITE_PERMISSIONS.has(permission);
+    this.meter.count(writes ? "writes" : "reads");
+    // A just-started object writes its counts at once: it is most likely a tenant that calls now
+    // and then, and an alarm would cost more than the write (and start the object again later).
+    if (writes || this.meter.due || this.fresh) this.flush(store);
+    else this.scheduleFlush();
+    this.fresh = false;
+    return { ...result, rate };
+  }
+
+  /**
+   * The second half of an upload the gate already admitted (commit, part checks): permission
+   * only, so a rate limit can never strand bytes that R2 has already accepted.
+   */
+  followUp<T>(store: Store | null, caller: Caller, permission: Permission, work: Work<T>): Result<T> {
+    if (!store) return missing();
+    const p = authorize(this.db, store.storage, store.config, caller, permission);
+    return p.ok ? work(store, p.value) : p;
+  }
+
+  /** Follows a limits change at once. */
+  configure(limits: Limits): void {
+    this.bucket?.configure(limits.requestsPerSecond, limits.burst);
+  }
+
+  reset(): void {
+    this.bucket = null;
+    this.keyBuckets.clear();
+  }
+
+  flush(store: Store): void {
+    store.storage.transactionSync(() => this.meter.flush(store.sql));
+  }
+
+  /** The alarm fired: whatever it flushes, a later count schedules a new one. */
+  alarmed(store: Store): void {
+    this.flushScheduled = false;
+    this.flush(store);
+  }
+
+  private keyBucket(keyId: string, limits: Limits): TokenBucket {
+    let bucket = this.keyBuckets.get(keyId);
+    const rate = Math.max(1, limits.requestsPerSecond / 2);
+    const burst = Math.max(1, Math.floor(limits.burst / 2));
+    if (!bucket) {
+      if (this.keyBuckets.size > 10_000) this.keyBuckets.clear();
+      bucket = new TokenBucket(rate, burst, Date.now());
+      this.keyBuckets.set(keyId, bucket);
+    } else {
+      bucket.configure(rate, burst);
+    }
+    return bucket;
+  }
+
+  /** Flushes read counters up to a minute later, so a read never costs a write of its own. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.meter.hasPending) return;
+    this.flushScheduled = true;
+    // One alarm serves every deferred job: never push back an earlier one (an export's next
+    // chunk, a retention continuation) to the flush's later time.
+    const at = Date.now() + FLUSH_DELAY_MS;
+    this.ctx.waitUntil(
+      (async () => {
+        const current = await this.ctx.storage.getAlarm();
+        if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+      })(),
+    );
+  }
+}

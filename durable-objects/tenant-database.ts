@@ -16,6 +16,7 @@ import type { AuditQuery } from "./contract/audit";
 import type { Caller } from "./contract/caller";
 import type { TenantConfig } from "./contract/config";
 import type { StoredObject } from "./contract/files";
+import type { AggregateSpec } from "./contract/lifecycle";
 import type { IdempotencyInput } from "./contract/records";
 import { fail, ok, type Result } from "./contract/result";
 import type { Store } from "./db/store";
@@ -28,12 +29,13 @@ import * as jobs from "./jobs/job-runner";
 import { applyRetention } from "./lifecycle/retention";
 import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
 import { erase } from "./privacy/erasure";
-import { type AggregateSpec, aggregate } from "./records/admin-aggregate";
+import { aggregate } from "./records/admin-aggregate";
 import * as records from "./records/records";
 import { searchRecords } from "./records/search-records";
 import { closedUsage, meView, usageReport } from "./usage/usage-report";
 
-type Params = Record<string, string>;
+type Mode = "put" | "patch";
+type Version = number | null;
 type Work<T> = (store: Store, p: Principal) => Result<T>;
 const notFound = () => fail("not_found", "Tenant not found.");
 
@@ -50,8 +52,6 @@ export class TenantDatabase extends DurableObject<Env> {
     this.gate = new Gate(ctx, () => this.tenant.db);
     ctx.blockConcurrencyWhile(() => this.tenant.start(env.FILES));
   }
-
-  // ---- The tenant itself ------------------------------------------------------------------
 
   /** Whether a tenant user holds a permission (the control plane asks, e.g. to read its tenant). */
   async check(caller: Caller, permission: Permission) {
@@ -94,20 +94,13 @@ export class TenantDatabase extends DurableObject<Env> {
   async getRecord(caller: Caller, name: string, id: string, includeDeleted: boolean) {
     return this.admit(caller, "records:read", (s, p) => records.getRecord(s, p, name, id, includeDeleted));
   }
-  async listRecords(caller: Caller, name: string, params: Params) {
+  async listRecords(caller: Caller, name: string, params: Record<string, string>) {
     return this.admit(caller, "records:read", (s, p) => records.listRecords(s, p, name, params));
   }
-  async writeRecord(
-    caller: Caller,
-    name: string,
-    id: string,
-    body: unknown,
-    mode: "put" | "patch",
-    ifMatch: number | null,
-  ) {
+  async writeRecord(caller: Caller, name: string, id: string, body: unknown, mode: Mode, ifMatch: Version) {
     return this.admit(caller, "records:write", (s, p) => records.writeRecord(s, p, name, id, body, mode, ifMatch));
   }
-  async deleteRecord(caller: Caller, name: string, id: string, ifMatch: number | null) {
+  async deleteRecord(caller: Caller, name: string, id: string, ifMatch: Version) {
     return this.admit(caller, "records:write", (s, p) => records.deleteRecord(s, p, name, id, ifMatch));
   }
   async restoreRecord(caller: Caller, name: string, id: string) {

@@ -2,11 +2,11 @@
 // by the tenant in its prefix and sends only its SHA-256; this tenant looks the key up by id and
 // compares hashes in constant time. Scopes are a subset of the creator's permissions (the rule of
 // every grant, grants.ts), and stay bounded by them: a key never outlives or outranks its maker.
+
 import { timingSafeEqual } from "node:crypto";
-import { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
 import type { ApiKeyView } from "../contract/access";
-import { PERMISSIONS, type Permission } from "../contract/access";
+import { CreateKeySchema, type Permission } from "../contract/access";
 import { fail, failFromZod, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
@@ -36,12 +36,6 @@ const view = (r: KeyRow): ApiKeyView => ({
   expiresAt: r.expires_at,
   lastUsedAt: r.last_used_at,
   revokedAt: r.revoked_at,
-});
-
-export const CreateKeySchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  scopes: z.array(z.enum(PERMISSIONS)).min(1).max(PERMISSIONS.length),
-  expiresAt: z.iso.datetime({ offset: true }).nullable().default(null),
 });
 
 /** Stores a new key's hash. The Worker made the secret and shows it once. */

@@ -1,11 +1,12 @@
 // Members of the tenant and their roles. Who may give, change or remove whom is grants.ts's rule;
 // the last owner can be neither removed nor demoted; the plan's member quota is checked in the
 // same transaction as the insert.
-import { z } from "zod";
+
+import type { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
 import type { MemberView } from "../contract/access";
-import { SubjectSchema } from "../contract/identifiers";
-import { fail, ok, type Result } from "../contract/result";
+import { AddMemberSchema, PatchMemberSchema } from "../contract/access";
+import { fail, failFromZod, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayGiveRoles, mayTouchMember } from "./grants";
@@ -29,28 +30,9 @@ const view = (r: MemberRow): MemberView => ({
   updatedAt: r.updated_at,
 });
 
-const Roles = z
-  .array(z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/))
-  .min(1)
-  .max(20);
-export const AddMemberSchema = z.strictObject({
-  sub: SubjectSchema,
-  roles: Roles,
-  email: z.email().max(320).nullable().optional(),
-  displayName: z.string().max(200).nullable().optional(),
-});
-export const PatchMemberSchema = z.strictObject({
-  roles: Roles.optional(),
-  email: z.email().max(320).nullable().optional(),
-  displayName: z.string().max(200).nullable().optional(),
-});
-
 function parse<T>(schema: z.ZodType<T>, body: unknown): Result<T> {
   const parsed = schema.safeParse(body);
-  if (parsed.success) return ok(parsed.data);
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.join(".") ?? "";
-  return fail("validation_failed", `Invalid ${field ? `'${field}'` : "body"}: ${issue?.message}.`, { field });
+  return parsed.success ? ok(parsed.data) : failFromZod(parsed.error);
 }
 
 function unknownRole(store: Store, roles: string[]): string | undefined {

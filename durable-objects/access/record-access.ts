@@ -5,7 +5,8 @@
 import type { CollectionDef } from "../collections/collection-schema";
 import type { ApiRecord } from "../contract/records";
 import type { Store } from "../db/store";
-import { exec, shareCount } from "../sql/sql-builder";
+import { exec } from "../sql/identifiers";
+import { shareCount } from "../sql/select";
 import type { Principal } from "./authorize";
 import { rolesGrant } from "./role-definitions";
 

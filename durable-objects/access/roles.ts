@@ -1,21 +1,16 @@
 // Custom roles: named sets of permissions from the published catalogue, with a classification
 // clearance for record ACLs. Built-in roles cannot be redefined; a role in use cannot be deleted;
 // a caller defines, changes or deletes only roles within its own holdings (grants.ts).
-import { z } from "zod";
+
 import { appendAudit } from "../audit/audit-chain";
 import type { RoleView } from "../contract/access";
-import { PERMISSIONS } from "../contract/access";
+import { RoleSchema } from "../contract/access";
 import { fail, failFromZod, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayDefineRole } from "./grants";
 import { BUILTIN_ROLES } from "./permissions";
-import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, CLEARANCES, clearanceOf } from "./role-definitions";
-
-export const RoleSchema = z.strictObject({
-  permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
-  clearance: z.enum(CLEARANCES).default("internal"),
-});
+import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, clearanceOf } from "./role-definitions";
 
 export function listRoles(store: Store): RoleView[] {
   const builtin = Object.entries(BUILTIN_ROLES).map(([name, permissions]) => ({

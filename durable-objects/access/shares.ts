@@ -3,11 +3,12 @@
 // always takes effect or is refused: a private record becomes shared in the same transaction, and
 // a grantee who would still not reach the record (not a member, no such role, missing the
 // permission or the clearance) is refused, so a 201 means the grantee can now do what it says.
-import { z } from "zod";
+
 import { appendAudit } from "../audit/audit-chain";
 import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
 import type { Permission, ShareView } from "../contract/access";
+import { ShareSchema } from "../contract/access";
 import type { ApiRecord } from "../contract/records";
 import { type Failure, fail, ok, type Result } from "../contract/result";
 import { inTransaction, isFailure, type Store } from "../db/store";
@@ -16,11 +17,6 @@ import { readRow, updateRow } from "../records/record-writes";
 import type { Principal } from "./authorize";
 import { CLASSIFICATIONS, canSee, seesAll } from "./record-access";
 import { clearanceLevel, roleGrant, rolesGrant } from "./role-definitions";
-
-export const ShareSchema = z.strictObject({
-  principal: z.string().regex(/^(user:\P{Cc}{1,255}|role:[a-z][a-z0-9_-]{0,39})$/u),
-  permission: z.enum(["read", "write"]),
-});
 
 type Guard = Result<{ owner: boolean; def: CollectionDef; rec: ApiRecord }>;
 

@@ -1,66 +1,10 @@
 // Collection definitions: the field types and options a tenant can declare, how they map to
 // SQLite columns, and the rules a definition or a change to it must keep.
-import { z } from "zod";
+import type { z } from "zod";
+import { type FieldSchema, type FieldType, MAX_FIELDS } from "../contract/collections";
 import type { Json } from "../contract/result";
-import { JsonValueSchema } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
-import { type ColumnSpec, type ColumnType, isIdentifier, SQL_LIMITS, SYSTEM_COLUMNS } from "../sql/sql-builder";
-
-export const FIELD_TYPES = [
-  "string",
-  "text",
-  "integer",
-  "number",
-  "boolean",
-  "datetime",
-  "json",
-  "enum",
-  "ref",
-] as const;
-export type FieldType = (typeof FIELD_TYPES)[number];
-
-const Name = z.string().refine(isIdentifier, {
-  message: "must match ^[a-z][a-z0-9_]{0,62}$ and not be a reserved name",
-});
-
-export const FieldSchema = z
-  .strictObject({
-    name: Name,
-    type: z.enum(FIELD_TYPES),
-    required: z.boolean().optional(),
-    unique: z.boolean().optional(),
-    indexed: z.boolean().optional(),
-    searchable: z.boolean().optional(),
-    pii: z.boolean().optional(),
-    encrypted: z.boolean().optional(),
-    default: JsonValueSchema.optional(),
-    values: z.array(z.string().min(1).max(200)).min(1).max(200).optional(),
-    collection: Name.optional(),
-    maxLength: z.number().int().min(1).max(1_000_000).optional(),
-  })
-  .superRefine((f, ctx) => {
-    if (f.type === "enum" && !f.values)
-      ctx.addIssue({ code: "custom", message: "enum fields list their values", path: ["values"] });
-    if (f.type === "ref" && !f.collection)
-      ctx.addIssue({ code: "custom", message: "ref fields name a collection", path: ["collection"] });
-    if (f.searchable && !["string", "text", "enum"].includes(f.type)) {
-      ctx.addIssue({
-        code: "custom",
-        message: "only string, text and enum fields can be searchable",
-        path: ["searchable"],
-      });
-    }
-    if (f.searchable && f.pii) {
-      ctx.addIssue({
-        code: "custom",
-        message: "pii fields cannot be searchable (snippets would reveal them)",
-        path: ["searchable"],
-      });
-    }
-    if (f.encrypted && f.searchable) {
-      ctx.addIssue({ code: "custom", message: "encrypted fields cannot be searchable", path: ["searchable"] });
-    }
-  });
+import type { ColumnSpec, ColumnType } from "../sql/ddl";
 
 /** A field's definition; `default` typed as the contract's JSON (zod's own JSON type is too deep for Hono's). */
 export type FieldDef = Omit<z.infer<typeof FieldSchema>, "default"> & { default?: Json };
@@ -70,12 +14,6 @@ export interface IndexDef {
   fields: string[];
   unique: boolean;
 }
-
-export const IndexSchema = z.strictObject({
-  name: Name,
-  fields: z.array(Name).min(1).max(8),
-  unique: z.boolean().default(false),
-});
 
 export interface CollectionDef {
   name: string;
@@ -90,26 +28,6 @@ export interface CollectionDef {
    */
   formerPii?: string[];
 }
-
-/** User fields a table can hold next to the system columns. */
-export const MAX_FIELDS = SQL_LIMITS.columnsPerTable - SYSTEM_COLUMNS.length;
-
-export const CreateCollectionSchema = z.strictObject({
-  name: Name,
-  fields: z.array(FieldSchema).max(MAX_FIELDS),
-  acl: z.boolean().default(false),
-  indexes: z.array(IndexSchema).max(20).default([]),
-});
-
-export const PatchCollectionSchema = z.strictObject({
-  add: z.array(FieldSchema).max(MAX_FIELDS).optional(),
-  rename: z.record(Name, Name).optional(),
-  drop: z.array(Name).max(MAX_FIELDS).optional(),
-  addIndex: z.array(IndexSchema).max(20).optional(),
-  dropIndex: z.array(Name).max(20).optional(),
-});
-
-export type PatchCollection = z.infer<typeof PatchCollectionSchema>;
 
 const COLUMN_TYPE: Record<FieldType, ColumnType> = {
   string: "TEXT",

@@ -3,6 +3,7 @@
 import { eq } from "drizzle-orm";
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
+import { CreateCollectionSchema, type PatchCollection, PatchCollectionSchema } from "../contract/collections";
 import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
@@ -11,17 +12,16 @@ import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { encodeFields } from "../records/record-codec";
 import { defaultProblem } from "../records/record-validation";
 import { removeCollectionFromIndex } from "../records/search";
-import * as q from "../sql/sql-builder";
+import * as ddl from "../sql/ddl";
+import * as ids from "../sql/identifiers";
+import * as sel from "../sql/select";
 import {
   aliasesOf,
   type CollectionDef,
-  CreateCollectionSchema,
   columnsOf,
   definitionProblem,
   type FieldDef,
   indexColumn,
-  type PatchCollection,
-  PatchCollectionSchema,
   piiNames,
 } from "./collection-schema";
 
@@ -33,7 +33,7 @@ export interface CollectionView extends CollectionDef {
 export function loadDefinition(store: Store, name: string): CollectionDef | null {
   const cached = store.defs.get(name);
   if (cached) return cached;
-  if (!q.isIdentifier(name)) return null;
+  if (!ids.isIdentifier(name)) return null;
   // Plain SQL: this runs on the first request of every freshly started object.
   const row = store.sql
     .exec<{ definition: string }>("SELECT definition FROM collections WHERE name = ?", name)
@@ -57,13 +57,13 @@ function zodFailure(error: { issues: { path: PropertyKey[]; message: string }[] 
 export function applyIndexes(store: Store, def: CollectionDef) {
   for (const f of def.fields) {
     if (f.unique || f.indexed) {
-      q.exec(store.sql, q.createIndex(def.name, `f_${f.name}`, [indexColumn(def, f.name)], Boolean(f.unique)));
+      ids.exec(store.sql, ddl.createIndex(def.name, `f_${f.name}`, [indexColumn(def, f.name)], Boolean(f.unique)));
     }
   }
   for (const ix of def.indexes) {
-    q.exec(
+    ids.exec(
       store.sql,
-      q.createIndex(
+      ddl.createIndex(
         def.name,
         `x_${ix.name}`,
         ix.fields.map((n) => indexColumn(def, n)),
@@ -91,7 +91,7 @@ export function createCollection(store: Store, p: Principal, body: unknown): Res
         }),
       );
     }
-    q.exec(store.sql, q.createTable(def.name, def.fields.flatMap(columnsOf)));
+    ids.exec(store.sql, ddl.createTable(def.name, def.fields.flatMap(columnsOf)));
     applyIndexes(store, def);
     store.db
       .insert(collections)
@@ -117,13 +117,15 @@ export function listCollections(store: Store): CollectionView[] {
     .from(collections)
     .orderBy(collections.name)
     .all()
-    .map((r) => ({ ...(r.definition as unknown as CollectionDef), createdAt: r.createdAt, updatedAt: r.updatedAt }));
+    .map((r) => ({ ...r.definition, createdAt: r.createdAt, updatedAt: r.updatedAt }));
 }
 
 export function getCollection(store: Store, name: string): Result<CollectionView> {
-  const row = q.isIdentifier(name) ? store.db.select().from(collections).where(eq(collections.name, name)).get() : null;
+  const row = ids.isIdentifier(name)
+    ? store.db.select().from(collections).where(eq(collections.name, name)).get()
+    : null;
   if (!row) return fail("not_found", `Collection '${name}' not found.`);
-  return ok({ ...(row.definition as unknown as CollectionDef), createdAt: row.createdAt, updatedAt: row.updatedAt });
+  return ok({ ...row.definition, createdAt: row.createdAt, updatedAt: row.updatedAt });
 }
 
 /** Applies a PATCH to a definition in memory; the DDL follows from the same plan. */
@@ -195,28 +197,28 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
   const next = planned.value;
   const now = new Date().toISOString();
   const result = inTransaction(store, () => {
-    for (const ixName of change.dropIndex ?? []) q.exec(store.sql, q.dropIndex(name, `x_${ixName}`));
+    for (const ixName of change.dropIndex ?? []) ids.exec(store.sql, ddl.dropIndex(name, `x_${ixName}`));
     for (const field of change.drop ?? []) {
-      q.exec(store.sql, q.dropIndex(name, `f_${field}`));
+      ids.exec(store.sql, ddl.dropIndex(name, `f_${field}`));
       for (const col of columnsOf(def.fields.find((f) => f.name === field) as FieldDef)) {
-        q.exec(store.sql, q.dropColumn(name, col.name));
+        ids.exec(store.sql, ddl.dropColumn(name, col.name));
       }
     }
     for (const [from, to] of Object.entries(change.rename ?? {})) {
       // Field indexes are named after the field: rebuild under the new name.
-      q.exec(store.sql, q.dropIndex(name, `f_${from}`));
-      q.exec(store.sql, q.renameColumn(name, from, to));
+      ids.exec(store.sql, ddl.dropIndex(name, `f_${from}`));
+      ids.exec(store.sql, ddl.renameColumn(name, from, to));
       if (def.fields.find((f) => f.name === from)?.encrypted) {
-        q.exec(store.sql, q.renameColumn(name, blindColumn(from), blindColumn(to)));
+        ids.exec(store.sql, ddl.renameColumn(name, blindColumn(from), blindColumn(to)));
       }
     }
     for (const f of change.add ?? []) {
-      for (const col of columnsOf(f)) q.exec(store.sql, q.addColumn(name, col));
+      for (const col of columnsOf(f)) ids.exec(store.sql, ddl.addColumn(name, col));
       if (f.default !== undefined && f.default !== null) {
         // Every existing record gets the default (encrypted fields: one ciphertext for all is
         // fine, the value is the same; each later write draws a fresh IV).
         for (const [column, value] of Object.entries(encodeFields(store, next, { [f.name]: f.default }))) {
-          q.exec(store.sql, q.updateAll(name, column, value));
+          ids.exec(store.sql, sel.updateAll(name, column, value));
         }
       }
     }
@@ -256,8 +258,8 @@ export function dropCollection(store: Store, p: Principal, name: string): Result
   const held = legalHoldFailure(store.config, "Dropping a collection");
   if (held) return held;
   const result = inTransaction(store, () => {
-    const records = q.exec<{ n: number }>(store.sql, q.countRows(name)).one().n;
-    q.exec(store.sql, q.dropTable(name));
+    const records = ids.exec<{ n: number }>(store.sql, ddl.countRows(name)).one().n;
+    ids.exec(store.sql, ddl.dropTable(name));
     store.db.delete(collections).where(eq(collections.name, name)).run();
     store.db.delete(recordVersions).where(eq(recordVersions.collection, name)).run();
     store.db.delete(shares).where(eq(shares.collection, name)).run();

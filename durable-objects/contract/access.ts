@@ -1,5 +1,6 @@
 // Access control views and inputs: members, roles, API keys and record shares.
 import { z } from "zod";
+import { SubjectSchema } from "./identifiers";
 
 /** Record classifications, lowest first; a role's clearance is one of them. */
 export const CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"] as const;
@@ -63,3 +64,36 @@ export const ShareViewSchema = z.object({
   createdAt: z.string(),
 });
 export type ShareView = z.infer<typeof ShareViewSchema>;
+
+// ---- Inputs ----
+
+export const CreateKeySchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  scopes: z.array(z.enum(PERMISSIONS)).min(1).max(PERMISSIONS.length),
+  expiresAt: z.iso.datetime({ offset: true }).nullable().default(null),
+});
+
+const Roles = z.array(RoleNameSchema).min(1).max(20);
+
+export const AddMemberSchema = z.strictObject({
+  sub: SubjectSchema,
+  roles: Roles,
+  email: z.email().max(320).nullable().optional(),
+  displayName: z.string().max(200).nullable().optional(),
+});
+
+export const PatchMemberSchema = z.strictObject({
+  roles: Roles.optional(),
+  email: z.email().max(320).nullable().optional(),
+  displayName: z.string().max(200).nullable().optional(),
+});
+
+export const RoleSchema = z.strictObject({
+  permissions: z.array(z.enum(PERMISSIONS)).max(PERMISSIONS.length),
+  clearance: z.enum(CLASSIFICATIONS).default("internal"),
+});
+
+export const ShareSchema = z.strictObject({
+  principal: z.string().regex(/^(user:\P{Cc}{1,255}|role:[a-z][a-z0-9_-]{0,39})$/u),
+  permission: z.enum(["read", "write"]),
+});

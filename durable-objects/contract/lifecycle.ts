@@ -1,5 +1,6 @@
 // What the control plane's sweeps and lifecycle calls get back from a tenant's object.
 import { z } from "zod";
+import { IDENTIFIER } from "../sql/identifiers";
 import type { Json } from "./result";
 
 export interface RetentionResult {
@@ -20,3 +21,13 @@ export const ErasureSchema = z.object({
 export type ErasureResult = z.infer<typeof ErasureSchema>;
 
 export type AggregateResult = number | null | { group: Json; value: number | null }[];
+
+/** One tenant's part of a platform admin's cross-tenant aggregate query. */
+export const AggregateSchema = z.strictObject({
+  collection: z.string().regex(IDENTIFIER),
+  aggregate: z.enum(["count", "sum", "min", "max"]),
+  field: z.string().regex(IDENTIFIER).nullable().default(null),
+  groupBy: z.string().regex(IDENTIFIER).nullable().default(null),
+  tenants: z.array(z.string()).max(1000).nullable().default(null),
+});
+export type AggregateSpec = z.infer<typeof AggregateSchema>;

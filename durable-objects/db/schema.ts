@@ -2,6 +2,7 @@
 // are built at run time by sql-builder.ts, never declared here.
 
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { CollectionDef } from "../collections/collection-schema";
 import type { JobState } from "../jobs/job-state";
 
 /** Key/value rows: the tenant's configuration pushed by the control plane lives under "config". */
@@ -47,7 +48,7 @@ export const auditEvents = sqliteTable(
 /** Collection definitions: fields, options and the rename mapping. The data is in real tables. */
 export const collections = sqliteTable("collections", {
   name: text().primaryKey(),
-  definition: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  definition: text({ mode: "json" }).$type<CollectionDef>().notNull(),
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 });

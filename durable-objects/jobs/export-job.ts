@@ -5,7 +5,8 @@
 import type { JobView, PartInfo } from "../contract/jobs";
 import type { Store } from "../db/store";
 import migrations from "../drizzle/migrations.js";
-import * as q from "../sql/sql-builder";
+import * as ids from "../sql/identifiers";
+import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
 import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo } from "./bundle";
 import type { JobState } from "./job-state";
@@ -71,10 +72,10 @@ function readChunk(store: Store, state: ExportState, limit: number): Chunk {
   });
   switch (kind) {
     case "records": {
-      const rows = q
+      const rows = ids
         .exec<Record<string, SqlStorageValue>>(
           store.sql,
-          q.exportRows(collection as string, (after as string) ?? "", limit),
+          sel.exportRows(collection as string, (after as string) ?? "", limit),
         )
         .toArray();
       return done(rows, (r) => r.id as string);

@@ -9,7 +9,9 @@ import { applyIndexes } from "../collections/collections";
 import type { Store } from "../db/store";
 import { rowToRecord } from "../records/record-codec";
 import { indexRecord } from "../records/search";
-import * as q from "../sql/sql-builder";
+import * as ddl from "../sql/ddl";
+import * as ids from "../sql/identifiers";
+import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
 import { type Manifest, sha256 } from "./bundle";
 
@@ -69,7 +71,7 @@ export async function importStep(
         await target.putStoredFile(row.path as string, object.body, row.content_type as string);
       }
       store.storage.transactionSync(() => {
-        for (const row of rows) q.exec(store.sql, q.insertInto("files", row));
+        for (const row of rows) ids.exec(store.sql, sel.insertInto("files", row));
       });
       s.counts.files = (s.counts.files ?? 0) + rows.length;
       continue;
@@ -113,7 +115,7 @@ function applyPart(
           // Ciphertext is sealed with the source tenant's own data key, which never leaves it.
           throw new Error(`collection ${def.name} has encrypted fields, which cannot move to another tenant's key`);
         }
-        q.exec(store.sql, q.createTable(def.name, def.fields.flatMap(columnsOf)));
+        ids.exec(store.sql, ddl.createTable(def.name, def.fields.flatMap(columnsOf)));
         applyIndexes(store, def);
         store.sql.exec(
           "INSERT INTO collections (name, definition, created_at, updated_at) VALUES (?, ?, ?, ?)",
@@ -134,7 +136,7 @@ function applyPart(
       ) as CollectionDef;
       const rows = lines(text);
       for (const row of rows) {
-        q.exec(store.sql, q.insertRow(def.name, row));
+        ids.exec(store.sql, ddl.insertRow(def.name, row));
         if (row.deleted_at === null) indexRecord(store, def, rowToRecord(def, row));
       }
       store.sql.exec(

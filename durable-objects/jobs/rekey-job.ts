@@ -5,7 +5,9 @@ import { appendAudit } from "../audit/audit-chain";
 import { aliasesOf, type CollectionDef } from "../collections/collection-schema";
 import { blindColumn } from "../crypto/field-cipher";
 import type { Store } from "../db/store";
-import * as q from "../sql/sql-builder";
+import * as ddl from "../sql/ddl";
+import * as ids from "../sql/identifiers";
+import * as sel from "../sql/select";
 
 export interface RekeyState {
   collections: string[];
@@ -54,8 +56,8 @@ export function rekeyStep(store: Store, state: RekeyState, limit: number): { sta
   ) as CollectionDef;
   const sealed = def.fields.filter((f) => f.encrypted);
   if (s.phase === "rows") {
-    const rows = q
-      .exec<Record<string, SqlStorageValue>>(store.sql, q.rowsAfter(name, s.after as string, limit))
+    const rows = ids
+      .exec<Record<string, SqlStorageValue>>(store.sql, sel.rowsAfter(name, s.after as string, limit))
       .toArray();
     for (const row of rows) {
       const set: Record<string, SqlStorageValue> = {};
@@ -67,7 +69,7 @@ export function rekeyStep(store: Store, state: RekeyState, limit: number): { sta
         set[blindColumn(f.name)] = ring.blindIndex(name, f.name, plain);
         s.counts.values++;
       }
-      if (Object.keys(set).length) q.exec(store.sql, q.updateRow(name, row.id as string, set));
+      if (Object.keys(set).length) ids.exec(store.sql, ddl.updateRow(name, row.id as string, set));
     }
     if (rows.length < limit) Object.assign(s, { phase: "versions", after: 0 });
     else s.after = rows[rows.length - 1]?.id as string;

@@ -9,7 +9,9 @@ import { legalHoldFailure } from "../contract/legal-hold";
 import type { RetentionResult } from "../contract/lifecycle";
 import type { Store } from "../db/store";
 import { IDEMPOTENCY_TTL_MS } from "../gate/idempotency";
-import * as q from "../sql/sql-builder";
+import * as ddl from "../sql/ddl";
+import * as sqlIds from "../sql/identifiers";
+import * as sel from "../sql/select";
 
 export interface AuditCheckpoint {
   seq: number;
@@ -45,9 +47,9 @@ export function applyRetention(store: Store, masterKey: string, now: Date, budge
   store.storage.transactionSync(() => {
     const collections = store.sql.exec<{ name: string }>("SELECT name FROM collections ORDER BY name").toArray();
     for (const { name } of collections) {
-      const ids = q.exec<{ id: string }>(store.sql, q.purgeableIds(name, iso(softDeleteDays), budget)).toArray();
+      const ids = sqlIds.exec<{ id: string }>(store.sql, sel.purgeableIds(name, iso(softDeleteDays), budget)).toArray();
       for (const { id } of ids) {
-        q.exec(store.sql, q.deleteRow(name, id));
+        sqlIds.exec(store.sql, ddl.deleteRow(name, id));
         store.sql.exec("DELETE FROM record_versions WHERE collection = ? AND record_id = ?", name, id);
         store.sql.exec("DELETE FROM shares WHERE collection = ? AND record_id = ?", name, id);
       }

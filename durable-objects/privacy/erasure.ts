@@ -17,7 +17,9 @@ import { recordVersions } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { encodeFields, type Row, rowToRecord } from "../records/record-codec";
 import { actorOf, readRow } from "../records/record-writes";
-import * as q from "../sql/sql-builder";
+import * as ddl from "../sql/ddl";
+import * as ids from "../sql/identifiers";
+import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
 
 export const subjectHash = (sub: string) => createHash("sha256").update(`subject:${sub}`).digest("hex");
@@ -64,12 +66,15 @@ export function eraseSubject(store: Store, p: Principal, sub: string, files: str
       // Every name a pii value may be stored under: current fields, their old names, dropped fields.
       const paths = piiNames(def).map((n) => `$.${n}`);
       if (paths.length === 0) continue;
-      for (const { id } of q.exec<{ id: string }>(store.sql, q.subjectRecordIds(def.name, sub)).toArray()) {
+      for (const { id } of ids.exec<{ id: string }>(store.sql, sel.subjectRecordIds(def.name, sub)).toArray()) {
         const row = readRow(store, def.name, id) as Row;
         const blank = encodeFields(store, def, Object.fromEntries(pii.map((f) => [f.name, null])));
         const version = (row.version as number) + 1;
-        q.exec(store.sql, q.updateRow(def.name, id, { ...blank, version, updated_at: now, updated_by: actorOf(p) }));
-        q.exec(store.sql, q.scrubVersions(def.name, id, paths));
+        ids.exec(
+          store.sql,
+          ddl.updateRow(def.name, id, { ...blank, version, updated_at: now, updated_by: actorOf(p) }),
+        );
+        ids.exec(store.sql, sel.scrubVersions(def.name, id, paths));
         const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
         store.db
           .insert(recordVersions)

@@ -1,22 +1,12 @@
 // The per-tenant part of a platform admin's cross-tenant query: one read-only aggregate over one
 // collection. Encrypted and pii fields are never aggregated or grouped (their values would leak).
 
-import { z } from "zod";
 import { loadDefinition } from "../collections/collections";
-import type { AggregateResult } from "../contract/lifecycle";
+import type { AggregateResult, AggregateSpec } from "../contract/lifecycle";
 import { fail, ok, type Result } from "../contract/result";
 import type { Store } from "../db/store";
-import * as q from "../sql/sql-builder";
-
-export const AggregateSchema = z.strictObject({
-  collection: z.string().regex(q.IDENTIFIER),
-  aggregate: z.enum(["count", "sum", "min", "max"]),
-  field: z.string().regex(q.IDENTIFIER).nullable().default(null),
-  groupBy: z.string().regex(q.IDENTIFIER).nullable().default(null),
-  tenants: z.array(z.string()).max(1000).nullable().default(null),
-});
-
-export type AggregateSpec = z.infer<typeof AggregateSchema>;
+import * as ids from "../sql/identifiers";
+import * as sel from "../sql/select";
 
 export function aggregate(store: Store, spec: AggregateSpec): Result<AggregateResult> {
   const def = loadDefinition(store, spec.collection);
@@ -34,10 +24,10 @@ export function aggregate(store: Store, spec: AggregateSpec): Result<AggregateRe
       return fail("validation_failed", `'${spec.groupBy}' cannot be grouped by here.`);
     }
   }
-  const rows = q
+  const rows = ids
     .exec<{ grp?: SqlStorageValue; value: number | null }>(
       store.sql,
-      q.aggregateStatement(def.name, spec.aggregate, spec.field, spec.groupBy),
+      sel.aggregateStatement(def.name, spec.aggregate, spec.field, spec.groupBy),
     )
     .toArray();
   if (!spec.groupBy) return ok(rows[0]?.value ?? null);

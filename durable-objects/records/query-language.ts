@@ -3,15 +3,8 @@
 // anything unknown is a 400 naming it; compiling to SQL is sql-builder's job.
 import { aliasesOf, type CollectionDef, type FieldDef } from "../collections/collection-schema";
 import { fail, ok, type Result } from "../contract/result";
-import {
-  columnRef,
-  type Filter,
-  type FilterOp,
-  jsonRef,
-  type Resolver,
-  type SortKey,
-  SQL_LIMITS,
-} from "../sql/sql-builder";
+import { SQL_LIMITS } from "../sql/identifiers";
+import { columnRef, type Filter, type FilterOp, jsonRef, type Resolver, type SortKey } from "../sql/select";
 import { ACL_FIELDS, SYSTEM_FIELDS } from "./record-codec";
 
 export const MAX_LIMIT = 1000;

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { CollectionDef, FieldDef } from "../collections/collection-schema";
 import { type Failure, fail, ok, type Result } from "../contract/result";
-import { SQL_LIMITS } from "../sql/sql-builder";
+import { SQL_LIMITS } from "../sql/identifiers";
 
 export type WriteMode = "create" | "put" | "patch";
 

@@ -8,7 +8,8 @@ import type { ApiRecord } from "../contract/records";
 import { fail } from "../contract/result";
 import { recordVersions } from "../db/schema";
 import { Abort, type Store } from "../db/store";
-import * as q from "../sql/sql-builder";
+import * as ddl from "../sql/ddl";
+import * as ids from "../sql/identifiers";
 import { encodeFields, type Row, rowToRecord } from "./record-codec";
 import { indexRecord, unindexRecord } from "./search";
 
@@ -21,7 +22,7 @@ export function newRecordId(): string {
 }
 
 export function readRow(store: Store, collection: string, id: string): Row | null {
-  return q.exec<Row>(store.sql, q.selectById(collection, id)).toArray()[0] ?? null;
+  return ids.exec<Row>(store.sql, ddl.selectById(collection, id)).toArray()[0] ?? null;
 }
 
 function bumpRecords(store: Store, delta: number) {
@@ -80,9 +81,9 @@ function checkRefs(store: Store, def: CollectionDef, data: Record<string, unknow
   }
 }
 
-function runWrite(store: Store, s: q.Statement): void {
+function runWrite(store: Store, s: ids.Statement): void {
   try {
-    q.exec(store.sql, s);
+    ids.exec(store.sql, s);
   } catch (err) {
     const message = String(err);
     const unique = /UNIQUE constraint failed: [^.]+\.(\w+)/.exec(message);
@@ -115,7 +116,7 @@ export function createRow(store: Store, p: Principal, def: CollectionDef, data: 
     row.visibility = (data.visibility as string) ?? "private";
     row.classification = (data.classification as string) ?? "internal";
   }
-  runWrite(store, q.insertRow(def.name, row));
+  runWrite(store, ddl.insertRow(def.name, row));
   const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
   writeVersion(store, def, rec, "create", actorOf(p), now);
   indexRecord(store, def, rec);
@@ -168,7 +169,7 @@ export function updateRow(
     if ("visibility" in data) set.visibility = data.visibility as string;
     if ("classification" in data) set.classification = data.classification as string;
   }
-  runWrite(store, q.updateRow(def.name, id, set, row.version as number));
+  runWrite(store, ddl.updateRow(def.name, id, set, row.version as number));
   const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
   writeVersion(store, def, rec, "update", actorOf(p), now);
   indexRecord(store, def, rec);
@@ -186,7 +187,7 @@ export function softDeleteRow(
   const row = liveRow(store, def, id, ifMatch);
   const now = new Date().toISOString();
   const set = { version: (row.version as number) + 1, updated_at: now, updated_by: actorOf(p), deleted_at: now };
-  q.exec(store.sql, q.updateRow(def.name, id, set, row.version as number));
+  ids.exec(store.sql, ddl.updateRow(def.name, id, set, row.version as number));
   const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
   writeVersion(store, def, rec, "delete", actorOf(p), now);
   unindexRecord(store, def.name, id);
@@ -200,7 +201,7 @@ export function restoreRow(store: Store, p: Principal, def: CollectionDef, id: s
   if (row.deleted_at === null) throw new Abort(fail("conflict", `Record '${id}' is not deleted.`));
   const now = new Date().toISOString();
   const set = { version: (row.version as number) + 1, updated_at: now, updated_by: actorOf(p), deleted_at: null };
-  runWrite(store, q.updateRow(def.name, id, set, row.version as number));
+  runWrite(store, ddl.updateRow(def.name, id, set, row.version as number));
   const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
   writeVersion(store, def, rec, "restore", actorOf(p), now);
   indexRecord(store, def, rec);

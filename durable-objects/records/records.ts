@@ -13,7 +13,8 @@ import { fail, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { remember, replay } from "../gate/idempotency";
-import * as q from "../sql/sql-builder";
+import * as ids from "../sql/identifiers";
+import * as sel from "../sql/select";
 import {
   encodeCursor,
   parseQuery,
@@ -68,13 +69,13 @@ function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
  * Filters on encrypted fields compare blind indexes: only eq, in and is apply, never on as_of
  * snapshots; sorting by an encrypted field is refused.
  */
-function sealedFilters(store: Store, def: CollectionDef, query: RecordQuery): Result<q.Filter[]> {
+function sealedFilters(store: Store, def: CollectionDef, query: RecordQuery): Result<sel.Filter[]> {
   const encrypted = new Map(def.fields.filter((f) => f.encrypted).map((f) => [f.name, f]));
   if (encrypted.size === 0) return ok(query.filters);
   const sorted = query.sort.find((s) => encrypted.has(s.field));
   if (sorted)
     return fail("validation_failed", `Encrypted field '${sorted.field}' cannot be sorted.`, { field: sorted.field });
-  const out: q.Filter[] = [];
+  const out: sel.Filter[] = [];
   for (const f of query.filters) {
     const field = encrypted.get(f.field);
     if (!field) {
@@ -124,26 +125,26 @@ export function listRecords(
   const sealed = sealedFilters(store, def.value, query);
   if (!sealed.ok) return sealed;
   const resolve = query.asOf ? snapshotResolver(def.value) : tableResolver();
-  const where: q.Fragment[] = sealed.value.map((f) => q.filterFragment(f, resolve));
-  if (query.asOf) where.push(q.notEqualText(q.columnRef("op"), "delete"));
-  else if (!query.includeDeleted) where.push(q.isNull(() => q.columnRef("deleted_at"), "deleted_at"));
+  const where: sel.Fragment[] = sealed.value.map((f) => sel.filterFragment(f, resolve));
+  if (query.asOf) where.push(sel.notEqualText(sel.columnRef("op"), "delete"));
+  else if (!query.includeDeleted) where.push(sel.isNull(() => sel.columnRef("deleted_at"), "deleted_at"));
   if (def.value.acl && !seesAll(p)) {
-    where.push(q.aclFragment(resolve, name, p.sub, granteesOf(p), allowedClassifications(store, p)));
+    where.push(sel.aclFragment(resolve, name, p.sub, granteesOf(p), allowedClassifications(store, p)));
   }
-  if (query.after) where.push(q.keysetFragment(query.sort, resolve, query.after));
+  if (query.after) where.push(sel.keysetFragment(query.sort, resolve, query.after));
 
   let rows: Row[];
   try {
-    const stmt = q.selectStatement({
-      source: query.asOf ? q.asOfSource(name, query.asOf) : q.tableSource(name),
-      columns: q.allColumns(),
+    const stmt = sel.selectStatement({
+      source: query.asOf ? sel.asOfSource(name, query.asOf) : sel.tableSource(name),
+      columns: sel.allColumns(),
       where,
-      order: q.orderFragment(query.sort, resolve),
+      order: sel.orderFragment(query.sort, resolve),
       limit: query.limit + 1,
     });
-    rows = q.exec<Row>(store.sql, stmt).toArray();
+    rows = ids.exec<Row>(store.sql, stmt).toArray();
   } catch (err) {
-    if (err instanceof q.SqlIdentifierError)
+    if (err instanceof ids.SqlIdentifierError)
       return fail("validation_failed", "This query is too large; use fewer filters or values.");
     throw err;
   }

@@ -1,10 +1,13 @@
 // Access control inside a tenant: members, custom roles, API keys and record shares.
 import { createRoute, z } from "@hono/zod-openapi";
-import { CreateKeySchema } from "../../durable-objects/access/api-keys";
-import { AddMemberSchema, PatchMemberSchema } from "../../durable-objects/access/members";
-import { RoleSchema } from "../../durable-objects/access/roles";
-import { ShareSchema } from "../../durable-objects/access/shares";
-import { PERMISSIONS } from "../../durable-objects/contract/access";
+import {
+  AddMemberSchema,
+  CreateKeySchema,
+  PatchMemberSchema,
+  PERMISSIONS,
+  RoleSchema,
+  ShareSchema,
+} from "../../durable-objects/contract/access";
 import { RECORD_ID_PATTERN, SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { mintApiKey } from "../auth/api-key";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";

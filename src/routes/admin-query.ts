@@ -2,7 +2,7 @@
 // fanned out with bounded concurrency and streamed as NDJSON, one line per tenant.
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
-import { AggregateSchema, type AggregateSpec } from "../../durable-objects/records/admin-aggregate";
+import { AggregateSchema, type AggregateSpec } from "../../durable-objects/contract/lifecycle";
 import { adminOnly, requireAdmin } from "../caller";
 import { adminAuditInsert, controlDb } from "../control/control-db";
 import { type TenantRow, tenants } from "../control/schema";

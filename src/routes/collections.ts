@@ -1,6 +1,6 @@
 // Collections: each one a real table in the tenant's own database.
 import { createRoute, z } from "@hono/zod-openapi";
-import { CreateCollectionSchema, PatchCollectionSchema } from "../../durable-objects/collections/collection-schema";
+import { CreateCollectionSchema, PatchCollectionSchema } from "../../durable-objects/contract/collections";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { tenantClient } from "../tenant-client";
 

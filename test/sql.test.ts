@@ -4,7 +4,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import * as q from "../durable-objects/sql/sql-builder";
+import * as ddl from "../durable-objects/sql/ddl";
+import * as ids from "../durable-objects/sql/identifiers";
 import { create, list, tenantWithNotes } from "./data-helpers";
 import { call, json } from "./helpers";
 
@@ -27,24 +28,24 @@ const HOSTILE = [
 
 describe("identifiers", () => {
   it("refuses every hostile or reserved name", () => {
-    for (const name of HOSTILE) expect(q.isIdentifier(name), name).toBe(false);
-    expect(q.isIdentifier("notes")).toBe(true);
-    expect(q.isIdentifier("a_b_1")).toBe(true);
+    for (const name of HOSTILE) expect(ids.isIdentifier(name), name).toBe(false);
+    expect(ids.isIdentifier("notes")).toBe(true);
+    expect(ids.isIdentifier("a_b_1")).toBe(true);
   });
 
   it("quotes what it accepts and throws on anything else", () => {
-    expect(q.ident("title")).toBe('"title"');
-    expect(() => q.ident('x" OR 1=1 --')).toThrow(q.SqlIdentifierError);
-    expect(() => q.collectionTable("members")).toThrow(q.SqlIdentifierError);
+    expect(ids.ident("title")).toBe('"title"');
+    expect(() => ids.ident('x" OR 1=1 --')).toThrow(ids.SqlIdentifierError);
+    expect(() => ids.collectionTable("members")).toThrow(ids.SqlIdentifierError);
   });
 
   it("never builds a statement with a second statement in it", () => {
-    expect(() => q.statement("SELECT 1; DROP TABLE members")).toThrow(q.SqlIdentifierError);
-    expect(() => q.statement("SELECT ?", Array(101).fill(1))).toThrow(q.SqlIdentifierError);
+    expect(() => ids.statement("SELECT 1; DROP TABLE members")).toThrow(ids.SqlIdentifierError);
+    expect(() => ids.statement("SELECT ?", Array(101).fill(1))).toThrow(ids.SqlIdentifierError);
   });
 
   it("binds every value of an insert", () => {
-    const s = q.insertRow("notes", { id: "x'); DROP TABLE members; --", title: "t" });
+    const s = ddl.insertRow("notes", { id: "x'); DROP TABLE members; --", title: "t" });
     expect(s.sql).toBe('INSERT INTO "c_notes" ("id", "title") VALUES (?, ?)');
     expect(s.params).toEqual(["x'); DROP TABLE members; --", "t"]);
   });

@@ -20,7 +20,7 @@ button.secondary{background:#fff;color:var(--accent)}.error{color:var(--bad);fon
 section{margin-bottom:2rem}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
 code{background:#f3f3f3;padding:0 .2rem}input:user-invalid{border:2px solid var(--bad)}fieldset{border:1px solid var(--line);margin-top:1rem}
 input[type=checkbox]{min-width:0;margin:0 .5rem 0 0;vertical-align:middle}label:has(input[type=checkbox]){font-weight:400}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}table.limits,table.counters{max-width:40rem}
 .bar{height:.75rem;max-width:24rem;background:#e4e4e4;border:1px solid #767676;border-radius:3px;overflow:hidden;margin:.3rem 0 .15rem}
 .bar>span{display:block;height:100%;background:var(--accent)}.bar.warn>span{background:#9a5b00}.bar.critical>span{background:var(--bad)}
 .level-warn{color:#7a4700}.level-critical{color:var(--bad)}

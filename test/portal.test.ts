@@ -3,7 +3,7 @@
 // go through the API (and land in the admin audit); bad input comes back as a form error.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, createTenant, uniqueId } from "./helpers";
+import { adminToken, call, callRaw, createTenant, uniqueId } from "./helpers";
 import { checkedFetch } from "./openapi-check";
 
 const BASE = "https://silo.test";
@@ -23,6 +23,20 @@ async function browse(
   return checkedFetch(
     new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body, redirect: "manual" }),
   );
+}
+
+/** The attributes of the usage bar of one metric on a tenant page. */
+function meterOf(pageHtml: string, metric: string) {
+  const tag = new RegExp(`<div class="bar (\\w+)" role="meter" aria-labelledby="meter-${metric}"[^>]*>`).exec(pageHtml);
+  if (!tag) return null;
+  const attr = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(tag[0])?.[1];
+  return {
+    level: tag[1],
+    min: attr("aria-valuemin"),
+    max: attr("aria-valuemax"),
+    now: attr("aria-valuenow"),
+    text: attr("aria-valuetext"),
+  };
 }
 
 async function signIn(sub = "portal-admin") {
@@ -207,6 +221,56 @@ describe("portal pages and forms", () => {
     expect(kept.limits.requestsPerSecond).toBe(7);
   });
 
+  it("the tenant page reads limits in units and shows usage against each limit as a bar", async () => {
+    const t = await createTenant(uniqueId("bars"), "alice", {
+      limits: { requestsPerSecond: 1000, burst: 1000, maxRecords: 10, maxCollections: 1 },
+    });
+    const owner = { token: t.ownerToken, method: "POST" };
+    expect(
+      (await call("/v1/collections", { ...owner, body: { name: "notes", fields: [{ name: "n", type: "integer" }] } }))
+        .status,
+    ).toBe(201);
+    for (let n = 0; n < 9; n++)
+      expect((await call("/v1/collections/notes/records", { ...owner, body: { n } })).status).toBe(201);
+    const file = await callRaw("/v1/files/a.bin", {
+      method: "PUT",
+      token: t.ownerToken,
+      body: new Uint8Array(1536),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(file.status).toBe(201);
+    const { cookie } = await signIn();
+    const pageHtml = await (await browse(`/admin/tenants/${t.id}`, { cookie })).text();
+    // The pro plan's limits, in units and with separators, never the raw byte count.
+    const limits = /<caption class="hint">Effective limits<\/caption>(.*?)<\/table>/s.exec(pageHtml)?.[1] ?? "";
+    expect(limits).toContain('<th scope="row">Storage</th><td>50 GiB</td>');
+    expect(limits).toContain('<th scope="row">Requests per month</th><td>5,000,000</td>');
+    expect(limits).toContain('<th scope="row">Requests per second</th><td>1,000 req/s (override)</td>');
+    expect(limits).not.toContain("53687091200");
+    expect(limits).not.toContain("maxStorageBytes");
+    expect(meterOf(pageHtml, "storageBytes")).toEqual({
+      level: "ok",
+      min: "0",
+      max: "53687091200",
+      now: "1536",
+      text: "1.5 KiB of 50 GiB (&lt;0.01%)",
+    });
+    expect(meterOf(pageHtml, "records")).toEqual({
+      level: "warn",
+      min: "0",
+      max: "10",
+      now: "9",
+      text: "9 of 10 (90%)",
+    });
+    expect(meterOf(pageHtml, "collections")).toMatchObject({ level: "critical", now: "1", text: "1 of 1 (100%)" });
+    expect(meterOf(pageHtml, "members")).toMatchObject({ level: "ok", max: "50", now: "1", text: "1 of 50 (2%)" });
+    expect(meterOf(pageHtml, "requests")?.max).toBe("5000000");
+    expect(pageHtml).toContain(
+      '<span class="bar-text">9 of 10 (90%)</span> <strong class="level-warn">near the limit</strong>',
+    );
+    expect(pageHtml).toContain('<strong class="level-critical">at the limit</strong>');
+  });
+
   it("answers every other form's bad input with a form error and changes nothing", async () => {
     const t = await createTenant();
     const { cookie, csrf } = await signIn();
@@ -219,7 +283,10 @@ describe("portal pages and forms", () => {
     expect(await badSweep.text()).toContain('role="alert"');
     const goodSweep = await browse("/admin/sweeps", { method: "POST", cookie, form: { _csrf: csrf, kind: "billing" } });
     expect(goodSweep.status).toBe(303);
-    expect(await (await browse("/admin/sweeps", { cookie })).text()).toMatch(/<td>billing<\/td><td>manual<\/td>/);
+    const sweeps = await (await browse("/admin/sweeps", { cookie })).text();
+    expect(sweeps).toMatch(
+      /<td>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC<\/td><td>billing<\/td><td>manual<\/td><td>\w+<\/td><td>(running|\d+ ms|[\d.]+ s|\d+ min( \d+ s)?)<\/td>/,
+    );
     const badPeriod = await browse("/admin/billing?period=last-month", { cookie });
     expect(badPeriod.status).toBe(400);
     expect(await badPeriod.text()).toContain('role="alert"');
@@ -237,7 +304,15 @@ describe("portal pages and forms", () => {
 
   it("renders plans, billing, sweeps and the API reference", async () => {
     const { cookie } = await signIn();
-    expect(await (await browse("/admin/plans", { cookie })).text()).toContain("Enterprise (enterprise)");
+    const plans = await (await browse("/admin/plans", { cookie })).text();
+    expect(plans).toContain("Enterprise (enterprise)");
+    const pro = /<tr><td>[^<]*\(pro\)<\/td>.*?<\/tr>/.exec(plans)?.[0] ?? "";
+    expect(pro).toContain('<td class="num">$99.00</td>');
+    expect(pro).toContain('<td class="num">50 GiB</td>');
+    expect(pro).toContain('<td class="num">5,000,000</td>');
+    expect(pro).toContain('<td class="num">50 req/s</td>');
+    expect(plans).toContain('<th scope="col" class="num">Requests per month</th>');
+    expect(plans).not.toContain("53687091200");
     expect((await browse("/admin/billing?period=2026-10", { cookie })).status).toBe(200);
     expect((await browse("/admin/sweeps", { cookie })).status).toBe(200);
     const docs = await browse("/docs");

@@ -2,6 +2,7 @@
 // visible focus. Every interpolated value is escaped by hono/html.
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import { formatCount } from "./format";
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -19,6 +20,10 @@ button.secondary{background:#fff;color:var(--accent)}.error{color:var(--bad);fon
 section{margin-bottom:2rem}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
 code{background:#f3f3f3;padding:0 .2rem}input:user-invalid{border:2px solid var(--bad)}fieldset{border:1px solid var(--line);margin-top:1rem}
 input[type=checkbox]{min-width:0;margin:0 .5rem 0 0;vertical-align:middle}label:has(input[type=checkbox]){font-weight:400}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}table.limits,table.counters{max-width:40rem}
+.bar{height:.75rem;max-width:24rem;background:#e4e4e4;border:1px solid #767676;border-radius:3px;overflow:hidden;margin:.3rem 0 .15rem}
+.bar>span{display:block;height:100%;background:var(--accent)}.bar.warn>span{background:#9a5b00}.bar.critical>span{background:var(--bad)}
+.level-warn{color:#7a4700}.level-critical{color:var(--bad)}
 `;
 
 export function page(title: string, body: Html, opts: { csrf?: string; flash?: string; error?: string } = {}) {
@@ -59,12 +64,12 @@ export function barChart(title: string, points: { label: string; value: number }
   const bars = points.map((p, i) => {
     const h = p.value > 0 ? Math.max(2, Math.round((p.value / max) * 100)) : 0;
     const x = 10 + i * 56;
-    return html`<g><rect x="${x}" y="${120 - h}" width="40" height="${h}" fill="#0b4f9c"></rect><text x="${x + 20}" y="${114 - h}" font-size="10" text-anchor="middle">${p.value}</text><text x="${x + 20}" y="136" font-size="10" text-anchor="middle">${p.label}</text></g>`;
+    return html`<g><rect x="${x}" y="${120 - h}" width="40" height="${h}" fill="#0b4f9c"></rect><text x="${x + 20}" y="${114 - h}" font-size="10" text-anchor="middle">${formatCount(p.value)}</text><text x="${x + 20}" y="136" font-size="10" text-anchor="middle">${p.label}</text></g>`;
   });
   const y = showLimit ? 120 - Math.round((limit / max) * 100) : 0;
   const limitLine = showLimit
     ? html`<line x1="0" x2="${width}" y1="${y}" y2="${y}" stroke="#8a1111" stroke-dasharray="4"></line>`
     : "";
-  const summary = points.map((p) => `${p.label}: ${p.value}`).join(", ");
-  return html`<figure><svg role="img" aria-label="${title}: ${summary}" width="${width}" height="145" viewBox="0 0 ${width} 145">${bars}${limitLine}</svg><figcaption>${title}${limit ? ` (limit ${limit.toLocaleString("en")}${showLimit ? ", dashed" : ""})` : ""}</figcaption></figure>`;
+  const summary = points.map((p) => `${p.label}: ${formatCount(p.value)}`).join(", ");
+  return html`<figure><svg role="img" aria-label="${title}: ${summary}" width="${width}" height="145" viewBox="0 0 ${width} 145">${bars}${limitLine}</svg><figcaption>${title}${limit ? ` (limit ${formatCount(limit)}${showLimit ? ", dashed" : ""})` : ""}</figcaption></figure>`;
 }

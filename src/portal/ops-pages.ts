@@ -1,10 +1,15 @@
 // Portal pages for plans, billing statements and sweep runs.
 import { Hono } from "hono";
 import { html } from "hono/html";
+import { formatCount, formatDateTime, formatDuration, formatLimit, formatMoney, humanize, limitLabel } from "./format";
 import { csrfField, page } from "./layout";
 import type { PortalEnv } from "./portal";
 
-const dollars = (cents: number) => `$${(cents / 100).toFixed(2)}`;
+/** How long a run took, or that it is still going. */
+function took(startedAt: string, finishedAt: string | null): string {
+  if (!finishedAt) return "running";
+  return formatDuration(Date.parse(finishedAt) - Date.parse(startedAt));
+}
 
 export function opsPages() {
   const pages = new Hono<PortalEnv>();
@@ -19,8 +24,8 @@ export function opsPages() {
       page(
         "Plans",
         html`<h1>Plans</h1>
-<table><thead><tr><th scope="col">Tier</th><th scope="col">Base price</th>${keys.map((k) => html`<th scope="col">${k}</th>`)}</tr></thead>
-<tbody>${plans.map((p) => html`<tr><td>${p.name} (${p.tier})</td><td>${dollars(p.prices.baseCents)}</td>${keys.map((k) => html`<td>${p.limits[k]}</td>`)}</tr>`)}</tbody></table>
+<table><thead><tr><th scope="col">Tier</th><th scope="col" class="num">Base price</th>${keys.map((k) => html`<th scope="col" class="num">${limitLabel(k)}</th>`)}</tr></thead>
+<tbody>${plans.map((p) => html`<tr><td>${p.name} (${p.tier})</td><td class="num">${formatMoney(p.prices.baseCents)}</td>${keys.map((k) => html`<td class="num">${formatLimit(k, p.limits[k])}</td>`)}</tr>`)}</tbody></table>
 <p class="hint">Change a plan with <code>PUT /v1/plans/{tier}</code>; tenants on it get the new limits at once.</p>`,
         { csrf: c.get("session").csrf, error: res.error ?? undefined },
       ),
@@ -46,12 +51,12 @@ export function opsPages() {
         "Billing",
         html`<h1>Billing statements</h1>
 <form method="get" action="/admin/billing"><label for="period">Period (YYYY-MM)</label><input id="period" name="period" value="${period}" pattern="[0-9]{4}-[0-9]{2}"><button type="submit">Show</button></form>
-<table><thead><tr><th scope="col">Tenant</th><th scope="col">Tier</th><th scope="col">Requests</th><th scope="col">Records</th><th scope="col">Base</th><th scope="col">Overage</th><th scope="col">Total</th></tr></thead>
+<table><thead><tr><th scope="col">Tenant</th><th scope="col">Tier</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Records</th><th scope="col" class="num">Base</th><th scope="col" class="num">Overage</th><th scope="col" class="num">Total</th></tr></thead>
 <tbody>${lines.map(
           (l) =>
-            html`<tr><td><a href="/admin/tenants/${l.tenant}">${l.tenant}</a></td><td>${l.tier}</td><td>${l.usage.requests}</td><td>${l.usage.records}</td><td>${dollars(l.amountCents.base)}</td><td>${dollars(l.amountCents.overage)}</td><td>${dollars(l.amountCents.total)}</td></tr>`,
+            html`<tr><td><a href="/admin/tenants/${l.tenant}">${l.tenant}</a></td><td>${l.tier}</td><td class="num">${formatCount(l.usage.requests)}</td><td class="num">${formatCount(l.usage.records)}</td><td class="num">${formatMoney(l.amountCents.base)}</td><td class="num">${formatMoney(l.amountCents.overage)}</td><td class="num">${formatMoney(l.amountCents.total)}</td></tr>`,
         )}</tbody></table>
-<p>Total: <strong>${dollars(res.ok ? res.body.totalCents : 0)}</strong> over ${lines.length} tenants.</p>`,
+<p>Total: <strong>${formatMoney(res.ok ? res.body.totalCents : 0)}</strong> over ${formatCount(lines.length)} ${lines.length === 1 ? "tenant" : "tenants"}.</p>`,
         { csrf: c.get("session").csrf, error: res.error ?? undefined },
       ),
       res.ok ? 200 : (res.status as 400),
@@ -80,13 +85,13 @@ export function opsPages() {
 <form method="post" action="/admin/sweeps">${csrfField(csrf)}
 <label for="kind">Run a sweep now</label><select id="kind" name="kind"><option>retention</option><option>billing</option><option>backup</option></select>
 <button type="submit">Start</button></form>
-<table><thead><tr><th scope="col">Started</th><th scope="col">Kind</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Tenants</th><th scope="col">Failures</th><th scope="col">Counts</th></tr></thead>
+<table><thead><tr><th scope="col">Started</th><th scope="col">Kind</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Took</th><th scope="col" class="num">Tenants</th><th scope="col" class="num">Failures</th><th scope="col">Counts</th></tr></thead>
 <tbody>${(res.ok ? res.body.items : []).map(
           (r) =>
-            html`<tr><td>${r.startedAt}</td><td>${r.kind}</td><td>${r.trigger}</td><td>${r.status}</td><td>${r.tenants}</td><td>${r.failures}</td><td>${Object.entries(
+            html`<tr><td>${formatDateTime(r.startedAt)}</td><td>${r.kind}</td><td>${r.trigger}</td><td>${r.status}</td><td>${took(r.startedAt, r.finishedAt)}</td><td class="num">${formatCount(r.tenants)}</td><td class="num">${formatCount(r.failures)}</td><td>${Object.entries(
               r.counts,
             )
-              .map(([k, v]) => `${k}: ${v}`)
+              .map(([k, v]) => `${humanize(k)}: ${formatCount(v)}`)
               .join(", ")}</td></tr>`,
         )}</tbody></table>`,
         { csrf, flash: c.req.query("flash") ? "Sweep started." : undefined, error: res.error ?? undefined },

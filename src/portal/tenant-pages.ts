@@ -3,7 +3,18 @@
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatDateTime,
+  formatLimit,
+  formatMetric,
+  limitLabel,
+  metricLabel,
+} from "./format";
 import { barChart, csrfField, page } from "./layout";
+import { LIMITED_METRICS, limitBars } from "./limit-bars";
 import type { PortalEnv } from "./portal";
 
 interface Tenant {
@@ -87,11 +98,11 @@ export function tenantPages() {
   <label for="tierf">Tier</label><select id="tierf" name="tier"><option value="">any</option>${TIERS.map((t) => html`<option ${t === tier ? "selected" : ""}>${t}</option>`)}</select>
   <button type="submit">Filter</button>
 </form>
-<table><caption class="hint">${items.length} shown</caption>
+<table><caption class="hint">${formatCount(items.length)} shown</caption>
 <thead><tr><th scope="col">Id</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Tier</th><th scope="col">Created</th></tr></thead>
 <tbody>${items.map(
           (t) =>
-            html`<tr><td><a href="/admin/tenants/${t.id}">${t.id}</a></td><td>${t.name}</td><td>${t.status}</td><td>${t.tier}</td><td>${t.createdAt.slice(0, 10)}</td></tr>`,
+            html`<tr><td><a href="/admin/tenants/${t.id}">${t.id}</a></td><td>${t.name}</td><td>${t.status}</td><td>${t.tier}</td><td>${formatDate(t.createdAt)}</td></tr>`,
         )}</tbody></table>
 ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
         { csrf: c.get("session").csrf, error: res.error ?? undefined },
@@ -164,7 +175,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
 <tr><th scope="row">Status</th><td>${t.status}</td></tr><tr><th scope="row">Tier</th><td>${t.tier}</td></tr>
 <tr><th scope="row">Jurisdiction</th><td>${t.jurisdiction ?? "none"}</td></tr><tr><th scope="row">Owner</th><td>${t.owner}</td></tr>
 <tr><th scope="row">External id</th><td>${t.externalId ? html`<code>${t.externalId}</code>` : "none"}</td></tr>
-<tr><th scope="row">Legal hold</th><td>${t.legalHold ? "yes" : "no"}</td></tr><tr><th scope="row">Created</th><td>${t.createdAt}</td></tr>
+<tr><th scope="row">Legal hold</th><td>${t.legalHold ? "yes" : "no"}</td></tr><tr><th scope="row">Created</th><td>${formatDateTime(t.createdAt)}</td></tr>
 </tbody></table>
 ${Object.entries(ACTIONS)
   .filter(([, a]) => a.from.includes(t.status))
@@ -184,7 +195,7 @@ ${Object.entries(ACTIONS)
 <label><input type="checkbox" name="legalHold" value="yes" ${t.legalHold ? "checked" : ""}> Legal hold</label>
 ${t.externalId ? "" : html`<label for="externalId">External id (set once; empty = none)</label><input id="externalId" name="externalId" maxlength="255">`}
 <button type="submit">Save</button></form>
-<table><caption class="hint">Effective limits</caption><tbody>${Object.entries(t.limits).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}${k in t.limitOverrides ? " (override)" : ""}</td></tr>`)}</tbody></table>
+<table><caption class="hint">Effective limits</caption><tbody>${Object.entries(t.limits).map(([k, v]) => html`<tr><th scope="row">${limitLabel(k)}</th><td>${formatLimit(k, v)}${k in t.limitOverrides ? " (override)" : ""}</td></tr>`)}</tbody></table>
 </section>
 </div>
 <section aria-labelledby="usage"><h2 id="usage">Usage</h2>
@@ -195,18 +206,19 @@ ${
         periods.map((p) => ({ label: p.period, value: p.metrics.requests ?? 0 })),
         u.limits.maxRequestsPerMonth,
       )}
-<table><thead><tr><th scope="col">Metric</th><th scope="col">This period</th><th scope="col">Limit</th></tr></thead><tbody>
-<tr><td>requests</td><td>${u.current.requests}</td><td>${u.limits.maxRequestsPerMonth}</td></tr>
-<tr><td>records</td><td>${u.current.records}</td><td>${u.limits.maxRecords}</td></tr>
-<tr><td>storage bytes</td><td>${u.current.storageBytes}</td><td>${u.limits.maxStorageBytes}</td></tr>
-<tr><td>members</td><td>${u.current.members}</td><td>${u.limits.maxMembers}</td></tr></tbody></table>`
+${limitBars(u.current, u.limits)}
+<table class="counters"><caption class="hint">Other counters of ${u.period}</caption><tbody>${Object.entries(u.current)
+        .filter(([k]) => !LIMITED_METRICS.some((m) => m.metric === k))
+        .map(
+          ([k, v]) => html`<tr><th scope="row">${metricLabel(k)}</th><td class="num">${formatMetric(k, v)}</td></tr>`,
+        )}</tbody></table>`
     : html`<p class="hint">Usage is not available (${usage.error}).</p>`
 }
 </section>
 <section aria-labelledby="audit"><h2 id="audit">Recent audit events</h2>
-<p>${verify ? (verify.ok && verify.body.ok ? html`<span class="ok">Chain verified: ${verify.body.count} events intact.</span>` : html`<span class="error">Chain broken at event ${verify.body?.brokenAt ?? "?"}.</span>`) : html`<span class="hint">Verification runs on active tenants.</span>`}</p>
-<table><thead><tr><th scope="col">#</th><th scope="col">At</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Resource</th></tr></thead>
-<tbody>${events.map((e) => html`<tr><td>${e.seq}</td><td>${e.at}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.resource}</td></tr>`)}</tbody></table>
+<p>${verify ? (verify.ok && verify.body.ok ? html`<span class="ok">Chain verified: ${formatCount(verify.body.count)} events intact.</span>` : html`<span class="error">Chain broken at event ${verify.body?.brokenAt ?? "?"}.</span>`) : html`<span class="hint">Verification runs on active tenants.</span>`}</p>
+<table><thead><tr><th scope="col" class="num">#</th><th scope="col">At</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Resource</th></tr></thead>
+<tbody>${events.map((e) => html`<tr><td class="num">${formatCount(e.seq)}</td><td>${formatDateTime(e.at)}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.resource}</td></tr>`)}</tbody></table>
 </section>
 <section aria-labelledby="members"><h2 id="members">Members</h2>
 ${members?.ok ? html`<ul>${members.body.items.map((m) => html`<li>${m.sub}: ${m.roles.join(", ")}</li>`)}</ul>` : html`<p class="hint">Members are listed for active tenants.</p>`}
@@ -276,7 +288,7 @@ ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/te
         html`<h1>Export <code>${exportId}</code> of ${id}</h1>
 <p>Status: <strong>${res.body.status}</strong> ${done ? "" : html`<a href="">Refresh</a>`}</p>
 ${done ? html`<p><a href="${download("manifest.json")}" download>Download manifest.json</a></p>` : ""}
-<table><thead><tr><th scope="col">Part</th><th scope="col">Rows</th><th scope="col">Bytes</th><th scope="col">SHA-256</th></tr></thead><tbody>${res.body.parts.map((p) => html`<tr><td>${done ? html`<a href="${download(p.name)}" download>${p.name}</a>` : p.name}</td><td>${p.rows}</td><td>${p.bytes}</td><td><code>${p.sha256.slice(0, 16)}…</code></td></tr>`)}</tbody></table>
+<table><thead><tr><th scope="col">Part</th><th scope="col" class="num">Rows</th><th scope="col" class="num">Size</th><th scope="col">SHA-256</th></tr></thead><tbody>${res.body.parts.map((p) => html`<tr><td>${done ? html`<a href="${download(p.name)}" download>${p.name}</a>` : p.name}</td><td class="num">${formatCount(p.rows)}</td><td class="num">${formatBytes(p.bytes)}</td><td><code>${p.sha256.slice(0, 16)}…</code></td></tr>`)}</tbody></table>
 <p><a href="/admin/tenants/${id}">Back to ${id}</a></p>`,
         { csrf },
       ),

@@ -102,7 +102,7 @@ export const portalTests = [
     "the list finds the tenant by search and filters by status and tier",
     async ({ page, url, id }) => {
       await page.goto(url("/admin/tenants"));
-      await page.getByLabel("Search id or name").fill(id);
+      await page.getByLabel("Search id, name or external id").fill(id);
       await page.getByRole("button", { name: "Filter" }).click();
       const row = page.locator("tbody tr", { hasText: id });
       assert.equal(await row.count(), 1);
@@ -177,9 +177,17 @@ export const portalTests = [
       await page.goto(url(`/admin/tenants/${id}`));
       const chart = page.locator('section[aria-labelledby="usage"] svg[role=img]');
       assert.equal(await chart.count(), 1);
-      assert.match(await chart.getAttribute("aria-label"), /Requests per period: (.*, )?\d{4}-\d{2}: [1-9]\d*$/);
+      assert.match(await chart.getAttribute("aria-label"), /Requests per period: (.*, )?\d{4}-\d{2}: [1-9][\d,]*$/);
       assert.ok((await chart.locator("rect").count()) >= 1);
-      assert.match(await text(page, 'section[aria-labelledby="usage"] table'), /records\s+3\s/);
+      // Usage against each limit: a meter with the raw values and the same reading in words.
+      const records = page.getByRole("meter", { name: "Records" });
+      assert.equal(await records.getAttribute("aria-valuenow"), "3");
+      assert.equal(await records.getAttribute("aria-valuemax"), "250000");
+      assert.equal(await records.getAttribute("aria-valuetext"), "3 of 250,000 (<0.01%)");
+      assert.match(await text(page, 'table.limits tr:has(th:text-is("Records"))'), /3 of 250,000 \(<0\.01%\)/);
+      assert.match(await text(page, 'table.limits tr:has(th:text-is("Collections"))'), /1 of 100 \(1%\)/);
+      const storage = page.locator('section[aria-labelledby="plan"] tr:has(th:text-is("Storage")) td');
+      assert.equal(await storage.innerText(), "50 GiB");
       assert.match(await text(page, 'section[aria-labelledby="audit"]'), /Chain verified: \d+ events intact\./);
       const actions = await page.locator('section[aria-labelledby="audit"] tbody td:nth-child(4)').allInnerTexts();
       assert.ok(actions.filter((a) => a === "record.create").length >= 3, actions.join(", "));

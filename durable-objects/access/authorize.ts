@@ -1,5 +1,6 @@
 // Decides whether a caller may act in this tenant: tenant status, membership (with just-in-time
 // joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
+
 import { appendAudit } from "../audit/audit-chain";
 import type { Permission } from "../contract/access";
 import { actorOf, type Caller } from "../contract/caller";
@@ -8,7 +9,8 @@ import { type Failure, fail, ok, type Result } from "../contract/result";
 import { members } from "../db/schema";
 import type { Db } from "../db/store";
 import { keyPermissions } from "./api-keys";
-import { BUILTIN_ROLES, permissionsOf } from "./permissions";
+import { permissionsOf } from "./permissions";
+import { customRole, roleExists } from "./role-definitions";
 
 export interface Principal {
   kind: Caller["kind"];
@@ -112,7 +114,7 @@ function memberRoles(db: LazyDb, sql: SqlStorage, config: TenantConfig, caller: 
   const member = sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", caller.sub).toArray()[0];
   if (member) return ok(JSON.parse(member.roles) as string[]);
   const joinRole = config.settings.autoJoinRole;
-  if (joinRole && (BUILTIN_ROLES[joinRole] || customRole(sql, joinRole))) {
+  if (joinRole && roleExists(sql, joinRole)) {
     const now = new Date().toISOString();
     const tx = db();
     tx.transaction(() => {
@@ -130,11 +132,6 @@ function memberRoles(db: LazyDb, sql: SqlStorage, config: TenantConfig, caller: 
     return ok([joinRole]);
   }
   return deny(db, caller, "You are not a member of this tenant.", {});
-}
-
-export function customRole(sql: SqlStorage, name: string): string[] | undefined {
-  const row = sql.exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", name).toArray()[0];
-  return row ? (JSON.parse(row.permissions) as string[]) : undefined;
 }
 
 function deny(db: LazyDb, caller: Caller, detail: string, details: Record<string, unknown>): Failure {

@@ -10,7 +10,7 @@ import { fail, failFromZod, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayGiveRoles, mayTouchMember } from "./grants";
-import { BUILTIN_ROLES } from "./permissions";
+import { roleExists } from "./role-definitions";
 
 interface MemberRow extends Record<string, SqlStorageValue> {
   sub: string;
@@ -36,11 +36,7 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): Result<T> {
 }
 
 function unknownRole(store: Store, roles: string[]): string | undefined {
-  return roles.find(
-    (r) =>
-      !BUILTIN_ROLES[r] &&
-      store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM roles WHERE name = ?", r).one().n === 0,
-  );
+  return roles.find((r) => !roleExists(store.sql, r));
 }
 
 const owners = (store: Store) =>

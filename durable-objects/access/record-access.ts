@@ -3,14 +3,13 @@
 // classification clearance of their roles. A record the caller may not see answers 404.
 
 import type { CollectionDef } from "../collections/collection-schema";
+import { CLASSIFICATIONS } from "../contract/access";
 import type { ApiRecord } from "../contract/records";
 import type { Store } from "../db/store";
 import { exec } from "../sql/identifiers";
 import { shareCount } from "../sql/select";
 import type { Principal } from "./authorize";
 import { rolesGrant } from "./role-definitions";
-
-export const CLASSIFICATIONS = ["public", "internal", "confidential", "restricted"] as const;
 
 export const seesAll = (p: Principal) => p.permissions.has("collections:manage");
 

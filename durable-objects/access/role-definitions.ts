@@ -27,13 +27,22 @@ export interface RoleGrant {
   clearance: Clearance;
 }
 
+/** A custom role's stored entries (permissions and its clearance entry), or undefined. */
+export function customRole(sql: SqlStorage, name: string): string[] | undefined {
+  const row = sql.exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", name).toArray()[0];
+  return row ? (JSON.parse(row.permissions) as string[]) : undefined;
+}
+
+/** Whether a role of this name exists, built in or custom. */
+export const roleExists = (sql: SqlStorage, name: string): boolean =>
+  Boolean(BUILTIN_ROLES[name]) || customRole(sql, name) !== undefined;
+
 /** What the named role grants, or undefined when there is no such role. */
 export function roleGrant(sql: SqlStorage, name: string): RoleGrant | undefined {
   const builtin = BUILTIN_ROLES[name];
   if (builtin) return { permissions: new Set(builtin), clearance: BUILTIN_CLEARANCE[name] ?? "internal" };
-  const row = sql.exec<{ permissions: string }>("SELECT permissions FROM roles WHERE name = ?", name).toArray()[0];
-  if (!row) return undefined;
-  const stored: string[] = JSON.parse(row.permissions);
+  const stored = customRole(sql, name);
+  if (!stored) return undefined;
   return { permissions: new Set(stored.filter(isPermission)), clearance: clearanceOf(stored) };
 }
 

@@ -10,7 +10,7 @@ import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayDefineRole } from "./grants";
 import { BUILTIN_ROLES } from "./permissions";
-import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, clearanceOf } from "./role-definitions";
+import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, clearanceOf, customRole } from "./role-definitions";
 
 export function listRoles(store: Store): RoleView[] {
   const builtin = Object.entries(BUILTIN_ROLES).map(([name, permissions]) => ({
@@ -64,7 +64,7 @@ export function putRole(store: Store, p: Principal, name: string, body: unknown)
 
 export function deleteRole(store: Store, p: Principal, name: string): Result<{ deleted: true }> {
   if (BUILTIN_ROLES[name]) return fail("conflict", `'${name}' is a built-in role.`);
-  if (store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM roles WHERE name = ?", name).one().n === 0) {
+  if (customRole(store.sql, name) === undefined) {
     return fail("not_found", `No role '${name}'.`);
   }
   const holders = store.sql

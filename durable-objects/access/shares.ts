@@ -8,14 +8,14 @@ import { appendAudit } from "../audit/audit-chain";
 import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
 import type { Permission, ShareView } from "../contract/access";
-import { ShareSchema } from "../contract/access";
+import { CLASSIFICATIONS, ShareSchema } from "../contract/access";
 import type { ApiRecord } from "../contract/records";
 import { type Failure, fail, ok, type Result } from "../contract/result";
 import { inTransaction, isFailure, type Store } from "../db/store";
 import { rowToRecord } from "../records/record-codec";
 import { readRow, updateRow } from "../records/record-writes";
 import type { Principal } from "./authorize";
-import { CLASSIFICATIONS, canSee, seesAll } from "./record-access";
+import { canSee, seesAll } from "./record-access";
 import { clearanceLevel, roleGrant, rolesGrant } from "./role-definitions";
 
 type Guard = Result<{ owner: boolean; def: CollectionDef; rec: ApiRecord }>;

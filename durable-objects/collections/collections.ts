@@ -1,5 +1,6 @@
 // Collections are real tables in the tenant's database. Creating or changing one runs real DDL
 // with its definition row and audit event in one transaction.
+
 import { eq } from "drizzle-orm";
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
@@ -11,6 +12,7 @@ import { collections, recordVersions, shares } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { encodeFields } from "../records/record-codec";
 import { defaultProblem } from "../records/record-validation";
+import { bumpRecords } from "../records/record-writes";
 import { removeCollectionFromIndex } from "../records/search";
 import * as ddl from "../sql/ddl";
 import * as ids from "../sql/identifiers";
@@ -264,10 +266,7 @@ export function dropCollection(store: Store, p: Principal, name: string): Result
     store.db.delete(recordVersions).where(eq(recordVersions.collection, name)).run();
     store.db.delete(shares).where(eq(shares.collection, name)).run();
     removeCollectionFromIndex(store, name);
-    store.sql.exec(
-      "UPDATE usage_counters SET value = max(value - ?, 0) WHERE period = 'all' AND metric = 'records'",
-      records,
-    );
+    bumpRecords(store, -records);
     appendAudit(store.db, {
       actor: actor(p),
       action: "collection.delete",

@@ -9,6 +9,8 @@ export const CollectionSchema = z.object({
   acl: z.boolean(),
   indexes: z.array(z.object({ name: z.string(), fields: z.array(z.string()), unique: z.boolean() })),
   renames: z.record(z.string(), z.string()),
+  /** Names under which history still holds values of pii fields since dropped (masked like pii). */
+  formerPii: z.array(z.string()).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

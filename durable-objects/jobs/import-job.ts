@@ -8,6 +8,7 @@ import { type CollectionDef, columnsOf } from "../collections/collection-schema"
 import { applyIndexes } from "../collections/collections";
 import type { Store } from "../db/store";
 import { rowToRecord } from "../records/record-codec";
+import { bumpRecords } from "../records/record-writes";
 import { indexRecord } from "../records/search";
 import * as ddl from "../sql/ddl";
 import * as ids from "../sql/identifiers";
@@ -139,11 +140,7 @@ function applyPart(
         ids.exec(store.sql, ddl.insertRow(def.name, row));
         if (row.deleted_at === null) indexRecord(store, def, rowToRecord(def, row));
       }
-      store.sql.exec(
-        `INSERT INTO usage_counters (period, metric, value) VALUES ('all', 'records', ?)
-         ON CONFLICT (period, metric) DO UPDATE SET value = value + excluded.value`,
-        rows.length,
-      );
+      bumpRecords(store, rows.length);
       counts[`records:${collection}`] = (counts[`records:${collection}`] ?? 0) + rows.length;
       return;
     }

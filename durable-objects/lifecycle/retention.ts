@@ -9,6 +9,7 @@ import { legalHoldFailure } from "../contract/legal-hold";
 import type { RetentionResult } from "../contract/lifecycle";
 import type { Store } from "../db/store";
 import { IDEMPOTENCY_TTL_MS } from "../gate/idempotency";
+import { bumpRecords } from "../records/record-writes";
 import * as ddl from "../sql/ddl";
 import * as sqlIds from "../sql/identifiers";
 import * as sel from "../sql/select";
@@ -56,12 +57,7 @@ export function applyRetention(store: Store, masterKey: string, now: Date, budge
       result.recordsPurged += ids.length;
       if (ids.length === budget) result.more = true;
     }
-    if (result.recordsPurged > 0) {
-      store.sql.exec(
-        "UPDATE usage_counters SET value = max(value - ?, 0) WHERE period = 'all' AND metric = 'records'",
-        result.recordsPurged,
-      );
-    }
+    if (result.recordsPurged > 0) bumpRecords(store, -result.recordsPurged);
 
     // The latest version of every record stays, so as_of and history always reach its present.
     const oldVersions = `SELECT v.rowid FROM record_versions v

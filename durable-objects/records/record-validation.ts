@@ -1,14 +1,15 @@
 // Runtime validation of record writes, built with zod from the collection's definition: unknown
 // and system fields, wrong types and missing required fields are refused with the field named.
+
 import { z } from "zod";
 import type { CollectionDef, FieldDef } from "../collections/collection-schema";
+import { CLASSIFICATIONS } from "../contract/access";
 import { type Failure, fail, ok, type Result } from "../contract/result";
 import { SQL_LIMITS } from "../sql/identifiers";
 
 export type WriteMode = "create" | "put" | "patch";
 
 const VISIBILITY = ["private", "shared", "public"] as const;
-const CLASSIFICATION = ["public", "internal", "confidential", "restricted"] as const;
 
 function valueSchema(f: FieldDef): z.ZodType {
   switch (f.type) {
@@ -46,7 +47,7 @@ function schemaFor(def: CollectionDef, mode: WriteMode) {
   }
   if (def.acl) {
     shape.visibility = z.enum(VISIBILITY).optional();
-    shape.classification = z.enum(CLASSIFICATION).optional();
+    shape.classification = z.enum(CLASSIFICATIONS).optional();
   }
   return z.strictObject(shape);
 }

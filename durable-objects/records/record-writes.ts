@@ -25,7 +25,8 @@ export function readRow(store: Store, collection: string, id: string): Row | nul
   return ids.exec<Row>(store.sql, ddl.selectById(collection, id)).toArray()[0] ?? null;
 }
 
-function bumpRecords(store: Store, delta: number) {
+/** The tenant's record-count gauge: the only writer of usage_counters' ('all', 'records'). */
+export function bumpRecords(store: Store, delta: number) {
   store.sql.exec(
     `INSERT INTO usage_counters (period, metric, value) VALUES ('all', 'records', ?)
      ON CONFLICT (period, metric) DO UPDATE SET value = max(value + excluded.value, 0)`,

@@ -1,12 +1,17 @@
 // Access control inside a tenant: members, custom roles, API keys and record shares.
+
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   AddMemberSchema,
+  ApiKeySchema,
   CreateKeySchema,
+  MemberSchema as MemberView,
   PatchMemberSchema,
   PERMISSIONS,
   RoleSchema,
+  RoleViewSchema as RoleView,
   ShareSchema,
+  ShareViewSchema as ShareView,
 } from "../../durable-objects/contract/access";
 import { RECORD_ID_PATTERN, SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { mintApiKey } from "../auth/api-key";
@@ -15,40 +20,10 @@ import { afterOf, cursorAfter, PageQuery } from "../page-query";
 import { tenantClient } from "../tenant-client";
 import { CollectionName } from "./collections";
 
-const MemberSchema = z
-  .object({
-    sub: z.string(),
-    roles: z.array(z.string()),
-    email: z.string().nullable(),
-    displayName: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("Member");
-const RoleViewSchema = z
-  .object({ name: z.string(), builtin: z.boolean(), permissions: z.array(z.string()), clearance: z.string() })
-  .openapi("Role");
-const KeySchema = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    scopes: z.array(z.string()),
-    createdBy: z.string(),
-    createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    lastUsedAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
-  })
-  .openapi("ApiKey");
-const ShareViewSchema = z
-  .object({
-    id: z.string(),
-    principal: z.string(),
-    permission: z.enum(["read", "write"]),
-    createdBy: z.string(),
-    createdAt: z.string(),
-  })
-  .openapi("Share");
+const MemberSchema = MemberView.openapi("Member");
+const RoleViewSchema = RoleView.openapi("Role");
+const KeySchema = ApiKeySchema.openapi("ApiKey");
+const ShareViewSchema = ShareView.openapi("Share");
 
 const Sub = z.object({ sub: SubjectSchema.openapi({ param: { name: "sub", in: "path" } }) });
 const RoleName = z.object({

@@ -1,6 +1,8 @@
 // The tenant's audit trail: events, verification of the hash chain, and the platform admin's view.
+
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
+import { AuditEventSchema as AuditEventView } from "../../durable-objects/contract/audit";
 import { adminOnly } from "../caller";
 import { controlDb } from "../control/control-db";
 import { adminAudit } from "../control/schema";
@@ -9,19 +11,7 @@ import { bearerSecurity, commonErrors, jsonResponse, listOf, newRouter } from ".
 import { platformClient, tenantClient } from "../tenant-client";
 import { TenantIdSchema } from "./tenant-schemas";
 
-const AuditEventSchema = z
-  .object({
-    seq: z.number(),
-    at: z.string(),
-    actor: z.string(),
-    action: z.string(),
-    resource: z.string(),
-    success: z.boolean(),
-    details: z.record(z.string(), z.unknown()),
-    hash: z.string(),
-    prevHash: z.string(),
-  })
-  .openapi("AuditEvent");
+const AuditEventSchema = AuditEventView.openapi("AuditEvent");
 
 const AuditQuery = z.object({
   action: z.string().max(100).optional(),

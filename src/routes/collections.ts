@@ -1,6 +1,11 @@
 // Collections: each one a real table in the tenant's own database.
+
 import { createRoute, z } from "@hono/zod-openapi";
-import { CreateCollectionSchema, PatchCollectionSchema } from "../../durable-objects/contract/collections";
+import {
+  CollectionSchema as CollectionView,
+  CreateCollectionSchema,
+  PatchCollectionSchema,
+} from "../../durable-objects/contract/collections";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
 import { tenantClient } from "../tenant-client";
 
@@ -9,18 +14,7 @@ export const CollectionName = z
   .regex(/^[a-z][a-z0-9_]{0,62}$/)
   .openapi({ param: { name: "name", in: "path" }, example: "notes" });
 
-const CollectionSchema = z
-  .object({
-    name: z.string(),
-    fields: z.array(z.record(z.string(), z.unknown())),
-    acl: z.boolean(),
-    indexes: z.array(z.object({ name: z.string(), fields: z.array(z.string()), unique: z.boolean() })),
-    renames: z.record(z.string(), z.string()),
-    formerPii: z.array(z.string()).optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("Collection");
+const CollectionSchema = CollectionView.openapi("Collection");
 
 const CreateBody = CreateCollectionSchema.openapi("CreateCollection", {
   example: {

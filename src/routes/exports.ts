@@ -2,6 +2,7 @@
 // object a chunk per alarm; status, manifest and parts are read here.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { JobSchema as JobView } from "../../durable-objects/contract/jobs";
 import { tenantStorage } from "../../durable-objects/storage/tenant-storage";
 import { adminOnly, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
@@ -12,19 +13,7 @@ import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, ne
 import { platformClient, tenantClient } from "../tenant-client";
 import { LimitsSchema, SettingsSchema, TenantIdSchema, TenantStatusSchema } from "./tenant-schemas";
 
-export const JobSchema = z
-  .object({
-    id: z.string(),
-    kind: z.enum(["export", "backup", "import", "rekey"]),
-    status: z.enum(["pending", "running", "completed", "failed"]),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    finishedAt: z.string().nullable(),
-    error: z.string().nullable(),
-    counts: z.record(z.string(), z.number()),
-    parts: z.array(z.object({ name: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string() })),
-  })
-  .openapi("ExportJob");
+export const JobSchema = JobView.openapi("ExportJob");
 
 const ManifestSchema = z
   .object({

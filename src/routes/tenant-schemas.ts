@@ -1,5 +1,7 @@
 // Zod schemas of the tenant management API: they validate requests and describe them in OpenAPI.
+
 import { z } from "@hono/zod-openapi";
+import { LimitsSchema as LimitsView } from "../../durable-objects/contract/config";
 import { SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { JsonValueSchema } from "../../durable-objects/contract/result";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
@@ -21,20 +23,7 @@ export const ExternalIdSchema = z
     example: "org_9ybsU1dN2dKfDkBi",
   });
 
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
-export const LimitsSchema = z
-  .object({
-    requestsPerSecond: count,
-    burst: count,
-    maxRecords: count,
-    maxStorageBytes: count,
-    maxMembers: count,
-    maxCollections: count,
-    maxRequestsPerMonth: count,
-    maxBackups: count,
-  })
-  .openapi("Limits");
+export const LimitsSchema = LimitsView.openapi("Limits");
 
 export const LimitOverridesSchema = z
   .strictObject(Object.fromEntries(Object.entries(LimitsSchema.shape).map(([k, v]) => [k, v.nullable().optional()])))

@@ -1,18 +1,13 @@
 // Usage per tenant: the current period's counters against the limits, and past periods.
+
 import { createRoute, z } from "@hono/zod-openapi";
+import { UsageSchema as UsageView } from "../../durable-objects/contract/usage";
 import { getTenant } from "../control/tenant-service";
 import { bearerSecurity, commonErrors, jsonResponse, newRouter } from "../openapi";
 import { platformClient, tenantClient } from "../tenant-client";
-import { LimitsSchema, TenantIdSchema } from "./tenant-schemas";
+import { TenantIdSchema } from "./tenant-schemas";
 
-const UsageSchema = z
-  .object({
-    period: z.string(),
-    limits: LimitsSchema,
-    current: z.record(z.string(), z.number()),
-    periods: z.array(z.object({ period: z.string(), metrics: z.record(z.string(), z.number()) })),
-  })
-  .openapi("Usage");
+const UsageSchema = UsageView.openapi("Usage");
 
 export const usageRoutes = newRouter().openapi(
   createRoute({

@@ -127,7 +127,7 @@ export async function deploy({
     }
     const account = accounts.find((a) => a.id === chosen) ?? accounts[0];
     log(
-      `  ${user.email ?? user.authType ?? "logged in"}, account ${account ? `${account.name} (${account.id})` : chosen}`,
+      `  ${user.email ?? user.authType ?? "logged in"}, account ${account ? `${account.name} (${account.id})` : (chosen ?? "the token's")}`,
     );
 
     heading(`D1 database ${config.database}`);

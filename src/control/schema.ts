@@ -1,5 +1,7 @@
-// The control plane's D1 tables (drizzle view of migrations/*.sql; the SQL files are the truth).
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+// The control plane's D1 tables. This file is the truth: `npm run db:generate:control` writes the
+// migration for a change here into migrations/, and a node test fails when the two drift.
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { Limits, Settings } from "../../durable-objects/contract/config";
 
 export interface PlanPrices {
@@ -24,18 +26,20 @@ export const tenants = sqliteTable(
     id: text().primaryKey(),
     name: text().notNull(),
     status: text().$type<RegistryStatus>().notNull(),
-    tier: text().notNull(),
+    tier: text()
+      .notNull()
+      .references(() => plans.tier),
     jurisdiction: text(),
-    settings: text({ mode: "json" }).$type<Partial<Settings>>().notNull(),
-    limitOverrides: text("limit_overrides", { mode: "json" }).$type<Partial<Limits>>().notNull(),
-    legalHold: integer("legal_hold", { mode: "boolean" }).notNull(),
+    settings: text({ mode: "json" }).$type<Partial<Settings>>().notNull().default({}),
+    limitOverrides: text("limit_overrides", { mode: "json" }).$type<Partial<Limits>>().notNull().default({}),
+    legalHold: integer("legal_hold", { mode: "boolean" }).notNull().default(sql`0`),
     wrappedKey: text("wrapped_key"),
     /** Wrapped data keys being rotated out (values are re-encrypted under wrappedKey). */
     retiredKeys: text("retired_keys", { mode: "json" }).$type<string[]>().notNull().default([]),
     ownerSub: text("owner_sub").notNull(),
     /** The identity provider's organisation id that selects this tenant; set once, never reissued. */
     externalId: text("external_id"),
-    revision: integer().notNull(),
+    revision: integer().notNull().default(1),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
     cancelledAt: text("cancelled_at"),
@@ -45,47 +49,68 @@ export const tenants = sqliteTable(
     index("tenants_status").on(t.status, t.id),
     index("tenants_tier").on(t.tier, t.id),
     uniqueIndex("tenants_external_id").on(t.externalId),
+    check("tenants_status_check", sql`status IN ('provisioning', 'active', 'suspended', 'cancelled', 'deleted')`),
   ],
 );
 
 export type TenantRow = typeof tenants.$inferSelect;
 
-export const adminAudit = sqliteTable("admin_audit", {
-  id: integer().primaryKey({ autoIncrement: true }),
-  at: text().notNull(),
-  actor: text().notNull(),
-  action: text().notNull(),
-  target: text(),
-  success: integer({ mode: "boolean" }).notNull(),
-  details: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
-  requestId: text("request_id"),
-});
+export const adminAudit = sqliteTable(
+  "admin_audit",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    at: text().notNull(),
+    actor: text().notNull(),
+    action: text().notNull(),
+    target: text(),
+    success: integer({ mode: "boolean" }).notNull(),
+    details: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    requestId: text("request_id"),
+  },
+  (t) => [index("admin_audit_target").on(t.target, t.id)],
+);
 
 export type SweepKind = "retention" | "billing" | "backup";
 export type SweepStatus = "pending" | "running" | "completed" | "failed";
 
-export const sweepRuns = sqliteTable("sweep_runs", {
-  id: text().primaryKey(),
-  kind: text().$type<SweepKind>().notNull(),
-  status: text().$type<SweepStatus>().notNull(),
-  trigger: text().$type<"cron" | "manual">().notNull(),
-  cursor: text(),
-  tenants: integer().notNull(),
-  failures: integer().notNull(),
-  counts: text({ mode: "json" }).$type<Record<string, number>>().notNull(),
-  errors: text({ mode: "json" }).$type<{ tenant: string; error: string }[]>().notNull(),
-  startedAt: text("started_at").notNull(),
-  updatedAt: text("updated_at").notNull(),
-  finishedAt: text("finished_at"),
-  leaseUntil: text("lease_until"),
-});
+export const sweepRuns = sqliteTable(
+  "sweep_runs",
+  {
+    id: text().primaryKey(),
+    kind: text().$type<SweepKind>().notNull(),
+    status: text().$type<SweepStatus>().notNull(),
+    trigger: text().$type<"cron" | "manual">().notNull(),
+    /** The last tenant id processed. */
+    cursor: text(),
+    tenants: integer().notNull().default(0),
+    failures: integer().notNull().default(0),
+    counts: text({ mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+    errors: text({ mode: "json" }).$type<{ tenant: string; error: string }[]>().notNull().default([]),
+    startedAt: text("started_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    finishedAt: text("finished_at"),
+    /** An invocation advancing the run holds it until then. */
+    leaseUntil: text("lease_until"),
+  },
+  (t) => [
+    index("sweep_runs_open").on(t.status, t.startedAt),
+    check("sweep_runs_kind_check", sql`kind IN ('retention', 'billing', 'backup')`),
+    check("sweep_runs_status_check", sql`status IN ('pending', 'running', 'completed', 'failed')`),
+    check("sweep_runs_trigger_check", sql`trigger IN ('cron', 'manual')`),
+  ],
+);
 
 export type SweepRun = typeof sweepRuns.$inferSelect;
 
-export const usageRollups = sqliteTable("usage_rollups", {
-  tenantId: text("tenant_id").notNull(),
-  period: text().notNull(),
-  tier: text().notNull(),
-  metrics: text({ mode: "json" }).$type<Record<string, number>>().notNull(),
-  rolledAt: text("rolled_at").notNull(),
-});
+export const usageRollups = sqliteTable(
+  "usage_rollups",
+  {
+    tenantId: text("tenant_id").notNull(),
+    /** YYYY-MM */
+    period: text().notNull(),
+    tier: text().notNull(),
+    metrics: text({ mode: "json" }).$type<Record<string, number>>().notNull(),
+    rolledAt: text("rolled_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.period] }), index("usage_rollups_period").on(t.period, t.tenantId)],
+);

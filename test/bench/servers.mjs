@@ -110,7 +110,9 @@ export async function startSilo({ vars, persistDir, objectsOnDisk = false, direc
   const db = await server.mf.getD1Database("CONTROL_DB");
   await db.exec("CREATE TABLE IF NOT EXISTS d1_migrations (name TEXT PRIMARY KEY)");
   const applied = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
-  for (const file of readdirSync("migrations").sort()) {
+  // Only the .sql files: migrations/meta/ is drizzle-kit's record, which wrangler skips too.
+  const files = readdirSync("migrations").filter((f) => f.endsWith(".sql"));
+  for (const file of files.sort()) {
     if (applied.has(file)) continue;
     const statements = readFileSync(join("migrations", file), "utf8")
       .replace(/--.*$/gm, "")

@@ -6,7 +6,7 @@ import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
 import { CreateCollectionSchema, type PatchCollection, PatchCollectionSchema } from "../contract/collections";
 import { legalHoldFailure } from "../contract/legal-hold";
-import { fail, ok, type Result } from "../contract/result";
+import { fail, failFromZod, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { collections, recordVersions, shares } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
@@ -48,14 +48,6 @@ export function loadDefinition(store: Store, name: string): CollectionDef | null
 
 const actor = (p: Principal) => p.actor;
 
-function zodFailure(error: { issues: { path: PropertyKey[]; message: string }[] }) {
-  const issue = error.issues[0];
-  const field = issue?.path.map(String).join(".") ?? "";
-  return fail("validation_failed", `Invalid ${field ? `'${field}'` : "body"}: ${issue?.message ?? "invalid"}.`, {
-    field,
-  });
-}
-
 export function applyIndexes(store: Store, def: CollectionDef) {
   for (const f of def.fields) {
     if (f.unique || f.indexed) {
@@ -77,7 +69,7 @@ export function applyIndexes(store: Store, def: CollectionDef) {
 
 export function createCollection(store: Store, p: Principal, body: unknown): Result<CollectionView> {
   const parsed = CreateCollectionSchema.safeParse(body);
-  if (!parsed.success) return zodFailure(parsed.error);
+  if (!parsed.success) return failFromZod(parsed.error);
   const def: CollectionDef = { ...parsed.data, renames: {} };
   const problem = definitionProblem(def) ?? def.fields.map(defaultProblem).find(Boolean) ?? null;
   if (problem) return fail("validation_failed", problem);
@@ -190,7 +182,7 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
   const def = loadDefinition(store, name);
   if (!def) return fail("not_found", `Collection '${name}' not found.`);
   const parsed = PatchCollectionSchema.safeParse(body);
-  if (!parsed.success) return zodFailure(parsed.error);
+  if (!parsed.success) return failFromZod(parsed.error);
   const change = parsed.data;
   const held = change.drop?.length ? legalHoldFailure(store.config, "Dropping a field") : null;
   if (held) return held;

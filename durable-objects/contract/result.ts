@@ -75,6 +75,13 @@ export function isFailure(v: unknown): v is Failure {
 
 /** The one way a failed zod parse becomes a `validation_failed` answer, on either side of the seam. */
 export function failFromZod(error: z.ZodError, target = "body"): Failure {
+  const issue = error.issues[0];
+  if (issue?.code === "unrecognized_keys") {
+    const keys = issue.keys.join("', '");
+    return fail("validation_failed", `Unknown or read-only field '${keys}' in the ${target}.`, {
+      field: issue.keys[0] ?? null,
+    });
+  }
   const errors = error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
   const first = errors[0];
   const where = first?.path ? `${target} field '${first.path}'` : target;

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { CollectionDef, FieldDef } from "../collections/collection-schema";
 import { CLASSIFICATIONS } from "../contract/access";
-import { type Failure, fail, ok, type Result } from "../contract/result";
+import { type Failure, fail, failFromZod, ok, type Result } from "../contract/result";
 import { SQL_LIMITS } from "../sql/identifiers";
 
 export type WriteMode = "create" | "put" | "patch";
@@ -68,15 +68,7 @@ export function validateWrite(def: CollectionDef, mode: WriteMode, body: unknown
   return ok(data);
 }
 
-function describe(error: z.ZodError): Failure {
-  const issue = error.issues[0];
-  if (issue?.code === "unrecognized_keys") {
-    const keys = issue.keys.join("', '");
-    return fail("validation_failed", `Unknown or read-only field '${keys}'.`, { field: issue.keys[0] ?? null });
-  }
-  const field = issue?.path.map(String).join(".") ?? "";
-  return fail("validation_failed", `Invalid field '${field}': ${issue?.message ?? "invalid value"}.`, { field });
-}
+const describe = (error: z.ZodError): Failure => failFromZod(error, "record");
 
 /** Validates a default against its field, for collection definitions. */
 export function defaultProblem(f: FieldDef): string | null {

@@ -9,7 +9,7 @@ import { loadDefinition } from "../collections/collections";
 import { RECORD_ID_PATTERN } from "../contract/identifiers";
 import type { ApiRecord, BatchAnswer, IdempotencyInput, Page, Replay, VersionView } from "../contract/records";
 import type { Json } from "../contract/result";
-import { fail, ok, type Result } from "../contract/result";
+import { fail, failFromZod, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { remember, replay } from "../gate/idempotency";
@@ -319,10 +319,7 @@ export function batchRecords(
   const def = collection(store, name);
   if (!def.ok) return def;
   const parsed = BatchSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return fail("validation_failed", `Invalid batch at '${issue?.path.join(".")}': ${issue?.message}.`);
-  }
+  if (!parsed.success) return failFromZod(parsed.error, "batch");
   const ops = parsed.data.operations;
   const validated: (Record<string, unknown> | null)[] = [];
   for (const [i, op] of ops.entries()) {

@@ -1,5 +1,5 @@
 // The tenant database's system tables (drizzle). Tenant collections are real tables too, but they
-// are built at run time by sql-builder.ts, never declared here.
+// are built at run time by sql/ddl.ts, never declared here.
 
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { CollectionDef } from "../collections/collection-schema";

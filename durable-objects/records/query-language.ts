@@ -1,6 +1,6 @@
 // The record query language: `{field}={op}.{value}` filters, `sort`, `fields`, `limit`, an opaque
 // keyset `cursor`, `as_of` and `include_deleted`. Parsing knows the collection's fields, so
-// anything unknown is a 400 naming it; compiling to SQL is sql-builder's job.
+// anything unknown is a 400 naming it; compiling to SQL is sql/select.ts's job.
 import { aliasesOf, type CollectionDef, type FieldDef } from "../collections/collection-schema";
 import { fail, ok, type Result } from "../contract/result";
 import { SQL_LIMITS } from "../sql/identifiers";

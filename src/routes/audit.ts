@@ -2,7 +2,7 @@
 
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
-import { AuditEventSchema as AuditEventView } from "../../durable-objects/contract/audit";
+import { AuditEventSchema as AuditEventView, AuditQuerySchema } from "../../durable-objects/contract/audit";
 import { adminOnly } from "../caller";
 import { controlDb } from "../control/control-db";
 import { adminAudit } from "../control/schema";
@@ -13,14 +13,7 @@ import { TenantIdSchema } from "./tenant-schemas";
 
 const AuditEventSchema = AuditEventView.openapi("AuditEvent");
 
-const AuditQuery = z.object({
-  action: z.string().max(100).optional(),
-  actor: z.string().max(300).optional(),
-  since: z.string().max(40).optional(),
-  until: z.string().max(40).optional(),
-  cursor: z.string().max(40).optional(),
-  limit: z.string().max(4).optional(),
-});
+const AuditQuery = AuditQuerySchema;
 
 const AdminEventSchema = z
   .object({

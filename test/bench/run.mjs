@@ -14,10 +14,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { SignJWT } from "jose";
 import { scalingChart } from "./chart.mjs";
 import { heapAfterGc, startProfile } from "./profile.mjs";
 import { buildBundles, machine, openFileLimit, rssMiB, startComparators, startSilo } from "./servers.mjs";
+import { tokenSigner } from "./tokens.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -204,16 +204,7 @@ const vars = {
   AUTH_AUDIENCE: "silo",
   MASTER_KEY: randomBytes(32).toString("base64"),
 };
-const secret = new TextEncoder().encode(vars.AUTH_HS256_SECRET);
-const sign = (claims, sub) =>
-  new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setIssuer(vars.AUTH_ISSUER)
-    .setAudience(vars.AUTH_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime("2h")
-    .sign(secret);
+const sign = tokenSigner(vars, "2h");
 
 const silo = await startSilo({ vars, persistDir });
 const comparators = await startComparators({ vars, persistDir });

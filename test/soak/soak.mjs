@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { SignJWT } from "jose";
 import { Miniflare } from "miniflare4";
 import { BENCH_COMPAT_DATE, buildBundles } from "../bench/servers.mjs";
+import { tokenSigner } from "../bench/tokens.mjs";
 import { check, table } from "./checker.mjs";
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
@@ -134,15 +134,7 @@ export async function soak({
     if (code !== 0) throw new Error(`workload failed (${code}):\n${workload.stderr()}`);
     say("workload done; checking every tenant");
     const stats = JSON.parse(readFileSync(`${logFile}.stats.json`, "utf8"));
-    const secret = new TextEncoder().encode(vars.AUTH_HS256_SECRET);
-    const sign = (claims, sub) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: "HS256" })
-        .setSubject(sub)
-        .setIssuer(vars.AUTH_ISSUER)
-        .setAudience(vars.AUTH_AUDIENCE)
-        .setExpirationTime("2h")
-        .sign(secret);
+    const sign = tokenSigner(vars, "2h");
     const admin = await sign({ scope: "platform:admin" }, "soak-checker");
     // The API first, against the runtime that served the end of the load; then R2's keys, read
     // from the stopped runtime's storage by a bare Miniflare with the same bucket.

@@ -9,7 +9,7 @@
 //   node test/soak/workload.mjs <base> <tenants> <seconds> <logFile> <seed>   (secrets in SOAK_VARS)
 import { createHash } from "node:crypto";
 import { createWriteStream, writeFileSync } from "node:fs";
-import { SignJWT } from "jose";
+import { tokenSigner } from "../bench/tokens.mjs";
 
 const [base, tenantCount, seconds, logFile, seedArg] = process.argv.slice(2);
 const vars = JSON.parse(process.env.SOAK_VARS ?? "{}");
@@ -39,16 +39,7 @@ let lineSeq = 0;
 /** One log line; `seq` orders lines across tenants (one process, one clock). */
 const log = (entry) => out.write(`${JSON.stringify({ seq: ++lineSeq, at: Date.now(), ...entry })}\n`);
 
-const secret = new TextEncoder().encode(vars.AUTH_HS256_SECRET);
-const sign = (claims, sub) =>
-  new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setIssuer(vars.AUTH_ISSUER)
-    .setAudience(vars.AUTH_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime("6h")
-    .sign(secret);
+const sign = tokenSigner(vars, "6h");
 
 /** Figures the checker needs beside the log: attempts per tenant, by kind and outcome. */
 const stats = {};

@@ -4,10 +4,11 @@
 // owners make, demote or remove owners. Members, roles and API keys all ask here.
 import { appendAudit } from "../audit/audit-chain";
 import type { Permission } from "../contract/access";
+import { CLASSIFICATIONS, type Classification as Clearance } from "../contract/access";
 import { type Failure, fail } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
-import { CLEARANCES, type Clearance, clearanceLevel, roleGrant, rolesGrant } from "./role-definitions";
+import { clearanceLevel, roleGrant, rolesGrant } from "./role-definitions";
 
 /** Access being handed out (or taken away, which needs as much). */
 export interface Grant {
@@ -19,7 +20,7 @@ export interface Grant {
 
 /** The clearance the caller holds: all of it when it sees every record (collections:manage). */
 function heldLevel(store: Store, p: Principal): number {
-  if (p.permissions.has("collections:manage")) return CLEARANCES.length - 1;
+  if (p.permissions.has("collections:manage")) return CLASSIFICATIONS.length - 1;
   return rolesGrant(store.sql, p.roles).level;
 }
 

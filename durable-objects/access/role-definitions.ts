@@ -4,7 +4,6 @@
 import { CLASSIFICATIONS as CLEARANCES, type Classification as Clearance, type Permission } from "../contract/access";
 import { BUILTIN_ROLES, isPermission } from "./permissions";
 
-export { CLEARANCES, type Clearance };
 export const CLEARANCE_PREFIX = "clearance:";
 
 export const BUILTIN_CLEARANCE: Record<string, Clearance> = {

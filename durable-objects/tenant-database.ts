@@ -10,6 +10,7 @@ import { addMember, memberPage, removeMember, updateMember } from "./access/memb
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
 import { listAudit, verifyAudit } from "./audit/audit-log";
+import { type ChangeQuery, changesPage } from "./changes/change-feed";
 import * as collections from "./collections/collections";
 import type { Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
@@ -37,7 +38,6 @@ import { closedUsage, meView, usageReport } from "./usage/usage-report";
 type Mode = "put" | "patch";
 type Version = number | null;
 type Work<T> = (store: Store, p: Principal) => Result<T>;
-const notFound = () => fail("not_found", "Tenant not found.");
 
 export class TenantDatabase extends DurableObject<Env> {
   private readonly tenant: TenantState;
@@ -120,6 +120,9 @@ export class TenantDatabase extends DurableObject<Env> {
   }
   async verifyAudit(caller: Caller) {
     return this.admit(caller, "audit:read", (s) => ok(verifyAudit(s, this.env.MASTER_KEY ?? "")));
+  }
+  async changes(caller: Caller, query: ChangeQuery) {
+    return this.admit(caller, "records:read", (s, p) => changesPage(s, p, query));
   }
   /** Erases a data subject's personal data (members:manage, within the grant rule). */
   async erase(caller: Caller, subject: string) {
@@ -216,7 +219,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Platform calls: the control plane, sweeps and jobs (no caller; checked by the Worker) ----
-
   async provision(input: ProvisionInput) {
     return this.tenant.provision(input);
   }
@@ -292,6 +294,6 @@ export class TenantDatabase extends DurableObject<Env> {
   /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
   private async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
     const store = this.tenant.store();
-    return store ? work(store) : notFound();
+    return store ? work(store) : fail("not_found", "Tenant not found.");
   }
 }

@@ -13,6 +13,7 @@ import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
 import { auditRoutes } from "./routes/audit";
 import { billingRoutes } from "./routes/billing";
+import { changeRoutes } from "./routes/changes";
 import { collectionRoutes } from "./routes/collections";
 import { docsRoutes } from "./routes/docs";
 import { exportRoutes } from "./routes/exports";
@@ -44,6 +45,7 @@ export function createApp() {
   app.route("/", recordRoutes);
   app.route("/", searchRoutes);
   app.route("/", auditRoutes);
+  app.route("/", changeRoutes);
   app.route("/", usageRoutes);
   app.route("/", sweepRoutes);
   app.route("/", billingRoutes);

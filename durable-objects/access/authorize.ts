@@ -2,6 +2,7 @@
 // joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
 
 import { appendAudit } from "../audit/audit-chain";
+import { appendChange } from "../changes/change-log";
 import type { Permission } from "../contract/access";
 import { actorOf, type Caller } from "../contract/caller";
 import type { TenantConfig } from "../contract/config";
@@ -128,6 +129,7 @@ function memberRoles(db: LazyDb, sql: SqlStorage, config: TenantConfig, caller: 
         success: true,
         details: { roles: [joinRole] },
       });
+      appendChange(tx, { type: "member.changed", actor: actorOf(caller), id: caller.sub });
     });
     return ok([joinRole]);
   }

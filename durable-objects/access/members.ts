@@ -4,6 +4,7 @@
 
 import type { z } from "zod";
 import { appendAudit } from "../audit/audit-chain";
+import { appendChange } from "../changes/change-log";
 import type { MemberView } from "../contract/access";
 import { AddMemberSchema, PatchMemberSchema } from "../contract/access";
 import { fail, failFromZod, ok, type Result } from "../contract/result";
@@ -93,6 +94,7 @@ export function addMember(store: Store, p: Principal, body: unknown): Result<Mem
       success: true,
       details: { roles },
     });
+    appendChange(store.db, { type: "member.changed", actor: p.actor, id: sub });
     return view(store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).one());
   });
   return isFailure(result) ? result : ok(result);
@@ -133,6 +135,7 @@ export function updateMember(store: Store, p: Principal, sub: string, body: unkn
       success: true,
       details: { roles: patch.roles ?? current },
     });
+    appendChange(store.db, { type: "member.changed", actor: p.actor, id: sub });
     return view(store.sql.exec<MemberRow>("SELECT * FROM members WHERE sub = ?", sub).one());
   });
   return isFailure(result) ? result : ok(result);
@@ -150,6 +153,7 @@ export function removeMember(store: Store, p: Principal, sub: string): Result<{ 
     }
     store.sql.exec("DELETE FROM members WHERE sub = ?", sub);
     appendAudit(store.db, { actor: p.actor, action: "member.remove", resource: `member:${sub}`, success: true });
+    appendChange(store.db, { type: "member.changed", actor: p.actor, id: sub });
     return { removed: true as const };
   });
   return isFailure(result) ? result : ok(result);

@@ -4,6 +4,7 @@
 import { eq } from "drizzle-orm";
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
+import { appendChange, forgetRecordEvents } from "../changes/change-log";
 import { CreateCollectionSchema, type PatchCollection, PatchCollectionSchema } from "../contract/collections";
 import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, failFromZod, ok, type Result } from "../contract/result";
@@ -98,6 +99,7 @@ export function createCollection(store: Store, p: Principal, body: unknown): Res
       success: true,
       details: { fields: def.fields.map((f) => f.name), acl: def.acl },
     });
+    appendChange(store.db, { type: "collection.changed", actor: actor(p), collection: def.name });
     return { ...def, createdAt: now, updatedAt: now };
   });
   if (isFailure(result)) return result;
@@ -235,6 +237,7 @@ export function patchCollection(store: Store, p: Principal, name: string, body: 
       success: true,
       details: change as Record<string, unknown>,
     });
+    appendChange(store.db, { type: "collection.changed", actor: actor(p), collection: name });
     const created = store.db
       .select({ c: collections.createdAt })
       .from(collections)
@@ -257,6 +260,7 @@ export function dropCollection(store: Store, p: Principal, name: string): Result
     store.db.delete(collections).where(eq(collections.name, name)).run();
     store.db.delete(recordVersions).where(eq(recordVersions.collection, name)).run();
     store.db.delete(shares).where(eq(shares.collection, name)).run();
+    forgetRecordEvents(store, name);
     removeCollectionFromIndex(store, name);
     bumpRecords(store, -records);
     appendAudit(store.db, {
@@ -266,6 +270,7 @@ export function dropCollection(store: Store, p: Principal, name: string): Result
       success: true,
       details: { records },
     });
+    appendChange(store.db, { type: "collection.changed", actor: actor(p), collection: name });
     return { deleted: true as const };
   });
   store.defs.delete(name);

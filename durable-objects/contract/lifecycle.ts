@@ -9,6 +9,8 @@ export interface RetentionResult {
   versionsTrimmed: number;
   auditTrimmed: number;
   idempotencyExpired: number;
+  /** Change-log events older than changeLogDays (DESIGN §10). */
+  changesTrimmed: number;
   more: boolean;
 }
 

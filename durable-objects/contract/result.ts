@@ -30,6 +30,7 @@ export type ErrorCode =
   | "quota_exceeded"
   | "tenant_suspended"
   | "tenant_cancelled"
+  | "changes_expired"
   | "service_unavailable"
   | "internal";
 

@@ -146,3 +146,23 @@ export const exportJobs = sqliteTable("export_jobs", {
   updatedAt: text("updated_at").notNull(),
   finishedAt: text("finished_at"),
 });
+
+/**
+ * The change feed (DESIGN §10): one event per committed change, appended in the change's own
+ * transaction by changes/change-log.ts; `seq` is gapless per tenant. `record` is the record's
+ * stored form (encrypted fields sealed, pii in clear): the feed masks it per reader.
+ */
+export const changeEvents = sqliteTable(
+  "change_events",
+  {
+    seq: integer().primaryKey(),
+    at: text().notNull(),
+    type: text().notNull(),
+    collection: text(),
+    resourceId: text("resource_id"),
+    version: integer(),
+    actor: text().notNull(),
+    record: text({ mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("change_events_collection").on(t.collection, t.seq), index("change_events_at").on(t.at)],
+);

@@ -5,6 +5,7 @@
 
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
+import { appendChange } from "../changes/change-log";
 import type { FileListing, FileView, StoredObject } from "../contract/files";
 import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
@@ -149,6 +150,7 @@ export function commitUpload(
       success: true,
       details: { size: object.size, contentType: object.contentType, replaced: previous !== null },
     });
+    appendChange(store.db, { type: "file.put", actor: p.actor, id: object.path });
     if (intent) clearIntent(store, intent);
     return view(fileRow(store, object.path) as FileRow);
   });
@@ -180,6 +182,7 @@ export function deleteFileRow(store: Store, p: Principal, path: string, intent =
       success: true,
       details: { size: row.size },
     });
+    appendChange(store.db, { type: "file.deleted", actor: p.actor, id: path });
     return view(row);
   });
   return isFailure(result) ? result : ok(result);

@@ -1,10 +1,12 @@
 // Retention inside one tenant: soft-deleted records purged after softDeleteDays, old versions
 // trimmed after historyDays (the latest version of a record always stays), audit events trimmed
-// after auditRetentionDays behind a signed checkpoint, idempotency keys expired. Bounded per
+// after auditRetentionDays behind a signed checkpoint, change-log events after changeLogDays,
+// idempotency keys expired. Bounded per
 // call; `more` tells the caller (the tenant's alarm) to continue. A legal hold stops everything.
 
 import { createHmac } from "node:crypto";
 import { appendAudit } from "../audit/audit-chain";
+import { forgetRecordEvents, trimChanges } from "../changes/change-log";
 import { legalHoldFailure } from "../contract/legal-hold";
 import type { RetentionResult } from "../contract/lifecycle";
 import type { Store } from "../db/store";
@@ -39,10 +41,11 @@ export function applyRetention(store: Store, masterKey: string, now: Date, budge
     versionsTrimmed: 0,
     auditTrimmed: 0,
     idempotencyExpired: 0,
+    changesTrimmed: 0,
     more: false,
   };
   if (result.held) return result;
-  const { softDeleteDays, historyDays, auditRetentionDays } = store.config.settings;
+  const { softDeleteDays, historyDays, auditRetentionDays, changeLogDays } = store.config.settings;
   const iso = (days: number) => new Date(now.getTime() - days * DAY).toISOString();
 
   store.storage.transactionSync(() => {
@@ -53,6 +56,7 @@ export function applyRetention(store: Store, masterKey: string, now: Date, budge
         sqlIds.exec(store.sql, ddl.deleteRow(name, id));
         store.sql.exec("DELETE FROM record_versions WHERE collection = ? AND record_id = ?", name, id);
         store.sql.exec("DELETE FROM shares WHERE collection = ? AND record_id = ?", name, id);
+        forgetRecordEvents(store, name, id);
       }
       result.recordsPurged += ids.length;
       if (ids.length === budget) result.more = true;
@@ -79,7 +83,15 @@ export function applyRetention(store: Store, masterKey: string, now: Date, budge
     result.auditTrimmed = trimAudit(store, masterKey, iso(auditRetentionDays), budget);
     if (result.auditTrimmed === budget) result.more = true;
 
-    const changed = result.recordsPurged + result.versionsTrimmed + result.auditTrimmed + result.idempotencyExpired;
+    result.changesTrimmed = trimChanges(store, iso(changeLogDays ?? 7), budget);
+    if (result.changesTrimmed === budget) result.more = true;
+
+    const changed =
+      result.recordsPurged +
+      result.versionsTrimmed +
+      result.auditTrimmed +
+      result.idempotencyExpired +
+      result.changesTrimmed;
     if (changed > 0) {
       appendAudit(store.db, {
         actor: "system:retention",

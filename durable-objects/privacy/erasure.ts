@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { mayTouchMember } from "../access/grants";
 import { appendAudit } from "../audit/audit-chain";
+import { appendChange, scrubChanges } from "../changes/change-log";
 import { type CollectionDef, piiNames } from "../collections/collection-schema";
 import { legalHoldFailure } from "../contract/legal-hold";
 import type { ErasureResult } from "../contract/lifecycle";
@@ -75,7 +76,16 @@ export function eraseSubject(store: Store, p: Principal, sub: string, files: str
           ddl.updateRow(def.name, id, { ...blank, version, updated_at: now, updated_by: actorOf(p) }),
         );
         ids.exec(store.sql, sel.scrubVersions(def.name, id, paths));
+        scrubChanges(store, def.name, id, paths);
         const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
+        appendChange(store.db, {
+          type: "record.updated",
+          actor: actorOf(p),
+          collection: def.name,
+          id,
+          version,
+          record: rec,
+        });
         store.db
           .insert(recordVersions)
           .values({ collection: def.name, recordId: id, version, op: "erase", data: rec, actor: actorOf(p), at: now })

@@ -3,6 +3,7 @@
 // event. Expected failures throw Abort so the whole transaction rolls back.
 import type { Principal } from "../access/authorize";
 import { appendAudit } from "../audit/audit-chain";
+import { appendChange, RECORD_CHANGE } from "../changes/change-log";
 import type { CollectionDef } from "../collections/collection-schema";
 import type { ApiRecord } from "../contract/records";
 import { fail } from "../contract/result";
@@ -57,13 +58,25 @@ function writeVersion(store: Store, def: CollectionDef, rec: ApiRecord, op: stri
     .run();
 }
 
-function audit(store: Store, p: Principal, action: string, def: CollectionDef, id: string, details = {}) {
+/** The audit event and the change event of a record write: both in the write's transaction. */
+function audit(store: Store, p: Principal, action: string, def: CollectionDef, rec: ApiRecord, details = {}) {
+  const id = rec.id as string;
   appendAudit(store.db, {
     actor: actorOf(p),
     action,
     resource: `record:${def.name}/${id}`,
     success: true,
     details,
+  });
+  const type = RECORD_CHANGE[action];
+  if (!type) throw new Error(`no change event for ${action}`);
+  appendChange(store.db, {
+    type,
+    actor: actorOf(p),
+    collection: def.name,
+    id,
+    version: rec.version as number,
+    record: rec,
   });
 }
 
@@ -122,7 +135,7 @@ export function createRow(store: Store, p: Principal, def: CollectionDef, data: 
   writeVersion(store, def, rec, "create", actorOf(p), now);
   indexRecord(store, def, rec);
   bumpRecords(store, 1);
-  audit(store, p, "record.create", def, id);
+  audit(store, p, "record.create", def, rec);
   return rec;
 }
 
@@ -174,7 +187,7 @@ export function updateRow(
   const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
   writeVersion(store, def, rec, "update", actorOf(p), now);
   indexRecord(store, def, rec);
-  audit(store, p, "record.update", def, id, { version: rec.version, fields: Object.keys(data) });
+  audit(store, p, "record.update", def, rec, { version: rec.version, fields: Object.keys(data) });
   return rec;
 }
 
@@ -192,7 +205,7 @@ export function softDeleteRow(
   const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
   writeVersion(store, def, rec, "delete", actorOf(p), now);
   unindexRecord(store, def.name, id);
-  audit(store, p, "record.delete", def, id, { version: rec.version });
+  audit(store, p, "record.delete", def, rec, { version: rec.version });
   return rec;
 }
 
@@ -206,6 +219,6 @@ export function restoreRow(store: Store, p: Principal, def: CollectionDef, id: s
   const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
   writeVersion(store, def, rec, "restore", actorOf(p), now);
   indexRecord(store, def, rec);
-  audit(store, p, "record.restore", def, id, { version: rec.version });
+  audit(store, p, "record.restore", def, rec, { version: rec.version });
   return rec;
 }

@@ -3,7 +3,15 @@
 
 import { z } from "zod";
 import type { Principal } from "../access/authorize";
-import { allowedClassifications, canSee, canWrite, granteesOf, seesAll } from "../access/record-access";
+import {
+  allowedClassifications,
+  canSee,
+  canWrite,
+  granteesOf,
+  readableRecord,
+  seesAll,
+  viewFor,
+} from "../access/record-access";
 import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
 import { RECORD_ID_PATTERN } from "../contract/identifiers";
@@ -27,11 +35,6 @@ import { present, type Row, renameSnapshot, rowToRecord } from "./record-codec";
 import { validateWrite } from "./record-validation";
 import { createRow, readRow, restoreRow, softDeleteRow, updateRow } from "./record-writes";
 
-/** How a caller sees records: pii masked without pii:read; encrypted fields decrypted for readers. */
-function viewOf(store: Store, p: Principal, fields?: string[] | null) {
-  return { maskPii: !p.permissions.has("pii:read"), fields, decrypt: (v: unknown) => store.cipher().decrypt(v) };
-}
-
 function collection(store: Store, name: string): Result<CollectionDef> {
   const def = loadDefinition(store, name);
   return def ? ok(def) : fail("not_found", `Collection '${name}' not found.`);
@@ -51,9 +54,8 @@ export function getRecord(
   if (includeDeleted && !seesAll(p)) return fail("forbidden", "include_deleted is for admins.");
   const row = readRow(store, name, id);
   if (!row || (row.deleted_at !== null && !includeDeleted)) return notFound(id);
-  const rec = rowToRecord(def.value, row);
-  if (!canSee(store, p, def.value, rec)) return notFound(id);
-  return ok(present(def.value, rec, viewOf(store, p)));
+  const rec = readableRecord(store, p, def.value, rowToRecord(def.value, row));
+  return rec ? ok(rec) : notFound(id);
 }
 
 function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
@@ -160,7 +162,7 @@ export function listRecords(
           sortSignature(query.sort),
         )
       : null;
-  return ok({ items: page.map((r) => present(def.value, r, viewOf(store, p, query.fields))), nextCursor });
+  return ok({ items: page.map((r) => present(def.value, r, viewFor(store, p, query.fields))), nextCursor });
 }
 
 export function recordHistory(
@@ -192,7 +194,7 @@ export function recordHistory(
     op: r.op,
     actor: r.actor,
     at: r.at,
-    data: present(def.value, renameSnapshot(def.value, JSON.parse(r.data)), viewOf(store, p)),
+    data: present(def.value, renameSnapshot(def.value, JSON.parse(r.data)), viewFor(store, p)),
   }));
   return ok({ items: page, nextCursor: rows.length > limit ? String(page.at(-1)?.version) : null });
 }
@@ -230,7 +232,7 @@ export function createRecord(
   if (!data.ok) return data;
   return transact(store, p, idem, () => ({
     status: 201,
-    body: present(def.value, createRow(store, p, def.value, data.value), viewOf(store, p)),
+    body: present(def.value, createRow(store, p, def.value, data.value), viewFor(store, p)),
   }));
 }
 
@@ -262,7 +264,7 @@ export function writeRecord(
     writable(store, p, def.value, id);
     return updateRow(store, p, def.value, id, data.value, mode, ifMatch, canSetAcl(p));
   });
-  return isFailure(result) ? result : ok(present(def.value, result, viewOf(store, p)));
+  return isFailure(result) ? result : ok(present(def.value, result, viewFor(store, p)));
 }
 
 export function deleteRecord(
@@ -278,7 +280,7 @@ export function deleteRecord(
     writable(store, p, def.value, id);
     return softDeleteRow(store, p, def.value, id, ifMatch);
   });
-  return isFailure(result) ? result : ok(present(def.value, result, viewOf(store, p)));
+  return isFailure(result) ? result : ok(present(def.value, result, viewFor(store, p)));
 }
 
 export function restoreRecord(store: Store, p: Principal, name: string, id: string): Result<ApiRecord> {
@@ -288,7 +290,7 @@ export function restoreRecord(store: Store, p: Principal, name: string, id: stri
     writable(store, p, def.value, id);
     return restoreRow(store, p, def.value, id);
   });
-  return isFailure(result) ? result : ok(present(def.value, result, viewOf(store, p)));
+  return isFailure(result) ? result : ok(present(def.value, result, viewFor(store, p)));
 }
 
 const BatchSchema = z.strictObject({
@@ -357,6 +359,6 @@ export function batchRecords(
         throw err;
       }
     });
-    return { status: 200, body: { results: results.map((r) => present(def.value, r, viewOf(store, p))) } };
+    return { status: 200, body: { results: results.map((r) => present(def.value, r, viewFor(store, p))) } };
   });
 }

@@ -41,6 +41,7 @@ const SYSTEM_TABLES = new Set([
   "api_keys",
   "files",
   "search_index",
+  "change_events",
 ]);
 
 /** Names a tenant may not give a collection or field. */

@@ -362,6 +362,23 @@ describe("the reader's rules on every event", () => {
     expect(named.status).toBe(404);
   });
 
+  it("erasure blanks the subject's pii in the log too, and records the erasure as an update", async () => {
+    const t = await tenantWithNotes();
+    await addMember(t.ownerToken, "bob", ["editor"]);
+    const rec = await create(await userToken(t.id, "bob"), { title: "cv", email: "bob@example.com" });
+    const erased = await call("/v1/privacy/erasure", { method: "POST", token: t.ownerToken, body: { subject: "bob" } });
+    expect(erased.status).toBe(200);
+    const events = (await allChanges(t.ownerToken)).filter((e) => e.id === rec.id);
+    expect(events.map((e) => [e.type, e.version, e.record?.email])).toEqual([
+      ["record.created", 1, null],
+      ["record.updated", 2, null],
+    ]);
+    const raw = await runInDurableObject(stubOf(t.id), (_i, state) =>
+      state.storage.sql.exec<{ record: string | null }>("SELECT record FROM change_events").toArray(),
+    );
+    expect(JSON.stringify(raw)).not.toContain("bob@example.com");
+  });
+
   it("a dropped collection takes its record events with it; its collection event stays", async () => {
     const t = await tenantWithNotes();
     const r = await create(t.ownerToken, { title: "gone" });
@@ -369,5 +386,7 @@ describe("the reader's rules on every event", () => {
     const events = await allChanges(t.ownerToken);
     expect(events.map((e) => e.type)).toEqual(["collection.changed", "collection.changed"]);
     expect(JSON.stringify(events)).not.toContain(r.id);
+    // Gone from the log itself, not only hidden: the dropped data keeps no copy there.
+    expect((await rawLog(t.id)).map((e) => e.type)).toEqual(["collection.changed", "collection.changed"]);
   });
 });

@@ -3,7 +3,7 @@
 // quota, status, membership and permission, and meters the call; the feature module does the
 // work with its audit event in the same transaction. Platform methods (no caller) come last.
 import { DurableObject } from "cloudflare:workers";
-import { createKey, listKeys, revokeKey } from "./access/api-keys";
+import { createKey, listKeys, type NewKey, revokeKey } from "./access/api-keys";
 import { type Principal, statusFailure } from "./access/authorize";
 import { unmaskableProblem } from "./access/masking";
 import { addMember, memberPage, removeMember, updateMember } from "./access/members";
@@ -18,7 +18,6 @@ import type { Caller } from "./contract/caller";
 import type { TenantConfig } from "./contract/config";
 import type { StoredObject } from "./contract/files";
 import type { AggregateSpec } from "./contract/lifecycle";
-import type { IdempotencyInput } from "./contract/records";
 import { fail, ok, type Result } from "./contract/result";
 import type { Store } from "./db/store";
 import { TenantState } from "./db/tenant-state";
@@ -85,11 +84,11 @@ export class TenantDatabase extends DurableObject<Env> {
   async dropCollection(caller: Caller, name: string) {
     return this.admit(caller, "collections:manage", (s, p) => collections.dropCollection(s, p, name));
   }
-  async createRecord(caller: Caller, name: string, body: unknown, idem: IdempotencyInput | null) {
-    return this.admit(caller, "records:write", (s, p) => records.createRecord(s, p, name, body, idem));
+  async createRecord(caller: Caller, name: string, body: unknown) {
+    return this.admit(caller, "records:write", (s, p) => records.createRecord(s, p, name, body));
   }
-  async batchRecords(caller: Caller, name: string, body: unknown, idem: IdempotencyInput | null) {
-    return this.admit(caller, "records:write", (s, p) => records.batchRecords(s, p, name, body, idem));
+  async batchRecords(caller: Caller, name: string, body: unknown) {
+    return this.admit(caller, "records:write", (s, p) => records.batchRecords(s, p, name, body));
   }
   async getRecord(caller: Caller, name: string, id: string, includeDeleted: boolean) {
     return this.admit(caller, "records:read", (s, p) => records.getRecord(s, p, name, id, includeDeleted));
@@ -126,8 +125,9 @@ export class TenantDatabase extends DurableObject<Env> {
   }
   /** Erases a data subject's personal data (members:manage, within the grant rule). */
   async erase(caller: Caller, subject: string) {
-    const allowed = this.admit(caller, "members:manage", (s, p) => ok({ s, p }));
-    return allowed.ok ? erase(allowed.value.s, this.env.FILES, allowed.value.p, subject) : allowed;
+    return this.gate.admitAsync(this.tenant.store(), caller, "members:manage", (s, p) =>
+      erase(s, this.env.FILES, p, subject),
+    );
   }
 
   // ---- Members, roles, API keys, shares ---------------------------------------------------
@@ -154,7 +154,7 @@ export class TenantDatabase extends DurableObject<Env> {
   async deleteRole(caller: Caller, name: string) {
     return this.admit(caller, "members:manage", (s, p) => deleteRole(s, p, name));
   }
-  async createApiKey(caller: Caller, input: { id: string; hash: string; body: unknown }) {
+  async createApiKey(caller: Caller, input: NewKey) {
     return this.admit(caller, "keys:manage", (s, p) => createKey(s, p, input));
   }
   async listApiKeys(caller: Caller) {

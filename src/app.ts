@@ -4,10 +4,11 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError, problemResponse } from "./errors";
 import { authenticate } from "./middleware/authenticate";
 import { bodyLimit } from "./middleware/body-limit";
+import { idempotency } from "./middleware/idempotency";
 import { jsonDepthLimit } from "./middleware/json-depth";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
-import { newRouter } from "./openapi";
+import { newRouter, withPostConventions } from "./openapi";
 import { createPortal } from "./portal/portal";
 import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
@@ -37,6 +38,7 @@ export function createApp() {
   app.use("/v1/*", bodyLimit());
   app.use("/v1/*", authenticate);
   app.use("/v1/*", jsonDepthLimit());
+  app.use("/v1/*", idempotency());
 
   app.route("/", healthRoutes);
   app.route("/", tenantRoutes);
@@ -70,16 +72,19 @@ export function createApp() {
       description: "Database-per-tenant backend: every tenant has its own SQLite database in its own Durable Object.",
     },
   };
-  app.doc31("/openapi.json", documentConfig);
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  const loadDocument = () => {
+    if (!document) document = withPostConventions(app.getOpenAPI31Document(documentConfig));
+    return document;
+  };
+  app.get("/openapi.json", (c) => c.json(loadDocument()));
 
   // HTML for people, not part of the API: the reference rendered from the same document, and
   // the admin portal, which acts only through the API above.
-  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
-  const loadDocument = () => {
-    if (!document) document = app.getOpenAPI31Document(documentConfig);
-    return document as never;
-  };
-  app.route("/", docsRoutes(loadDocument));
+  app.route(
+    "/",
+    docsRoutes(() => loadDocument() as never),
+  );
   app.route(
     "/",
     createPortal(async (request, c) => app.fetch(request, c.env, c.executionCtx as ExecutionContext)),

@@ -88,3 +88,35 @@ export const bearerSecurity = [{ bearer: [] as string[] }];
 
 export const listOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+type Document = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
+
+/**
+ * What holds for every POST, declared once for all of them: the Idempotency-Key header, and the
+ * 409 its reuse with another request answers.
+ */
+export function withPostConventions(doc: Document): Document {
+  for (const item of Object.values(doc.paths ?? {})) {
+    const post = item.post;
+    if (!post) continue;
+    post.parameters = [
+      ...(post.parameters ?? []),
+      {
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        description:
+          "Repeating the POST with this key within 24 h answers the first answer without doing the work again; " +
+          "the key with another request answers 409 conflict.",
+        schema: { type: "string", minLength: 1, maxLength: 200 },
+      },
+    ];
+    post.responses ??= {};
+    post.responses["409"] ??= {
+      description:
+        "The Idempotency-Key was used for another request, or its first request is still running (conflict).",
+      content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+    };
+  }
+  return doc;
+}

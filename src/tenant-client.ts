@@ -72,7 +72,10 @@ export function answerValue<T>(answer: Answer<T>, sink?: HeaderSink): T {
 }
 
 export interface CallOptions {
-  /** Whether repeating the call can do no harm; by default only for GET, HEAD, PUT and DELETE. */
+  /**
+   * Whether repeating the call can do no harm; by default for GET, HEAD, PUT and DELETE, and for
+   * a POST's call that carries its Idempotency-Key (the object replays the first answer).
+   */
   retry?: boolean;
 }
 
@@ -89,11 +92,19 @@ export async function tenantClient(c: Context<AppEnv>, pathTenant?: string): Pro
   const { tenantId, caller } = await tenantCall(c, pathTenant);
   const stub = () => tenantStub(c.env, tenantId);
   const safe = SAFE_TO_REPEAT.has(c.req.method);
+  // A POST's Idempotency-Key goes with its first call (a route's write), never with later ones.
+  let idempotency = c.get("idempotency") ?? null;
   return {
     tenantId,
     caller,
-    call: async (invoke, options) =>
-      answerValue(await withRetries(stub, (s) => invoke(s, caller), options?.retry ?? safe), c),
+    call: async (invoke, options) => {
+      const once = idempotency ? { ...caller, idempotency } : caller;
+      const retry = options?.retry ?? (safe || idempotency !== null);
+      idempotency = null;
+      const answer = await withRetries(stub, (s) => invoke(s, once), retry);
+      if (answer.replayed) c.header("Idempotent-Replayed", "true");
+      return answerValue(answer, c);
+    },
   };
 }
 

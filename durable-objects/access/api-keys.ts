@@ -39,11 +39,15 @@ const view = (r: KeyRow): ApiKeyView => ({
 });
 
 /** Stores a new key's hash. The Worker made the secret and shows it once. */
-export function createKey(
-  store: Store,
-  p: Principal,
-  input: { id: string; hash: string; body: unknown },
-): Result<ApiKeyView> {
+/** A key the Worker minted: its id, the whole secret key and the hash the object keeps. */
+export interface NewKey {
+  id: string;
+  key: string;
+  hash: string;
+  body: unknown;
+}
+
+export function createKey(store: Store, p: Principal, input: NewKey): Result<ApiKeyView & { key: string }> {
   const parsed = CreateKeySchema.safeParse(input.body);
   if (!parsed.success) return failFromZod(parsed.error);
   const { name, scopes, expiresAt } = parsed.data;
@@ -71,7 +75,8 @@ export function createKey(
       details: { name, scopes },
     });
   });
-  return ok(view(store.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", input.id).one()));
+  // The secret is in this answer only (an Idempotency-Key replays it, sealed, for 24 h).
+  return ok({ ...view(store.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", input.id).one()), key: input.key });
 }
 
 export function listKeys(store: Store): ApiKeyView[] {

@@ -11,6 +11,14 @@ export interface Caller {
   reason: string | null;
   requestId: string;
   keyHash?: string;
+  /** A POST's Idempotency-Key: the object replays the first answer to it (gate/idempotency.ts). */
+  idempotency?: IdempotencyInput | null;
+}
+
+export interface IdempotencyInput {
+  key: string;
+  /** Method, path, query and a hash of the body: tells a retry from a reuse of the key. */
+  request: string;
 }
 
 /** How the audit trails name a caller: user:<sub>, admin:<sub> or key:<id>. */

@@ -1,4 +1,4 @@
-// Record views: a record as the API answers it, its versions, search hits, and idempotent replays.
+// Record views: a record as the API answers it, its versions and search hits.
 import { z } from "zod";
 import type { Json } from "./result";
 import { JsonValueSchema } from "./result";
@@ -27,18 +27,6 @@ export const SearchHitSchema = z.object({
   snippet: z.string(),
 });
 export type SearchHit = z.infer<typeof SearchHitSchema>;
-
-export interface IdempotencyInput {
-  key: string;
-  /** Method, path and body of the request, hashed to tell a retry from a reuse. */
-  request: string;
-}
-
-/** The first answer to an idempotent request, replayed to its retries. */
-export interface Replay<T extends Json = Json> {
-  status: number;
-  body: T;
-}
 
 /** What a batch answers: each operation's record, in order (a deleted one as deleted). */
 export interface BatchAnswer {

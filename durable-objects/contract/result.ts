@@ -58,8 +58,9 @@ export interface RateState {
   window: number;
 }
 
-/** What a gated RPC method answers: its result and the tenant's rate state. */
-export type Answer<T> = Result<T> & { rate?: RateState };
+/** What a gated RPC method answers: its result, the tenant's rate state, and `replayed` when it
+ * is the first answer to an Idempotency-Key given again. */
+export type Answer<T> = Result<T> & { rate?: RateState; replayed?: true };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 

@@ -1,13 +1,14 @@
 // The gate of every data-plane call: the tenant's rate limit before any work (an API key also
 // its own share), the monthly request quota, then status, membership and one permission; then
-// the work, metered. Read counts are flushed up to a minute later, so a read never costs a write.
+// the work (once per Idempotency-Key), metered. Read counts are flushed up to a minute later, so a read never costs a write.
 import { authorize, type Principal } from "../access/authorize";
 import type { Permission } from "../contract/access";
-import type { Caller } from "../contract/caller";
+import { actorOf, type Caller } from "../contract/caller";
 import type { Limits } from "../contract/config";
-import { type Answer, fail, type Result } from "../contract/result";
+import { type Answer, fail, ok, type Result } from "../contract/result";
 import type { Db, Store } from "../db/store";
 import { FLUSH_DELAY_MS, UsageMeter } from "../usage/usage-meter";
+import { once, onceAsync } from "./idempotency";
 import { TokenBucket } from "./rate-limit";
 
 /** Calls that change the tenant: their counts are written at once, with the work. */
@@ -62,7 +63,10 @@ export class Gate {
       this.scheduleFlush();
       return { ...p, rate };
     }
-    const result = work(store, p.value);
+    const principal = p.value;
+    const result = caller.idempotency
+      ? once(store, actorOf(caller), caller.idempotency, () => work(store, principal))
+      : work(store, principal);
     const writes = permission !== null && WRITE_PERMISSIONS.has(permission);
     this.meter.count(writes ? "writes" : "reads");
     // A just-started object writes its counts at once: it is most likely a tenant that calls now
@@ -71,6 +75,23 @@ export class Gate {
     else this.scheduleFlush();
     this.fresh = false;
     return { ...result, rate };
+  }
+
+  /**
+   * Work that awaits (erasure reaches R2): admitted like any call, then done once per
+   * Idempotency-Key (the replay check before it, its answer kept after it).
+   */
+  async admitAsync<T>(
+    store: Store | null,
+    caller: Caller,
+    permission: Permission,
+    work: (store: Store, p: Principal) => Promise<Result<T>>,
+  ): Promise<Answer<T>> {
+    const { idempotency, ...plain } = caller;
+    const allowed = this.admit(store, plain, permission, (s, p) => ok({ s, p }));
+    if (!allowed.ok) return allowed;
+    const { s, p } = allowed.value;
+    return idempotency ? onceAsync(s, actorOf(caller), idempotency, () => work(s, p)) : work(s, p);
   }
 
   /**

@@ -1,5 +1,5 @@
 // Records of a collection: reads (get, list with the query language, as_of, history) and the
-// orchestration of writes (single, batch, idempotent) around record-writes.ts.
+// orchestration of writes (single and batch) around record-writes.ts.
 
 import { z } from "zod";
 import type { Principal } from "../access/authorize";
@@ -15,12 +15,10 @@ import {
 import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
 import { RECORD_ID_PATTERN } from "../contract/identifiers";
-import type { ApiRecord, BatchAnswer, IdempotencyInput, Page, Replay, VersionView } from "../contract/records";
-import type { Json } from "../contract/result";
+import type { ApiRecord, BatchAnswer, Page, VersionView } from "../contract/records";
 import { fail, failFromZod, ok, type Result } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
-import { remember, replay } from "../gate/idempotency";
 import * as ids from "../sql/identifiers";
 import * as sel from "../sql/select";
 import {
@@ -199,41 +197,18 @@ export function recordHistory(
   return ok({ items: page, nextCursor: rows.length > limit ? String(page.at(-1)?.version) : null });
 }
 
-/** Runs a write (with its idempotency record) in one transaction. */
-function transact<T extends Json>(
-  store: Store,
-  p: Principal,
-  idem: IdempotencyInput | null,
-  work: () => Replay<T>,
-): Result<Replay<T>> {
-  const result = inTransaction(store, () => {
-    if (idem) {
-      const previous = replay<T>(store, p.sub, idem);
-      if (previous && "ok" in previous) throw new Abort(previous);
-      if (previous) return previous;
-    }
-    const answer = work();
-    if (idem) remember(store, p.sub, idem, answer);
-    return answer;
-  });
+/** Runs a write in one transaction; an Abort inside it becomes the answer. */
+function transact<T>(store: Store, work: () => T): Result<T> {
+  const result = inTransaction(store, work);
   return isFailure(result) ? result : ok(result);
 }
 
-export function createRecord(
-  store: Store,
-  p: Principal,
-  name: string,
-  body: unknown,
-  idem: IdempotencyInput | null,
-): Result<Replay<ApiRecord>> {
+export function createRecord(store: Store, p: Principal, name: string, body: unknown): Result<ApiRecord> {
   const def = collection(store, name);
   if (!def.ok) return def;
   const data = validateWrite(def.value, "create", body);
   if (!data.ok) return data;
-  return transact(store, p, idem, () => ({
-    status: 201,
-    body: present(def.value, createRow(store, p, def.value, data.value), viewFor(store, p)),
-  }));
+  return transact(store, () => present(def.value, createRow(store, p, def.value, data.value), viewFor(store, p)));
 }
 
 /** The record as the caller may change it, or an Abort (404 unseen, 403 read-only). */
@@ -311,13 +286,7 @@ const BatchSchema = z.strictObject({
 });
 
 /** Up to 100 writes in one transaction: all or nothing; a failure names its operation. */
-export function batchRecords(
-  store: Store,
-  p: Principal,
-  name: string,
-  body: unknown,
-  idem: IdempotencyInput | null,
-): Result<Replay<BatchAnswer>> {
+export function batchRecords(store: Store, p: Principal, name: string, body: unknown): Result<BatchAnswer> {
   const def = collection(store, name);
   if (!def.ok) return def;
   const parsed = BatchSchema.safeParse(body);
@@ -333,7 +302,7 @@ export function batchRecords(
     if (!data.ok) return fail(data.code, `Operation ${i}: ${data.detail}`, { ...data.extras, operation: i });
     validated.push(data.value);
   }
-  return transact(store, p, idem, () => {
+  return transact(store, () => {
     const results = ops.map((op, i) => {
       try {
         if (op.op === "create") return createRow(store, p, def.value, validated[i] as Record<string, unknown>);
@@ -359,6 +328,6 @@ export function batchRecords(
         throw err;
       }
     });
-    return { status: 200, body: { results: results.map((r) => present(def.value, r, viewFor(store, p))) } };
+    return { results: results.map((r) => present(def.value, r, viewFor(store, p))) };
   });
 }

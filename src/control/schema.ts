@@ -114,3 +114,19 @@ export const usageRollups = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.period] }), index("usage_rollups_period").on(t.period, t.tenantId)],
 );
+
+/** Answers of control-plane POSTs with an Idempotency-Key, replayed for 24 h (null status: running). */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    /** The admin (or tenant user) who sent it: keys never collide across callers. */
+    scope: text().notNull(),
+    key: text().notNull(),
+    fingerprint: text().notNull(),
+    status: integer(),
+    body: text(),
+    contentType: text("content_type"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index("idempotency_keys_created").on(t.createdAt)],
+);

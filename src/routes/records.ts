@@ -1,10 +1,7 @@
 // Records: CRUD with versions, optimistic concurrency (ETag / If-Match), idempotent POSTs,
 // history, restore and batches. The tenant's object validates against the collection definition.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { RECORD_ID_PATTERN } from "../../durable-objects/contract/identifiers";
-import type { IdempotencyInput } from "../../durable-objects/contract/records";
-import type { AppEnv } from "../context";
 import { ifMatchVersion, notModified } from "../etag";
 import {
   bearerSecurity,
@@ -46,24 +43,11 @@ const ListQuery = z.looseObject({
 const WriteHeaders = z.object({
   "if-match": z.string().optional().openapi({ description: 'The version the write expects, e.g. "3".' }),
 });
-const PostHeaders = z.object({
-  "idempotency-key": z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ description: "Retries return the first answer (24 h)." }),
-});
 
 const withETag = { headers: z.object({ ETag: z.string() }) };
 const preconditionFailed = {
   412: problem("If-Match does not match the record's version (precondition_failed)."),
 };
-
-function idempotency(c: Context<AppEnv>, body: unknown): IdempotencyInput | null {
-  const key = c.req.header("idempotency-key");
-  return key ? { key, request: `${c.req.method} ${c.req.path} ${JSON.stringify(body)}` } : null;
-}
 
 function etag(record: Record<string, unknown>): Record<string, string> {
   return typeof record.version === "number" ? { ETag: `"${record.version}"` } : {};
@@ -92,9 +76,9 @@ export const recordRoutes = newRouter()
       method: "post",
       path: "/v1/collections/{name}/records",
       tags: ["Records"],
-      summary: "Create a record (Idempotency-Key supported)",
+      summary: "Create a record",
       security: bearerSecurity,
-      request: { params: Params, headers: PostHeaders, body: jsonBody(RecordSchema) },
+      request: { params: Params, body: jsonBody(RecordSchema) },
       responses: {
         201: { ...jsonResponse(RecordSchema, "The new record."), ...withETag },
         ...commonErrors,
@@ -105,11 +89,8 @@ export const recordRoutes = newRouter()
       const t = await tenantClient(c);
       const body = c.req.valid("json");
       const { name } = c.req.valid("param");
-      // With an Idempotency-Key the object replays the first answer, so a retry is safe.
-      const answer = await t.call((s, caller) => s.createRecord(caller, name, body, idempotency(c, body)), {
-        retry: Boolean(c.req.header("idempotency-key")),
-      });
-      return c.json(answer.body, 201, etag(answer.body));
+      const record = await t.call((s, caller) => s.createRecord(caller, name, body));
+      return c.json(record, 201, etag(record));
     },
   )
   .openapi(
@@ -121,7 +102,6 @@ export const recordRoutes = newRouter()
       security: bearerSecurity,
       request: {
         params: Params,
-        headers: PostHeaders,
         body: jsonBody(
           z.object({ operations: z.array(z.record(z.string(), z.unknown())).min(1).max(100) }).openapi("Batch", {
             example: {
@@ -144,10 +124,7 @@ export const recordRoutes = newRouter()
       const t = await tenantClient(c);
       const body = c.req.valid("json");
       const { name } = c.req.valid("param");
-      const answer = await t.call((s, caller) => s.batchRecords(caller, name, body, idempotency(c, body)), {
-        retry: Boolean(c.req.header("idempotency-key")),
-      });
-      return c.json(answer.body, 200);
+      return c.json(await t.call((s, caller) => s.batchRecords(caller, name, body)), 200);
     },
   )
   .openapi(

@@ -379,6 +379,25 @@ describe("the reader's rules on every event", () => {
     expect(JSON.stringify(raw)).not.toContain("bob@example.com");
   });
 
+  it("a value sealed under a key no longer held shows as null; the page still answers", async () => {
+    const t = await tenantWithNotes({
+      name: "notes",
+      fields: [
+        { name: "title", type: "string" },
+        { name: "secret", type: "string", encrypted: true },
+      ],
+    });
+    const rec = await create(t.ownerToken, { title: "a", secret: "s3cret" });
+    expect((await allChanges(t.ownerToken)).at(-1)?.record).toMatchObject({ id: rec.id, secret: "s3cret" });
+    await runInDurableObject(stubOf(t.id), (_i, state) => {
+      state.storage.sql.exec(
+        "UPDATE change_events SET record = json_set(record, '$.secret', 'e1.gone.AAAA.AAAA') WHERE resource_id = ?",
+        rec.id,
+      );
+    });
+    expect((await allChanges(t.ownerToken)).at(-1)?.record).toMatchObject({ id: rec.id, title: "a", secret: null });
+  });
+
   it("a dropped collection takes its record events with it; its collection event stays", async () => {
     const t = await tenantWithNotes();
     const r = await create(t.ownerToken, { title: "gone" });

@@ -5,6 +5,7 @@
 // their seq out: the gap shows, nothing else does.
 import type { Principal } from "../access/authorize";
 import { readableRecord } from "../access/record-access";
+import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
 import type { ChangeEvent, ChangeQuery } from "../contract/changes";
 
@@ -22,6 +23,24 @@ const STEP = 200;
 const MAX_SCANNED = 10_000;
 
 const integerParam = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
+
+/**
+ * The log is not re-encrypted by a data key rotation (its events outlive no more than
+ * changeLogDays): a value sealed under a key since destroyed is shown as null, not a failed page.
+ */
+function openable(store: Store, def: CollectionDef, rec: ApiRecord): ApiRecord {
+  const sealed = def.fields.filter((f) => f.encrypted && rec[f.name] !== null && rec[f.name] !== undefined);
+  if (sealed.length === 0) return rec;
+  const out = { ...rec };
+  for (const f of sealed) {
+    try {
+      store.cipher().decrypt(out[f.name]);
+    } catch {
+      out[f.name] = null;
+    }
+  }
+  return out;
+}
 
 /** The event as `p` may see it, or null. `current` caches each record's present state per page. */
 export function visibleEvent(
@@ -46,7 +65,7 @@ export function visibleEvent(
     const row = readRow(store, def.name, e.id);
     current.set(key, row ? rowToRecord(def, row) : null);
   }
-  const snapshot = renameSnapshot(def, e.record);
+  const snapshot = openable(store, def, renameSnapshot(def, e.record));
   // Judged on the record as it stands, as a read is; a record gone from its table by its snapshot.
   const record = readableRecord(store, p, def, current.get(key) ?? snapshot, snapshot);
   return record ? { ...e, record } : null;

@@ -4,13 +4,14 @@
 // work with its audit event in the same transaction. Platform methods (no caller) come last.
 import { DurableObject } from "cloudflare:workers";
 import { createKey, listKeys, type NewKey, revokeKey } from "./access/api-keys";
-import { type Principal, statusFailure } from "./access/authorize";
+import { authorize, type Principal, statusFailure } from "./access/authorize";
 import { unmaskableProblem } from "./access/masking";
 import { addMember, memberPage, removeMember, updateMember } from "./access/members";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
 import { listAudit, verifyAudit } from "./audit/audit-log";
 import { type ChangeQuery, changesPage } from "./changes/change-feed";
+import { Realtime } from "./changes/realtime";
 import * as collections from "./collections/collections";
 import type { Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
@@ -24,7 +25,7 @@ import { TenantState } from "./db/tenant-state";
 import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type UploadInput } from "./files/file-calls";
 import { commitUpload, deleteFileRow, listFiles, Reservations, readFile } from "./files/file-catalog";
 import { clearIntent } from "./files/file-intents";
-import { Gate } from "./gate/gate";
+import { Gate, WRITE_PERMISSIONS } from "./gate/gate";
 import * as jobs from "./jobs/job-runner";
 import { applyRetention } from "./lifecycle/retention";
 import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
@@ -41,6 +42,7 @@ type Work<T> = (store: Store, p: Principal) => Result<T>;
 export class TenantDatabase extends DurableObject<Env> {
   private readonly tenant: TenantState;
   private readonly gate: Gate;
+  private readonly realtime: Realtime;
   private readonly reservations = new Reservations();
   /** The sweep instant of a retention pass that still has work (continued by the alarm). */
   private retentionPending: string | null = null;
@@ -49,6 +51,11 @@ export class TenantDatabase extends DurableObject<Env> {
     super(ctx, env);
     this.tenant = new TenantState(ctx.storage, env);
     this.gate = new Gate(ctx, () => this.tenant.db);
+    this.realtime = new Realtime(ctx, (s, caller) =>
+      s
+        ? authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read")
+        : fail("not_found", "Tenant not found."),
+    );
     ctx.blockConcurrencyWhile(() => this.tenant.start(env.FILES));
   }
 
@@ -123,11 +130,24 @@ export class TenantDatabase extends DurableObject<Env> {
   async changes(caller: Caller, query: ChangeQuery) {
     return this.admit(caller, "records:read", (s, p) => changesPage(s, p, query));
   }
+  /** GET /v1/realtime, forwarded by the Worker with its caller (or a ticket): a hibernatable WebSocket. */
+  override async fetch(request: Request) {
+    return this.realtime.connect(this.tenant.store(), request);
+  }
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    this.realtime.message(this.tenant.store(), ws, message);
+  }
+  async realtimeTicket(caller: Caller) {
+    return this.gate.admitAsync(this.tenant.store(), caller, "records:read", async () =>
+      ok(await this.realtime.ticket(caller)),
+    );
+  }
   /** Erases a data subject's personal data (members:manage, within the grant rule). */
   async erase(caller: Caller, subject: string) {
-    return this.gate.admitAsync(this.tenant.store(), caller, "members:manage", (s, p) =>
+    const erased = this.gate.admitAsync(this.tenant.store(), caller, "members:manage", (s, p) =>
       erase(s, this.env.FILES, p, subject),
     );
+    return this.published(await erased, "members:manage");
   }
 
   // ---- Members, roles, API keys, shares ---------------------------------------------------
@@ -226,6 +246,7 @@ export class TenantDatabase extends DurableObject<Env> {
   async configure(config: TenantConfig, actor: string): Promise<Result<{ revision: number }>> {
     const applied = this.tenant.configure(config, actor);
     if (applied.ok && applied.value.applied) this.gate.configure(config.limits);
+    if (applied.ok && applied.value.applied) this.realtime.publish(this.tenant.store());
     return applied.ok ? ok({ revision: applied.value.revision }) : applied;
   }
   async usageForPlatform() {
@@ -285,10 +306,15 @@ export class TenantDatabase extends DurableObject<Env> {
     if (await jobs.stepJobs(store, this.env)) await this.ctx.storage.setAlarm(Date.now() + jobs.JOB_STEP_DELAY_MS);
   }
   private admit<T>(caller: Caller, permission: Permission | null, work: Work<T>) {
-    return this.gate.admit(this.tenant.store(), caller, permission, work);
+    return this.published(this.gate.admit(this.tenant.store(), caller, permission, work), permission);
   }
   private followUp<T>(caller: Caller, permission: Permission, work: Work<T>) {
-    return this.gate.followUp(this.tenant.store(), caller, permission, work);
+    return this.published(this.gate.followUp(this.tenant.store(), caller, permission, work), permission);
+  }
+  /** After a write commits, live subscribers get its events (and lose a withdrawn access). */
+  private published<A extends { ok: boolean }>(answer: A, permission: Permission | null): A {
+    if (answer.ok && permission && WRITE_PERMISSIONS.has(permission)) this.realtime.publish(this.tenant.store());
+    return answer;
   }
 
   /** A platform call: the tenant must exist; the Worker has checked the platform admin. */

@@ -23,6 +23,7 @@ import { healthRoutes } from "./routes/health";
 import { keyRotationRoutes } from "./routes/key-rotation";
 import { meRoutes } from "./routes/me";
 import { privacyRoutes } from "./routes/privacy";
+import { realtimeRoutes } from "./routes/realtime";
 import { recordRoutes } from "./routes/records";
 import { searchRoutes } from "./routes/search";
 import { settingsRoutes } from "./routes/settings";
@@ -57,6 +58,7 @@ export function createApp() {
   app.route("/", fileRoutes);
   app.route("/", accessRoutes);
   app.route("/", settingsRoutes);
+  app.route("/", realtimeRoutes);
   app.route("/", adminQueryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

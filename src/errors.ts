@@ -20,6 +20,8 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(STATUS_OF, code);
+
 const TITLE_OF: Record<ErrorCode, string> = {
   unauthenticated: "Authentication required",
   forbidden: "Forbidden",

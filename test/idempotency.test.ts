@@ -202,6 +202,14 @@ const CASES: Record<string, () => Promise<Case>> = {
       other: { path: "/v1/files/big/b.bin?uploads" },
     };
   },
+  "/v1/realtime/tickets": async () => {
+    const t = await createTenant();
+    // A replay answers the first ticket, not a second one.
+    return {
+      first: { path: "/v1/realtime/tickets", token: t.ownerToken },
+      other: { path: "/v1/realtime/tickets?for=another" },
+    };
+  },
   "/v1/privacy/erasure": async () => {
     const t = await createTenant();
     await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub: "bob", roles: ["viewer"] } });

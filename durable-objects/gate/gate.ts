@@ -12,7 +12,7 @@ import { once, onceAsync } from "./idempotency";
 import { TokenBucket } from "./rate-limit";
 
 /** Calls that change the tenant: their counts are written at once, with the work. */
-const WRITE_PERMISSIONS = new Set<Permission>([
+export const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
   "records:write",
   "collections:manage",
   "files:write",

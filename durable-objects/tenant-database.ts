@@ -1,64 +1,34 @@
 // TenantDatabase: one per tenant, the RPC surface of the tenant's own SQLite database. Each
 // data-plane method reads gate → feature module → answer: the gate (gate/gate.ts) decides rate,
 // quota, status, membership and permission, and meters the call; the feature module does the
-// work with its audit event in the same transaction. Platform methods (no caller) come last.
-import { DurableObject } from "cloudflare:workers";
+// work with its audit event in the same transaction. The object's state and its platform calls
+// (no caller) are in tenant-platform.ts, which this class extends.
 import { createKey, listKeys, type NewKey, revokeKey } from "./access/api-keys";
-import { authorize, type Principal, statusFailure } from "./access/authorize";
 import { unmaskableProblem } from "./access/masking";
 import { addMember, memberPage, removeMember, updateMember } from "./access/members";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
 import { listAudit, verifyAudit } from "./audit/audit-log";
 import { type ChangeQuery, changesPage } from "./changes/change-feed";
-import { Realtime } from "./changes/realtime";
 import * as collections from "./collections/collections";
 import type { Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
 import type { Caller } from "./contract/caller";
-import type { TenantConfig } from "./contract/config";
 import type { StoredObject } from "./contract/files";
-import type { AggregateSpec } from "./contract/lifecycle";
-import { fail, ok, type Result } from "./contract/result";
-import type { Store } from "./db/store";
-import { TenantState } from "./db/tenant-state";
+import { ok, type Result } from "./contract/result";
 import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type UploadInput } from "./files/file-calls";
-import { commitUpload, deleteFileRow, listFiles, Reservations, readFile } from "./files/file-catalog";
+import { commitUpload, deleteFileRow, listFiles, readFile } from "./files/file-catalog";
 import { clearIntent } from "./files/file-intents";
-import { Gate, WRITE_PERMISSIONS } from "./gate/gate";
-import * as jobs from "./jobs/job-runner";
-import { applyRetention } from "./lifecycle/retention";
-import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
 import { erase } from "./privacy/erasure";
-import { aggregate } from "./records/admin-aggregate";
 import * as records from "./records/records";
 import { searchRecords } from "./records/search-records";
-import { closedUsage, meView, usageReport } from "./usage/usage-report";
+import { TenantPlatform } from "./tenant-platform";
+import { meView, usageReport } from "./usage/usage-report";
 
 type Mode = "put" | "patch";
 type Version = number | null;
-type Work<T> = (store: Store, p: Principal) => Result<T>;
 
-export class TenantDatabase extends DurableObject<Env> {
-  private readonly tenant: TenantState;
-  private readonly gate: Gate;
-  private readonly realtime: Realtime;
-  private readonly reservations = new Reservations();
-  /** The sweep instant of a retention pass that still has work (continued by the alarm). */
-  private retentionPending: string | null = null;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.tenant = new TenantState(ctx.storage, env);
-    this.gate = new Gate(ctx, () => this.tenant.db);
-    this.realtime = new Realtime(ctx, (s, caller) =>
-      s
-        ? authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read")
-        : fail("not_found", "Tenant not found."),
-    );
-    ctx.blockConcurrencyWhile(() => this.tenant.start(env.FILES));
-  }
-
+export class TenantDatabase extends TenantPlatform {
   /** Whether a tenant user holds a permission (the control plane asks, e.g. to read its tenant). */
   async check(caller: Caller, permission: Permission) {
     return this.admit(caller, permission, (_s, p) => ok({ roles: p.roles }));
@@ -236,90 +206,5 @@ export class TenantDatabase extends DurableObject<Env> {
   /** Whether a tenant caller may read this tenant's exports (`export`, and `pii:read`: they are raw). */
   async checkExport(caller: Caller) {
     return this.admit(caller, "export", (_s, p) => unmaskableProblem(p, "Exports") ?? ok({ roles: p.roles }));
-  }
-
-  // ---- Platform calls: the control plane, sweeps and jobs (no caller; checked by the Worker) ----
-  async provision(input: ProvisionInput) {
-    return this.tenant.provision(input);
-  }
-  /** Applies a configuration pushed by the control plane; stale revisions are ignored. */
-  async configure(config: TenantConfig, actor: string): Promise<Result<{ revision: number }>> {
-    const applied = this.tenant.configure(config, actor);
-    if (applied.ok && applied.value.applied) this.gate.configure(config.limits);
-    if (applied.ok && applied.value.applied) this.realtime.publish(this.tenant.store());
-    return applied.ok ? ok({ revision: applied.value.revision }) : applied;
-  }
-  async usageForPlatform() {
-    return this.platform((s) => ok(usageReport(s, this.gate.meter)));
-  }
-  async auditForPlatform(query: AuditQuery) {
-    return this.platform((s) => listAudit(s, query));
-  }
-  /** One tenant's part of a platform admin's cross-tenant query (read-only). */
-  async aggregate(spec: AggregateSpec) {
-    return this.platform((s) => statusFailure(s.config) ?? aggregate(s, spec));
-  }
-  /** Applies retention at `now` (the sweep's clock); continues by alarm when there is more. */
-  async retention(now: string) {
-    return this.platform(async (s) => {
-      const result = applyRetention(s, this.env.MASTER_KEY ?? "", new Date(now));
-      this.retentionPending = result.more ? now : null;
-      if (result.more) await this.ctx.storage.setAlarm(Date.now() + 1000);
-      return ok(result);
-    });
-  }
-  /** Usage of every closed period (before the current month), for the billing rollup. */
-  async closedUsage() {
-    return this.platform((s) => ok(closedUsage(s, this.gate.meter)));
-  }
-  async startExport(kind: "export" | "backup", copyFiles: boolean) {
-    return this.platform((s) => jobs.startExport(s, kind, copyFiles));
-  }
-  async startRekey() {
-    return this.platform((s) => jobs.startRekey(s));
-  }
-  async rekeyStatus() {
-    return this.platform((s) => jobs.rekeyStatus(s));
-  }
-  async startImport(fromTenant: string, exportId: string) {
-    return this.platform((s) => jobs.startImport(s, fromTenant, exportId));
-  }
-  async job(id: string) {
-    return this.platform((s) => jobs.jobById(s, id));
-  }
-  /** Hard delete: the whole database and any alarm. The object answers 404 from now on. */
-  async wipe() {
-    const wiped = await this.tenant.wipe();
-    if (wiped.ok) {
-      this.gate.reset();
-      this.retentionPending = null;
-    }
-    return wiped;
-  }
-
-  /** One alarm serves every deferred job: the usage flush, retention's continuation, job steps. */
-  override async alarm(): Promise<void> {
-    const store = this.tenant.store();
-    if (!store) return;
-    this.gate.alarmed(store);
-    if (this.retentionPending) await this.retention(this.retentionPending);
-    if (await jobs.stepJobs(store, this.env)) await this.ctx.storage.setAlarm(Date.now() + jobs.JOB_STEP_DELAY_MS);
-  }
-  private admit<T>(caller: Caller, permission: Permission | null, work: Work<T>) {
-    return this.published(this.gate.admit(this.tenant.store(), caller, permission, work), permission);
-  }
-  private followUp<T>(caller: Caller, permission: Permission, work: Work<T>) {
-    return this.published(this.gate.followUp(this.tenant.store(), caller, permission, work), permission);
-  }
-  /** After a write commits, live subscribers get its events (and lose a withdrawn access). */
-  private published<A extends { ok: boolean }>(answer: A, permission: Permission | null): A {
-    if (answer.ok && permission && WRITE_PERMISSIONS.has(permission)) this.realtime.publish(this.tenant.store());
-    return answer;
-  }
-
-  /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
-  private async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
-    const store = this.tenant.store();
-    return store ? work(store) : fail("not_found", "Tenant not found.");
   }
 }

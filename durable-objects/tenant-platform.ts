@@ -1,0 +1,132 @@
+// The tenant object's platform half, which TenantDatabase (tenant-database.ts) extends with the
+// data plane: the object's state (database, gate, live subscribers, upload reservations), the
+// gated entry every data-plane call goes through, and the calls the control plane, sweeps and
+// jobs make (no caller: the Worker has checked the platform admin). One object, one class
+// hierarchy: both halves are the same Durable Object's RPC surface.
+import { DurableObject } from "cloudflare:workers";
+import { authorize, type Principal, statusFailure } from "./access/authorize";
+import { listAudit } from "./audit/audit-log";
+import { Realtime } from "./changes/realtime";
+import type { Permission } from "./contract/access";
+import type { AuditQuery } from "./contract/audit";
+import type { Caller } from "./contract/caller";
+import type { TenantConfig } from "./contract/config";
+import type { AggregateSpec } from "./contract/lifecycle";
+import { fail, ok, type Result } from "./contract/result";
+import type { Store } from "./db/store";
+import { TenantState } from "./db/tenant-state";
+import { Reservations } from "./files/file-catalog";
+import { Gate, WRITE_PERMISSIONS } from "./gate/gate";
+import * as jobs from "./jobs/job-runner";
+import { applyRetention } from "./lifecycle/retention";
+import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
+import { aggregate } from "./records/admin-aggregate";
+import { closedUsage, usageReport } from "./usage/usage-report";
+
+type Work<T> = (store: Store, p: Principal) => Result<T>;
+
+export abstract class TenantPlatform extends DurableObject<Env> {
+  protected readonly tenant: TenantState;
+  protected readonly gate: Gate;
+  protected readonly realtime: Realtime;
+  protected readonly reservations = new Reservations();
+  /** The sweep instant of a retention pass that still has work (continued by the alarm). */
+  protected retentionPending: string | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.tenant = new TenantState(ctx.storage, env);
+    this.gate = new Gate(ctx, () => this.tenant.db);
+    this.realtime = new Realtime(ctx, (s, caller) =>
+      s
+        ? authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read")
+        : fail("not_found", "Tenant not found."),
+    );
+    ctx.blockConcurrencyWhile(() => this.tenant.start(env.FILES));
+  }
+
+  // ---- Platform calls: the control plane, sweeps and jobs (no caller; checked by the Worker) ----
+  async provision(input: ProvisionInput) {
+    return this.tenant.provision(input);
+  }
+  /** Applies a configuration pushed by the control plane; stale revisions are ignored. */
+  async configure(config: TenantConfig, actor: string): Promise<Result<{ revision: number }>> {
+    const applied = this.tenant.configure(config, actor);
+    if (applied.ok && applied.value.applied) this.gate.configure(config.limits);
+    if (applied.ok && applied.value.applied) this.realtime.publish(this.tenant.store());
+    return applied.ok ? ok({ revision: applied.value.revision }) : applied;
+  }
+  async usageForPlatform() {
+    return this.platform((s) => ok(usageReport(s, this.gate.meter)));
+  }
+  async auditForPlatform(query: AuditQuery) {
+    return this.platform((s) => listAudit(s, query));
+  }
+  /** One tenant's part of a platform admin's cross-tenant query (read-only). */
+  async aggregate(spec: AggregateSpec) {
+    return this.platform((s) => statusFailure(s.config) ?? aggregate(s, spec));
+  }
+  /** Applies retention at `now` (the sweep's clock); continues by alarm when there is more. */
+  async retention(now: string) {
+    return this.platform(async (s) => {
+      const result = applyRetention(s, this.env.MASTER_KEY ?? "", new Date(now));
+      this.retentionPending = result.more ? now : null;
+      if (result.more) await this.ctx.storage.setAlarm(Date.now() + 1000);
+      return ok(result);
+    });
+  }
+  /** Usage of every closed period (before the current month), for the billing rollup. */
+  async closedUsage() {
+    return this.platform((s) => ok(closedUsage(s, this.gate.meter)));
+  }
+  async startExport(kind: "export" | "backup", copyFiles: boolean) {
+    return this.platform((s) => jobs.startExport(s, kind, copyFiles));
+  }
+  async startRekey() {
+    return this.platform((s) => jobs.startRekey(s));
+  }
+  async rekeyStatus() {
+    return this.platform((s) => jobs.rekeyStatus(s));
+  }
+  async startImport(fromTenant: string, exportId: string) {
+    return this.platform((s) => jobs.startImport(s, fromTenant, exportId));
+  }
+  async job(id: string) {
+    return this.platform((s) => jobs.jobById(s, id));
+  }
+  /** Hard delete: the whole database and any alarm. The object answers 404 from now on. */
+  async wipe() {
+    const wiped = await this.tenant.wipe();
+    if (wiped.ok) {
+      this.gate.reset();
+      this.retentionPending = null;
+    }
+    return wiped;
+  }
+
+  /** One alarm serves every deferred job: the usage flush, retention's continuation, job steps. */
+  override async alarm(): Promise<void> {
+    const store = this.tenant.store();
+    if (!store) return;
+    this.gate.alarmed(store);
+    if (this.retentionPending) await this.retention(this.retentionPending);
+    if (await jobs.stepJobs(store, this.env)) await this.ctx.storage.setAlarm(Date.now() + jobs.JOB_STEP_DELAY_MS);
+  }
+  protected admit<T>(caller: Caller, permission: Permission | null, work: Work<T>) {
+    return this.published(this.gate.admit(this.tenant.store(), caller, permission, work), permission);
+  }
+  protected followUp<T>(caller: Caller, permission: Permission, work: Work<T>) {
+    return this.published(this.gate.followUp(this.tenant.store(), caller, permission, work), permission);
+  }
+  /** After a write commits, live subscribers get its events (and lose a withdrawn access). */
+  protected published<A extends { ok: boolean }>(answer: A, permission: Permission | null): A {
+    if (answer.ok && permission && WRITE_PERMISSIONS.has(permission)) this.realtime.publish(this.tenant.store());
+    return answer;
+  }
+
+  /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
+  protected async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
+    const store = this.tenant.store();
+    return store ? work(store) : fail("not_found", "Tenant not found.");
+  }
+}

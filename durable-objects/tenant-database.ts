@@ -10,10 +10,12 @@ import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
 import { listAudit, verifyAudit } from "./audit/audit-log";
 import { type ChangeQuery, changesPage } from "./changes/change-feed";
+import * as webhooks from "./changes/webhooks";
 import * as collections from "./collections/collections";
 import type { Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
 import type { Caller } from "./contract/caller";
+import type { WebhookInput } from "./contract/changes";
 import type { StoredObject } from "./contract/files";
 import { ok, type Result } from "./contract/result";
 import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type UploadInput } from "./files/file-calls";
@@ -99,6 +101,22 @@ export class TenantDatabase extends TenantPlatform {
   }
   async changes(caller: Caller, query: ChangeQuery) {
     return this.admit(caller, "records:read", (s, p) => changesPage(s, p, query));
+  }
+  async createWebhook(caller: Caller, body: WebhookInput) {
+    const local = this.env.ALLOW_LOCAL_WEBHOOKS === "true";
+    return this.admit(caller, "settings:manage", (s, p) => webhooks.createWebhook(s, p, caller, body, local));
+  }
+  async listWebhooks(caller: Caller) {
+    return this.admit(caller, "settings:manage", (s) => ok(webhooks.listWebhooks(s)));
+  }
+  async getWebhook(caller: Caller, id: string) {
+    return this.admit(caller, "settings:manage", (s) => webhooks.getWebhook(s, id));
+  }
+  async deleteWebhook(caller: Caller, id: string) {
+    return this.admit(caller, "settings:manage", (s) => webhooks.deleteWebhook(s, id));
+  }
+  async webhookDeliveries(caller: Caller, id: string, limit: number) {
+    return this.admit(caller, "settings:manage", (s) => webhooks.deliveries(s, id, limit));
   }
   /** GET /v1/realtime, forwarded by the Worker with its caller (or a ticket): a hibernatable WebSocket. */
   override async fetch(request: Request) {

@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { authorize, type Principal, statusFailure } from "./access/authorize";
 import { listAudit } from "./audit/audit-log";
 import { Realtime } from "./changes/realtime";
+import * as webhooks from "./changes/webhooks";
 import type { Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
 import type { Caller } from "./contract/caller";
@@ -110,7 +111,34 @@ export abstract class TenantPlatform extends DurableObject<Env> {
     if (!store) return;
     this.gate.alarmed(store);
     if (this.retentionPending) await this.retention(this.retentionPending);
-    if (await jobs.stepJobs(store, this.env)) await this.ctx.storage.setAlarm(Date.now() + jobs.JOB_STEP_DELAY_MS);
+    const next: number[] = [];
+    if (await jobs.stepJobs(store, this.env)) next.push(Date.now() + jobs.JOB_STEP_DELAY_MS);
+    const hooks = await this.webhookStep(store);
+    if (hooks !== null) next.push(hooks);
+    if (next.length) await this.ctx.storage.setAlarm(Math.min(...next));
+  }
+  /** The webhook outbox's step: new events taken in, due deliveries sent; when it is next due. */
+  private async webhookStep(store: Store): Promise<number | null> {
+    if (!webhooks.hasWebhooks(store)) return null;
+    webhooks.enqueue(store, (s, caller) =>
+      authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read"),
+    );
+    const sent = await webhooks.sendDue(store);
+    if (sent.sent) {
+      this.gate.meter.count("webhookDeliveries", sent.sent);
+      this.gate.flush(store);
+    }
+    return sent.nextAt;
+  }
+  /** Wakes the alarm at once for the outbox (never moving an earlier alarm later). */
+  protected wakeOutbox(store: Store): void {
+    if (!webhooks.hasWebhooks(store)) return;
+    this.ctx.waitUntil(
+      (async () => {
+        const current = await this.ctx.storage.getAlarm();
+        if (current === null || current > Date.now()) await this.ctx.storage.setAlarm(Date.now());
+      })(),
+    );
   }
   protected admit<T>(caller: Caller, permission: Permission | null, work: Work<T>) {
     return this.published(this.gate.admit(this.tenant.store(), caller, permission, work), permission);
@@ -120,7 +148,11 @@ export abstract class TenantPlatform extends DurableObject<Env> {
   }
   /** After a write commits, live subscribers get its events (and lose a withdrawn access). */
   protected published<A extends { ok: boolean }>(answer: A, permission: Permission | null): A {
-    if (answer.ok && permission && WRITE_PERMISSIONS.has(permission)) this.realtime.publish(this.tenant.store());
+    const store = this.tenant.store();
+    if (answer.ok && permission && WRITE_PERMISSIONS.has(permission) && store) {
+      this.realtime.publish(store);
+      this.wakeOutbox(store);
+    }
     return answer;
   }
 

@@ -30,6 +30,7 @@ import { settingsRoutes } from "./routes/settings";
 import { sweepRoutes } from "./routes/sweeps";
 import { tenantRoutes } from "./routes/tenants";
 import { usageRoutes } from "./routes/usage";
+import { webhookRoutes } from "./routes/webhooks";
 import { isOverloaded } from "./tenant-client";
 
 export function createApp() {
@@ -59,6 +60,7 @@ export function createApp() {
   app.route("/", accessRoutes);
   app.route("/", settingsRoutes);
   app.route("/", realtimeRoutes);
+  app.route("/", webhookRoutes);
   app.route("/", adminQueryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -19,6 +19,8 @@ interface SiloSecrets {
   DO_JURISDICTIONS?: string;
   /** Optional Workers Analytics Engine dataset: one data point per request. */
   METRICS?: AnalyticsEngineDataset;
+  /** "true" lets webhooks deliver to http(s)://localhost and 127.0.0.1 (local development only). */
+  ALLOW_LOCAL_WEBHOOKS?: string;
   /** "off" silences the per-request log line (the test suite sets it). */
   LOG_REQUESTS?: string;
 }

@@ -210,6 +210,14 @@ const CASES: Record<string, () => Promise<Case>> = {
       other: { path: "/v1/realtime/tickets?for=another" },
     };
   },
+  "/v1/webhooks": async () => {
+    const t = await createTenant();
+    return {
+      first: { path: "/v1/webhooks", token: t.ownerToken, body: { url: "https://hooks.example/once" } },
+      other: { path: "/v1/webhooks", body: { url: "https://hooks.example/twice" } },
+      effect: () => count("/v1/webhooks", t.ownerToken),
+    };
+  },
   "/v1/privacy/erasure": async () => {
     const t = await createTenant();
     await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub: "bob", roles: ["viewer"] } });

@@ -43,3 +43,37 @@ export const ChangeQuerySchema = z.object({
   limit: z.string().max(4).optional(),
 });
 export type ChangeQuery = z.infer<typeof ChangeQuerySchema>;
+
+// ---- Webhooks ----
+
+export const WebhookInputSchema = z.strictObject({
+  url: z.string().min(1).max(2000),
+  /** Event types to send, or null for every type. */
+  events: z.array(z.enum(CHANGE_TYPES)).min(1).nullable().default(null),
+  /** Collections whose events to send, or null for all (non-record events have no collection). */
+  collections: z.array(z.string().max(64)).min(1).max(100).nullable().default(null),
+});
+export type WebhookInput = z.infer<typeof WebhookInputSchema>;
+
+export const WebhookSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.string()).nullable(),
+  collections: z.array(z.string()).nullable(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+
+export const DeliverySchema = z.object({
+  id: z.number().int(),
+  seq: z.number().int(),
+  type: z.string(),
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.number().int(),
+  nextAt: z.string().nullable(),
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+});
+export type DeliveryView = z.infer<typeof DeliverySchema>;

@@ -3,6 +3,7 @@
 
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { CollectionDef } from "../collections/collection-schema";
+import type { Caller } from "../contract/caller";
 import type { JobState } from "../jobs/job-state";
 
 /** Key/value rows: the tenant's configuration pushed by the control plane lives under "config". */
@@ -165,4 +166,44 @@ export const changeEvents = sqliteTable(
     record: text({ mode: "json" }).$type<Record<string, unknown>>(),
   },
   (t) => [index("change_events_collection").on(t.collection, t.seq), index("change_events_at").on(t.at)],
+);
+
+/** Webhook endpoints: the registrant's caller decides what each may receive (DESIGN §10). */
+export const webhooks = sqliteTable("webhooks", {
+  id: text().primaryKey(),
+  url: text().notNull(),
+  /** Event types, or null for all of them. */
+  events: text({ mode: "json" }).$type<string[] | null>(),
+  collections: text({ mode: "json" }).$type<string[] | null>(),
+  /** The signing secret, sealed with the tenant's data key. */
+  secret: text().notNull(),
+  /** The caller who registered it, as the Worker established it: events are filtered as its reads. */
+  caller: text({ mode: "json" }).$type<Caller>().notNull(),
+  /** The last seq of the change log taken into the outbox. */
+  position: integer().notNull(),
+  createdAt: text("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+});
+
+/** The outbox: one delivery per event and endpoint, retried with backoff for 24 h. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    webhookId: text("webhook_id").notNull(),
+    seq: integer().notNull(),
+    type: text().notNull(),
+    body: text().notNull(),
+    status: text().$type<"pending" | "delivered" | "failed">().notNull(),
+    attempts: integer().notNull().default(0),
+    nextAt: text("next_at").notNull(),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    createdAt: text("created_at").notNull(),
+    deliveredAt: text("delivered_at"),
+  },
+  (t) => [
+    index("webhook_deliveries_due").on(t.status, t.nextAt),
+    index("webhook_deliveries_hook").on(t.webhookId, t.id),
+  ],
 );

@@ -10,7 +10,15 @@ import type { Store } from "../db/store";
 export const FLUSH_DELAY_MS = 60_000;
 export const FLUSH_AFTER_COUNTS = 1_000;
 
-export const METRICS = ["requests", "reads", "writes", "searchQueries", "egressBytes", "rateLimited"] as const;
+export const METRICS = [
+  "requests",
+  "reads",
+  "writes",
+  "searchQueries",
+  "egressBytes",
+  "rateLimited",
+  "webhookDeliveries",
+] as const;
 export type Metric = (typeof METRICS)[number];
 
 export const periodOf = (now: Date) => now.toISOString().slice(0, 7);

@@ -1,7 +1,6 @@
-// TenantDatabase: one per tenant, the RPC surface of the tenant's own SQLite database. Each
-// data-plane method reads gate → feature module → answer: the gate (gate/gate.ts) decides rate,
-// quota, status, membership and permission, and meters the call; the feature module does the
-// work with its audit event in the same transaction. Platform methods (no caller) come last.
+// TenantDatabase: the RPC surface of one tenant's SQLite database. Each data-plane method reads gate
+// (rate, quota, status, membership, permission; metered) → feature module (the work and its audit
+// event in one transaction) → answer. Platform methods (no caller) come last.
 import { DurableObject } from "cloudflare:workers";
 import { createKey, listKeys, revokeKey } from "./access/api-keys";
 import { type Principal, statusFailure } from "./access/authorize";
@@ -16,6 +15,7 @@ import type { AuditQuery } from "./contract/audit";
 import type { Caller } from "./contract/caller";
 import type { TenantConfig } from "./contract/config";
 import type { StoredObject } from "./contract/files";
+import type { JobSpec } from "./contract/jobs";
 import type { AggregateSpec } from "./contract/lifecycle";
 import type { IdempotencyInput } from "./contract/records";
 import { fail, ok, type Result } from "./contract/result";
@@ -249,17 +249,21 @@ export class TenantDatabase extends DurableObject<Env> {
   async closedUsage() {
     return this.platform((s) => ok(closedUsage(s, this.gate.meter)));
   }
-  async startExport(kind: "export" | "backup", copyFiles: boolean) {
-    return this.platform((s) => jobs.startExport(s, kind, copyFiles));
+  /** Starts an export, backup, import or restore (a restore: the data plane answers 503 until done). */
+  async startJob(spec: JobSpec) {
+    return this.platform((s) => jobs.startJob(s, spec));
+  }
+  async listBackups(before: string | null, limit: number) {
+    return this.platform((s) => ok(jobs.listBackups(s, before, limit)));
+  }
+  async restorePoint(at: string) {
+    return this.platform((s) => jobs.restoreToTime(s, this.ctx, new Date(at)));
   }
   async startRekey() {
     return this.platform((s) => jobs.startRekey(s));
   }
   async rekeyStatus() {
     return this.platform((s) => jobs.rekeyStatus(s));
-  }
-  async startImport(fromTenant: string, exportId: string) {
-    return this.platform((s) => jobs.startImport(s, fromTenant, exportId));
   }
   async job(id: string) {
     return this.platform((s) => jobs.jobById(s, id));
@@ -273,7 +277,6 @@ export class TenantDatabase extends DurableObject<Env> {
     }
     return wiped;
   }
-
   /** One alarm serves every deferred job: the usage flush, retention's continuation, job steps. */
   override async alarm(): Promise<void> {
     const store = this.tenant.store();
@@ -288,7 +291,6 @@ export class TenantDatabase extends DurableObject<Env> {
   private followUp<T>(caller: Caller, permission: Permission, work: Work<T>) {
     return this.gate.followUp(this.tenant.store(), caller, permission, work);
   }
-
   /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
   private async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
     const store = this.tenant.store();

@@ -12,6 +12,7 @@ import { createPortal } from "./portal/portal";
 import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
 import { auditRoutes } from "./routes/audit";
+import { backupRoutes } from "./routes/backups";
 import { billingRoutes } from "./routes/billing";
 import { collectionRoutes } from "./routes/collections";
 import { docsRoutes } from "./routes/docs";
@@ -48,6 +49,7 @@ export function createApp() {
   app.route("/", sweepRoutes);
   app.route("/", billingRoutes);
   app.route("/", exportRoutes);
+  app.route("/", backupRoutes);
   app.route("/", privacyRoutes);
   app.route("/", keyRotationRoutes);
   app.route("/", fileRoutes);

@@ -16,6 +16,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   tenant_cancelled: 410,
   legal_hold: 409,
   service_unavailable: 503,
+  not_available_locally: 501,
   internal: 500,
 };
 
@@ -34,6 +35,7 @@ const TITLE_OF: Record<ErrorCode, string> = {
   tenant_cancelled: "Tenant cancelled",
   legal_hold: "Legal hold",
   service_unavailable: "Service unavailable",
+  not_available_locally: "Not available locally",
   internal: "Internal error",
 };
 

@@ -31,6 +31,7 @@ export type ErrorCode =
   | "tenant_suspended"
   | "tenant_cancelled"
   | "service_unavailable"
+  | "not_available_locally"
   | "internal";
 
 export interface Failure {

@@ -76,15 +76,16 @@ export function applyPart(
   const now = new Date().toISOString();
   switch (section) {
     case "collections.json":
-      for (const def of JSON.parse(text) as CollectionDef[]) {
+      for (const entry of JSON.parse(text) as (CollectionDef & { createdAt?: string; updatedAt?: string })[]) {
+        const { createdAt, updatedAt, ...def } = entry;
         ids.exec(store.sql, ddl.createTable(def.name, def.fields.flatMap(columnsOf)));
         applyIndexes(store, def);
         store.sql.exec(
           "INSERT INTO collections (name, definition, created_at, updated_at) VALUES (?, ?, ?, ?)",
           def.name,
           JSON.stringify(def),
-          now,
-          now,
+          createdAt ?? now,
+          updatedAt ?? now,
         );
         store.defs.delete(def.name);
       }

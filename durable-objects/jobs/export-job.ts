@@ -155,10 +155,17 @@ export async function exportStep(
     const section = s.sections[s.index] as string;
     if (section === "meta") {
       const { wrappedKey: _secret, ...config } = store.config;
-      const defs = store.sql.exec<{ definition: string }>("SELECT definition FROM collections ORDER BY name").toArray();
+      const defs = store.sql
+        .exec<{ definition: string; created_at: string; updated_at: string }>(
+          "SELECT definition, created_at, updated_at FROM collections ORDER BY name",
+        )
+        .toArray();
       for (const [name, value] of [
         ["settings.json", config],
-        ["collections.json", defs.map((d) => JSON.parse(d.definition))],
+        [
+          "collections.json",
+          defs.map((d) => ({ ...JSON.parse(d.definition), createdAt: d.created_at, updatedAt: d.updated_at })),
+        ],
       ] as const) {
         const body = JSON.stringify(value, null, 2);
         await archive.putPart(bundle, name, body, "application/json");

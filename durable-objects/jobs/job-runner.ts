@@ -53,7 +53,7 @@ const openJob = (store: Store, kind: JobKind) =>
 
 /**
  * An export, or a backup: the daily one named by its date (a re-run answers the existing one), one
- * taken on demand by the second. Backups always copy the files' bytes: a restore writes them back.
+ * taken on demand by its time (ids sort as the backups were taken). Backups always copy the files' bytes: a restore writes them back.
  */
 async function startExport(
   store: Store,
@@ -67,7 +67,7 @@ async function startExport(
     kind === "export"
       ? `exp-${now.replace(/[-:.TZ]/g, "").slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`
       : onDemand
-        ? now.slice(0, 19).replace(/:/g, "")
+        ? now.slice(0, 23).replace(/:/g, "")
         : now.slice(0, 10);
   const existing = store.db.select().from(exportJobs).where(eq(exportJobs.id, id)).get();
   if (existing) return ok(jobView(existing));
@@ -86,11 +86,10 @@ async function startRestore(store: Store, backupId: string): Promise<Result<JobV
   const busy = store.sql.exec("SELECT 1 FROM export_jobs WHERE status IN ('pending', 'running')").toArray().length;
   if (busy) return fail("conflict", "Another job (export, backup, import, key rotation or restore) is running.");
   const id = `rst-${crypto.randomUUID().slice(0, 12)}`;
-  return enqueue(
-    store,
-    { id, kind: "restore", location: `backups/${backupId}`, state: newRestoreState(backupId) },
-    true,
-  );
+  const state = newRestoreState(backupId);
+  const job = await enqueue(store, { id, kind: "restore", location: `backups/${backupId}`, state }, true);
+  store.restoring = true; // from now on the data plane answers 503
+  return job;
 }
 
 /** Starts the job a spec names. */

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { create, list, type Page, type Rec, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, callRaw, createTenant, json, userToken } from "./helpers";
+import { checkedFetch } from "./openapi-check";
 
 const stubOf = (tenant: string) => env.TENANT_DB.get(env.TENANT_DB.idFromName(tenant));
 
@@ -424,5 +425,56 @@ describe("point-in-time recovery", () => {
       body: { at: new Date().toISOString() },
     });
     expect(tenantUser.status).toBe(403);
+  });
+});
+
+describe("portal recovery", () => {
+  const browse = (path: string, cookie: string, form?: Record<string, string>) =>
+    checkedFetch(
+      new Request(`https://silo.test${path}`, {
+        method: form ? "POST" : "GET",
+        headers: { cookie, ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
+        body: form ? new URLSearchParams(form).toString() : undefined,
+        redirect: "manual",
+      }),
+    );
+
+  it("lists the tenant's backups with a Restore button that needs confirming, and follows the restore", async () => {
+    const t = await tenantWithNotes();
+    await create(t.ownerToken, { title: "kept" });
+    const backup = await takeBackup(t.id);
+    await create(t.ownerToken, { title: "gone after the restore" });
+    const signIn = await checkedFetch(
+      new Request("https://silo.test/admin/sign-in", {
+        method: "POST",
+        headers: { origin: "https://silo.test", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: await adminToken("portal-admin") }).toString(),
+        redirect: "manual",
+      }),
+    );
+    const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const pageHtml = await (await browse(`/admin/tenants/${t.id}`, cookie)).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(pageHtml)?.[1] as string;
+    expect(pageHtml).toContain(`<code>${backup.id}</code>`);
+    expect(pageHtml).toContain(`action="/admin/tenants/${t.id}/backups/${backup.id}/restore"`);
+
+    const unconfirmed = await browse(`/admin/tenants/${t.id}/backups/${backup.id}/restore`, cookie, { _csrf: csrf });
+    expect(unconfirmed.status).toBe(303);
+    expect(unconfirmed.headers.get("location")).toBe(`/admin/tenants/${t.id}`);
+    expect((await list(t.ownerToken)).items).toHaveLength(2); // nothing restored
+
+    const confirmed = await browse(`/admin/tenants/${t.id}/backups/${backup.id}/restore`, cookie, {
+      _csrf: csrf,
+      confirm: "yes",
+    });
+    expect(confirmed.status).toBe(303);
+    const location = confirmed.headers.get("location") as string;
+    expect(location).toMatch(new RegExp(`^/admin/tenants/${t.id}/restores/rst-`));
+    const restoreId = location.split("/").at(-1) as string;
+    expect(await (await browse(location, cookie)).text()).toContain(`Restore <code>${restoreId}</code>`);
+    const done = await drive(t.id, restorePath(t.id, restoreId));
+    expect(done.status).toBe("completed");
+    expect(await (await browse(location, cookie)).text()).toContain("<strong>completed</strong>");
+    expect((await list(t.ownerToken)).items.map((r) => r.title)).toEqual(["kept"]);
   });
 });

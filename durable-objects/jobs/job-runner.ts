@@ -81,7 +81,7 @@ async function startRestore(store: Store, backupId: string): Promise<Result<JobV
   const held = legalHoldFailure(store.config, "Restoring a backup");
   if (held) return held;
   const backup = store.db.select().from(exportJobs).where(eq(exportJobs.id, backupId)).get();
-  if (!backup || backup.kind !== "backup") return fail("not_found", `No backup '${backupId}'.`);
+  if (backup?.kind !== "backup") return fail("not_found", `No backup '${backupId}'.`);
   if (backup.status !== "completed") return fail("conflict", `Backup '${backupId}' is ${backup.status}.`);
   const busy = store.sql.exec("SELECT 1 FROM export_jobs WHERE status IN ('pending', 'running')").toArray().length;
   if (busy) return fail("conflict", "Another job (export, backup, import, key rotation or restore) is running.");

@@ -6,6 +6,8 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Store } from "../durable-objects/db/store";
+import { restoreToTime } from "../durable-objects/jobs/restore-point";
 import { create, list, type Page, type Rec, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, callRaw, createTenant, json, userToken } from "./helpers";
 import { checkedFetch } from "./openapi-check";
@@ -425,6 +427,30 @@ describe("point-in-time recovery", () => {
       body: { at: new Date().toISOString() },
     });
     expect(tenantUser.status).toBe(403);
+  });
+});
+
+describe("point-in-time recovery where the storage keeps history", () => {
+  it("sets the bookmark of the asked time for the next session, then aborts the object", async () => {
+    const calls: string[] = [];
+    const ctx = {
+      storage: {
+        getBookmarkForTime: async (at: Date) => `bm-${at.toISOString()}`,
+        onNextSessionRestoreBookmark: async (b: string) => {
+          calls.push(`next:${b}`);
+          return b;
+        },
+      },
+      abort: (reason: string) => calls.push(`abort:${reason}`),
+    } as unknown as DurableObjectState;
+    const at = new Date(Date.now() - 60_000);
+    const store = { config: { legalHold: false } } as unknown as Store;
+    const answer = await restoreToTime(store, ctx, at);
+    expect(answer).toEqual({ ok: true, value: { bookmark: `bm-${at.toISOString()}`, at: at.toISOString() } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(calls).toEqual([`next:bm-${at.toISOString()}`, "abort:restoring to a point in time"]);
+    const held = await restoreToTime({ config: { legalHold: true } } as unknown as Store, ctx, at);
+    expect(held).toMatchObject({ ok: false, code: "legal_hold" });
   });
 });
 

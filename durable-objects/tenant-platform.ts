@@ -12,6 +12,7 @@ import type { Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
 import type { Caller } from "./contract/caller";
 import type { TenantConfig } from "./contract/config";
+import type { JobSpec } from "./contract/jobs";
 import type { AggregateSpec } from "./contract/lifecycle";
 import { fail, ok, type Result } from "./contract/result";
 import type { Store } from "./db/store";
@@ -80,17 +81,21 @@ export abstract class TenantPlatform extends DurableObject<Env> {
   async closedUsage() {
     return this.platform((s) => ok(closedUsage(s, this.gate.meter)));
   }
-  async startExport(kind: "export" | "backup", copyFiles: boolean) {
-    return this.platform((s) => jobs.startExport(s, kind, copyFiles));
+  /** Starts an export, backup, import or restore (a restore: the data plane answers 503 until done). */
+  async startJob(spec: JobSpec) {
+    return this.platform((s) => jobs.startJob(s, spec));
+  }
+  async listBackups(before: string | null, limit: number) {
+    return this.platform((s) => ok(jobs.listBackups(s, before, limit)));
+  }
+  async restorePoint(at: string) {
+    return this.platform((s) => jobs.restoreToTime(s, this.ctx, new Date(at)));
   }
   async startRekey() {
     return this.platform((s) => jobs.startRekey(s));
   }
   async rekeyStatus() {
     return this.platform((s) => jobs.rekeyStatus(s));
-  }
-  async startImport(fromTenant: string, exportId: string) {
-    return this.platform((s) => jobs.startImport(s, fromTenant, exportId));
   }
   async job(id: string) {
     return this.platform((s) => jobs.jobById(s, id));

@@ -13,6 +13,7 @@ import { createPortal } from "./portal/portal";
 import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
 import { auditRoutes } from "./routes/audit";
+import { backupRoutes } from "./routes/backups";
 import { billingRoutes } from "./routes/billing";
 import { changeRoutes } from "./routes/changes";
 import { collectionRoutes } from "./routes/collections";
@@ -54,6 +55,7 @@ export function createApp() {
   app.route("/", sweepRoutes);
   app.route("/", billingRoutes);
   app.route("/", exportRoutes);
+  app.route("/", backupRoutes);
   app.route("/", privacyRoutes);
   app.route("/", keyRotationRoutes);
   app.route("/", fileRoutes);

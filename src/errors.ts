@@ -17,6 +17,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   changes_expired: 410,
   legal_hold: 409,
   service_unavailable: 503,
+  not_available_locally: 501,
   internal: 500,
 };
 
@@ -38,6 +39,7 @@ const TITLE_OF: Record<ErrorCode, string> = {
   changes_expired: "Changes expired",
   legal_hold: "Legal hold",
   service_unavailable: "Service unavailable",
+  not_available_locally: "Not available locally",
   internal: "Internal error",
 };
 

@@ -68,6 +68,7 @@ export function answerValue<T>(answer: Answer<T>, sink?: HeaderSink): T {
     return answer.value;
   }
   if (answer.code === "rate_limited" && answer.rate) headers["Retry-After"] = String(answer.rate.retryAfter);
+  if (answer.code === "service_unavailable") headers["Retry-After"] = String(answer.extras?.retryAfter ?? 1);
   throw new ApiError(answer.code, answer.detail, answer.extras, headers);
 }
 

@@ -14,6 +14,8 @@ interface Case {
   other: { path: string; body?: unknown };
   /** What the work did, observed from outside: must not change when the request is replayed. */
   effect?: () => Promise<unknown>;
+  /** A route this runtime always refuses (with this status): the refusal is never kept. */
+  refused?: number;
 }
 
 const stubOf = (tenant: string) => env.TENANT_DB.get(env.TENANT_DB.idFromName(tenant));
@@ -102,6 +104,34 @@ const CASES: Record<string, () => Promise<Case>> = {
     return {
       first: { path: `/v1/tenants/${into.id}/import`, token: await adminToken(), body },
       other: { path: `/v1/tenants/${into.id}/import`, body: { ...body, exportId: "x" } },
+    };
+  },
+  "/v1/tenants/{id}/backups": async () => {
+    const { t } = await withNote();
+    return {
+      first: { path: `/v1/tenants/${t.id}/backups`, token: await adminToken() },
+      other: { path: `/v1/tenants/${t.id}/backups?again=1` },
+    };
+  },
+  "/v1/tenants/{id}/backups/{backupId}/restore": async () => {
+    const { t } = await withNote();
+    const backup = await json<{ id: string }>(
+      await call(`/v1/tenants/${t.id}/backups`, { method: "POST", token: await adminToken() }),
+    );
+    await finish(t.id, backup.id);
+    return {
+      first: { path: `/v1/tenants/${t.id}/backups/${backup.id}/restore`, token: await adminToken() },
+      other: { path: `/v1/tenants/${t.id}/backups/${backup.id}/restore?again=1` },
+    };
+  },
+  "/v1/tenants/{id}/restore-point": async () => {
+    const t = await createTenant();
+    const body = { at: new Date(Date.now() - 60_000).toISOString() };
+    // Point-in-time recovery is the platform's: locally always 501, and a refusal is not kept.
+    return {
+      first: { path: `/v1/tenants/${t.id}/restore-point`, token: await adminToken(), body },
+      other: { path: "" },
+      refused: 501,
     };
   },
   "/v1/tenants/{id}/rotate-key": async () => {
@@ -259,6 +289,13 @@ describe("Idempotency-Key on every POST", () => {
       const c = await setup();
       const key = crypto.randomUUID();
       const first = await post(c.first.path, c.first.token, key, c.first.body);
+      if (c.refused) {
+        expect(first.status).toBe(c.refused);
+        const again = await post(c.first.path, c.first.token, key, c.first.body);
+        expect(again.status).toBe(c.refused);
+        expect(again.headers.get("idempotent-replayed")).toBeNull();
+        return;
+      }
       expect(first.status, await first.clone().text()).toBeLessThan(300);
       const firstBody = await first.text();
       const effect = await c.effect?.();

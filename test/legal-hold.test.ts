@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Store } from "../durable-objects/db/store";
-import { pruneBackups } from "../durable-objects/jobs/job-runner";
+import { pruneBackups } from "../durable-objects/jobs/backups";
 import type { TenantRow } from "../src/control/schema";
 import { hardDeleteTenant } from "../src/control/tenant-deletion";
 import { TENANT_TASKS } from "../src/sweeps/tenant-tasks";
@@ -215,7 +215,7 @@ describe("legal hold stops sweeps and key destruction", () => {
     const prune = () =>
       runInDurableObject(stubOf(h.id), async (instance) => {
         const o = instance as unknown as { tenant: { store(): Store } };
-        await pruneBackups(o.tenant.store(), env);
+        await pruneBackups(o.tenant.store(), env.FILES);
       });
 
     await prune();

@@ -99,6 +99,14 @@ export function trimChanges(store: Store, cutoff: string, budget: number): numbe
   return trimmed;
 }
 
+/**
+ * A restore replaced the data: no event before it describes the data any more, so the whole log
+ * is expired (readers behind it get changes_expired and read the data again); seq goes on.
+ */
+export function expireAll(store: Store): void {
+  trimChanges(store, "9999", Number.MAX_SAFE_INTEGER);
+}
+
 /** Erasure: the pii values at `jsonPaths` are blanked in every event of one record. */
 export function scrubChanges(store: Store, collection: string, id: string, jsonPaths: string[]): void {
   if (jsonPaths.length === 0) return;

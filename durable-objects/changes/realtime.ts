@@ -113,7 +113,14 @@ export class Realtime {
         ws.close(CLOSE.withdrawn, "access withdrawn");
         continue;
       }
-      if (sub.position !== null) this.deliver(store, ws, sub, p.value, Number.POSITIVE_INFINITY);
+      if (sub.position === null) continue;
+      if (sub.position < trimmedThrough(store)) {
+        // The log was expired under it (a restore): the subscriber must read the data again.
+        send(ws, { type: "error", code: "changes_expired", detail: "The change log was reset; read the data again." });
+        ws.close(CLOSE.expired, "changes expired");
+        continue;
+      }
+      this.deliver(store, ws, sub, p.value, Number.POSITIVE_INFINITY);
     }
   }
 

@@ -32,6 +32,7 @@ export type ErrorCode =
   | "tenant_cancelled"
   | "changes_expired"
   | "service_unavailable"
+  | "not_available_locally"
   | "internal";
 
 export interface Failure {

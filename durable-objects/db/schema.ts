@@ -136,7 +136,7 @@ export const files = sqliteTable(
 /** Export and backup bundles this tenant has written (or is writing, a chunk per alarm). */
 export const exportJobs = sqliteTable("export_jobs", {
   id: text().primaryKey(),
-  kind: text().$type<"export" | "backup" | "import" | "rekey">().notNull(),
+  kind: text().$type<"export" | "backup" | "import" | "rekey" | "restore">().notNull(),
   status: text().$type<"pending" | "running" | "completed" | "failed">().notNull(),
   /** Where the bundle lives (for imports: the source tenant and export id). */
   location: text().notNull(),

@@ -18,6 +18,10 @@ export interface Store {
   defs: Map<string, CollectionDef>;
   /** The tenant's data keys, unwrapped on first use. */
   cipher: () => KeyRing;
+  /** A restore is pending or running: the gate answers 503 to every data-plane call. */
+  restoring: boolean;
+  /** Holds a configuration the object stored itself (a restore's settings) from the next call on. */
+  adopt: (config: TenantConfig) => void;
 }
 
 /** Thrown inside a transactionSync to roll it back with an expected failure. */

@@ -10,6 +10,7 @@ import { fail, ok, type Result } from "../contract/result";
 import type { MasterKeys } from "../contract/wrapped-key";
 import { KeyCache } from "../crypto/key-cache";
 import { settleFiles } from "../files/file-recovery";
+import { restoreOpen } from "../jobs/restore-job";
 import * as lifecycle from "../lifecycle/tenant-lifecycle";
 import type { Db, Store } from "./store";
 
@@ -20,6 +21,8 @@ export class TenantState {
   private readonly defs = new Map<string, CollectionDef>();
   private readonly keys: KeyCache;
   private cached: Store | null = null;
+  /** Whether a restore is open (kept in memory: the gate asks on every call). */
+  private restoring = false;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -49,6 +52,13 @@ export class TenantState {
         config,
         defs: this.defs,
         cipher: () => this.keys.ring(config),
+        get restoring() {
+          return self.restoring;
+        },
+        set restoring(value: boolean) {
+          self.restoring = value;
+        },
+        adopt: (next) => this.adopt(next),
       };
     }
     return this.cached;
@@ -64,6 +74,7 @@ export class TenantState {
     if (!lifecycle.hasDatabase(this.storage.sql)) return;
     if (!lifecycle.schemaIsCurrent(this.storage.sql)) await lifecycle.migrateSchema(this.db);
     this.config = lifecycle.loadConfig(this.storage.sql);
+    this.restoring = restoreOpen(this.storage.sql);
     // File writes an earlier instance left between R2 and the catalogue (a crash, an eviction).
     const store = this.store();
     if (store) await settleFiles(store, bucket);
@@ -83,6 +94,12 @@ export class TenantState {
     return applied;
   }
 
+  /** Holds a configuration the object itself stored (a restore's settings), with its collections reloaded. */
+  adopt(config: TenantConfig): void {
+    this.config = config;
+    this.defs.clear();
+  }
+
   /** Hard delete: the whole database and any alarm (refused under legal hold). */
   async wipe(): Promise<Result<{ wiped: true }>> {
     const held = this.config ? legalHoldFailure(this.config, "Wiping the tenant") : null;
@@ -90,6 +107,7 @@ export class TenantState {
     await this.storage.deleteAlarm();
     await this.storage.deleteAll();
     this.config = null;
+    this.restoring = false;
     this.defs.clear();
     this.keys.clear();
     return ok({ wiped: true });

@@ -25,6 +25,13 @@ type Work<T> = (store: Store, p: Principal) => Result<T>;
 
 const missing = () => fail("not_found", "Tenant not found.");
 
+/** Seconds a client is told to wait while the tenant is being restored. */
+export const RESTORE_RETRY_AFTER = 5;
+const restoring = () =>
+  fail("service_unavailable", "This tenant is being restored from a backup; retry shortly.", {
+    retryAfter: RESTORE_RETRY_AFTER,
+  });
+
 export class Gate {
   readonly meter = new UsageMeter();
   private bucket: TokenBucket | null = null;
@@ -40,6 +47,7 @@ export class Gate {
 
   admit<T>(store: Store | null, caller: Caller, permission: Permission | null, work: Work<T>): Answer<T> {
     if (!store) return missing();
+    if (store.restoring) return restoring();
     const { limits } = store.config;
     this.bucket ??= new TokenBucket(limits.requestsPerSecond, limits.burst, Date.now());
     // An API key has its own share (half the tenant's rate and burst), so one machine client
@@ -100,6 +108,7 @@ export class Gate {
    */
   followUp<T>(store: Store | null, caller: Caller, permission: Permission, work: Work<T>): Result<T> {
     if (!store) return missing();
+    if (store.restoring) return restoring();
     const p = authorize(this.db, store.storage, store.config, caller, permission);
     return p.ok ? work(store, p.value) : p;
   }

@@ -1,7 +1,8 @@
-// The export bundle format shared by export, backup and import: its parts, its manifest and
-// their checksums.
+// The export bundle format shared by export, backup, import and restore: its parts, its manifest
+// and their checksums, and reading them back.
 import { createHash } from "node:crypto";
 import type { PartInfo } from "../contract/jobs";
+import { tenantStorage } from "../storage/tenant-storage";
 
 export const BUNDLE_FORMAT = "silo-export/1";
 
@@ -30,3 +31,35 @@ export function ndjson(rows: unknown[]): string {
 export function partInfo(name: string, body: string, rows: number): PartInfo {
   return { name, rows, bytes: new TextEncoder().encode(body).length, sha256: sha256(body) };
 }
+
+export const sha256Bytes = (bytes: ArrayBuffer) => createHash("sha256").update(new Uint8Array(bytes)).digest("hex");
+
+/** A bundle to read: whose, which area, which id. */
+export interface BundleSource {
+  tenant: string;
+  area: "exports" | "backups";
+  id: string;
+}
+
+export async function readPart(bucket: R2Bucket, src: BundleSource, name: string): Promise<string> {
+  const object = await tenantStorage(bucket, src.tenant).getPart({ area: src.area, id: src.id }, name);
+  if (!object) throw new Error(`part ${name} is missing from the bundle`);
+  return object.text();
+}
+
+/** The bundle's manifest, checked for its format. */
+export async function readManifest(bucket: R2Bucket, src: BundleSource): Promise<Manifest> {
+  const manifest = JSON.parse(await readPart(bucket, src, "manifest.json")) as Manifest;
+  if (manifest.format !== BUNDLE_FORMAT) throw new Error(`unknown bundle format ${String(manifest.format)}`);
+  return manifest;
+}
+
+/** The copied file of each path (blobs/... parts), for imports and restores. */
+export const blobsByPath = (manifest: Manifest) =>
+  new Map(manifest.parts.filter((p) => p.name.startsWith("blobs/") && p.path).map((p) => [p.path as string, p]));
+
+export const ndjsonLines = (text: string) =>
+  text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, SqlStorageValue>);

@@ -8,7 +8,7 @@ import migrations from "../drizzle/migrations.js";
 import * as ids from "../sql/identifiers";
 import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
-import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo } from "./bundle";
+import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo, sha256Bytes } from "./bundle";
 import type { JobState } from "./job-state";
 
 export interface ExportState {
@@ -37,6 +37,8 @@ export function newExportState(store: Store, copyFiles: boolean): ExportState {
       ...collections.map((c) => `records:${c}`),
       ...collections.map((c) => `history:${c}`),
       "members",
+      "roles",
+      "shares",
       "audit",
       "files",
       ...(copyFiles ? ["blobs"] : []),
@@ -98,6 +100,20 @@ function readChunk(store: Store, state: ExportState, limit: number): Chunk {
           .toArray(),
         (r) => r.sub as string,
       );
+    case "roles":
+      return done(
+        store.sql
+          .exec("SELECT * FROM roles WHERE name > ? ORDER BY name LIMIT ?", (after as string) ?? "", limit)
+          .toArray(),
+        (r) => r.name as string,
+      );
+    case "shares":
+      return done(
+        store.sql
+          .exec("SELECT * FROM shares WHERE id > ? ORDER BY id LIMIT ?", (after as string) ?? "", limit)
+          .toArray(),
+        (r) => r.id as string,
+      );
     case "audit":
       return done(
         store.sql
@@ -139,10 +155,17 @@ export async function exportStep(
     const section = s.sections[s.index] as string;
     if (section === "meta") {
       const { wrappedKey: _secret, ...config } = store.config;
-      const defs = store.sql.exec<{ definition: string }>("SELECT definition FROM collections ORDER BY name").toArray();
+      const defs = store.sql
+        .exec<{ definition: string; created_at: string; updated_at: string }>(
+          "SELECT definition, created_at, updated_at FROM collections ORDER BY name",
+        )
+        .toArray();
       for (const [name, value] of [
         ["settings.json", config],
-        ["collections.json", defs.map((d) => JSON.parse(d.definition))],
+        [
+          "collections.json",
+          defs.map((d) => ({ ...JSON.parse(d.definition), createdAt: d.created_at, updatedAt: d.updated_at })),
+        ],
       ] as const) {
         const body = JSON.stringify(value, null, 2);
         await archive.putPart(bundle, name, body, "application/json");
@@ -187,8 +210,9 @@ export async function exportStep(
           const object = await archive.getStoredFile(row.path as string);
           if (!object) continue;
           const name = `blobs/${String(s.part).padStart(5, "0")}-${String(i).padStart(4, "0")}`;
-          await archive.putPart(bundle, name, await object.arrayBuffer(), row.content_type as string);
-          s.parts.push({ name, rows: 1, bytes: object.size, sha256: (row.sha256 as string) ?? "" });
+          const bytes = await object.arrayBuffer();
+          await archive.putPart(bundle, name, bytes, row.content_type as string);
+          s.parts.push({ name, rows: 1, bytes: object.size, sha256: sha256Bytes(bytes), path: row.path as string });
         }
       } else {
         const body = ndjson(chunk.rows.map(stripInternal));
@@ -235,5 +259,6 @@ export function jobView(job: {
     error: job.error,
     counts: state.counts,
     parts: "parts" in state ? state.parts : [],
+    ...("backupId" in state ? { backupId: state.backupId } : {}),
   };
 }

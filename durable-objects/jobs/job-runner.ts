@@ -1,18 +1,23 @@
-// The job runner: exports, backups, imports and data key rotations are rows in export_jobs, each
-// advanced one bounded step per alarm (so a large tenant is never exported in one request); the
-// alarm runs the oldest open job and re-arms itself while work remains.
+// The job runner: exports, backups, imports, restores and data key rotations are rows in
+// export_jobs, each advanced one bounded step per alarm (so a large tenant is never exported in
+// one request); the alarm runs the oldest open job and re-arms itself while work remains.
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { appendAudit } from "../audit/audit-chain";
-import type { JobKind, JobView } from "../contract/jobs";
+import type { ImportSource, JobKind, JobSpec, JobView } from "../contract/jobs";
 import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
 import { exportJobs } from "../db/schema";
 import type { Store } from "../db/store";
-import { tenantStorage } from "../storage/tenant-storage";
+import { pruneBackups } from "./backups";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, jobView, newExportState } from "./export-job";
-import { type ImportState, importStep, isEmptyTenant } from "./import-job";
+import { type ImportState, importStep, isEmptyTenant, newImportState } from "./import-job";
 import type { JobState } from "./job-state";
 import { newRekeyState, type RekeyState, rekeyStep } from "./rekey-job";
+import { discardStaged, newRestoreState, type RestoreState, restoreOpen, restoreStep } from "./restore-job";
+
+// The tenant object reaches recovery through this module: the backup list, point-in-time recovery.
+export { listBackups } from "./backups";
+export { restoreToTime } from "./restore-point";
 
 /** Parts of an import applied per alarm, and the pause between job steps. */
 const IMPORT_PARTS_PER_STEP = 8;
@@ -46,17 +51,59 @@ const openJob = (store: Store, kind: JobKind) =>
     .where(and(eq(exportJobs.kind, kind), inArray(exportJobs.status, ["pending", "running"])))
     .get();
 
-/** An export, or a backup named by its date (one a day: a re-run answers the existing one). */
-export async function startExport(store: Store, kind: "export" | "backup", copyFiles: boolean) {
+/**
+ * An export, or a backup: the daily one named by its date (a re-run answers the existing one), one
+ * taken on demand by its time (ids sort as the backups were taken). Backups always copy the files' bytes: a restore writes them back.
+ */
+async function startExport(
+  store: Store,
+  kind: "export" | "backup",
+  copyFiles: boolean,
+  onDemand = false,
+): Promise<Result<JobView>> {
+  if (openJob(store, "restore")) return fail("conflict", "A restore is running.");
   const now = new Date().toISOString();
   const id =
-    kind === "backup"
-      ? now.slice(0, 10)
-      : `exp-${now.replace(/[-:.TZ]/g, "").slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`;
+    kind === "export"
+      ? `exp-${now.replace(/[-:.TZ]/g, "").slice(0, 14)}-${crypto.randomUUID().slice(0, 8)}`
+      : onDemand
+        ? now.slice(0, 23).replace(/:/g, "")
+        : now.slice(0, 10);
   const existing = store.db.select().from(exportJobs).where(eq(exportJobs.id, id)).get();
   if (existing) return ok(jobView(existing));
   const location = kind === "backup" ? "backups" : "exports";
-  return enqueue(store, { id, kind, location, state: newExportState(store, copyFiles) }, true);
+  const state = newExportState(store, kind === "backup" || copyFiles);
+  return enqueue(store, { id, kind, location, state }, true);
+}
+
+/** Restores the tenant to one of its completed backups (refused under legal hold: it destroys later data). */
+async function startRestore(store: Store, backupId: string): Promise<Result<JobView>> {
+  const held = legalHoldFailure(store.config, "Restoring a backup");
+  if (held) return held;
+  const backup = store.db.select().from(exportJobs).where(eq(exportJobs.id, backupId)).get();
+  if (backup?.kind !== "backup") return fail("not_found", `No backup '${backupId}'.`);
+  if (backup.status !== "completed") return fail("conflict", `Backup '${backupId}' is ${backup.status}.`);
+  const busy = store.sql.exec("SELECT 1 FROM export_jobs WHERE status IN ('pending', 'running')").toArray().length;
+  if (busy) return fail("conflict", "Another job (export, backup, import, key rotation or restore) is running.");
+  const id = `rst-${crypto.randomUUID().slice(0, 12)}`;
+  const state = newRestoreState(backupId);
+  const job = await enqueue(store, { id, kind: "restore", location: `backups/${backupId}`, state }, true);
+  store.restoring = true; // from now on the data plane answers 503
+  return job;
+}
+
+/** Starts the job a spec names. */
+export function startJob(store: Store, spec: JobSpec): Promise<Result<JobView>> {
+  switch (spec.kind) {
+    case "export":
+      return startExport(store, "export", spec.copyFiles);
+    case "backup":
+      return startExport(store, "backup", true, spec.onDemand);
+    case "import":
+      return startImport(store, spec.source);
+    case "restore":
+      return startRestore(store, spec.backupId);
+  }
 }
 
 /** Re-encrypts every encrypted value under the current data key; one rotation at a time. */
@@ -79,12 +126,12 @@ export function rekeyStatus(store: Store): Result<JobView | null> {
 }
 
 /** Loads another tenant's export into this tenant, which must be empty. */
-export async function startImport(store: Store, fromTenant: string, exportId: string): Promise<Result<JobView>> {
+async function startImport(store: Store, source: ImportSource): Promise<Result<JobView>> {
   if (!isEmptyTenant(store)) return fail("conflict", "Imports go into an empty tenant only.");
   if (openJob(store, "import")) return fail("conflict", "An import is already running.");
-  const state: ImportState = { source: fromTenant, exportId, manifest: null, index: 0, counts: {} };
   const id = `imp-${crypto.randomUUID().slice(0, 12)}`;
-  return enqueue(store, { id, kind: "import", location: `${fromTenant}/${exportId}`, state }, false);
+  const location = `${source.tenant}/${source.area}/${source.id}`;
+  return enqueue(store, { id, kind: "import", location, state: newImportState(source) }, false);
 }
 
 export function jobById(store: Store, id: string): Result<JobView> {
@@ -108,22 +155,30 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
   if (!job) return false;
   const chunkRows = Number(env.EXPORT_CHUNK_ROWS) || DEFAULT_CHUNK_ROWS;
   const now = () => new Date().toISOString();
+  const save = (state: JobState) =>
+    store.db
+      .update(exportJobs)
+      .set({ status: "running", state, updatedAt: now() })
+      .where(eq(exportJobs.id, job.id))
+      .run();
   try {
     // The row's kind says which state it holds.
     const step =
       job.kind === "rekey"
         ? store.storage.transactionSync(() => rekeyStep(store, job.state as RekeyState, chunkRows * 4))
         : job.kind === "import"
-          ? await importStep(store, env.FILES, job.state as ImportState, IMPORT_PARTS_PER_STEP)
-          : await exportStep(
-              store,
-              env.FILES,
-              job.id,
-              job.kind === "backup" ? "backups" : "exports",
-              job.state as ExportState,
-              chunkRows * 4,
-              chunkRows,
-            );
+          ? await importStep(store, env.FILES, env, job.state as ImportState, IMPORT_PARTS_PER_STEP)
+          : job.kind === "restore"
+            ? await restoreStep(store, env.FILES, job.id, job.state as RestoreState, IMPORT_PARTS_PER_STEP, save)
+            : await exportStep(
+                store,
+                env.FILES,
+                job.id,
+                job.kind === "backup" ? "backups" : "exports",
+                job.state as ExportState,
+                chunkRows * 4,
+                chunkRows,
+              );
     const at = now();
     store.db
       .update(exportJobs)
@@ -135,8 +190,9 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
       })
       .where(eq(exportJobs.id, job.id))
       .run();
-    if (step.finished && job.kind === "backup") await pruneBackups(store, env);
+    if (step.finished && job.kind === "backup") await pruneBackups(store, env.FILES);
   } catch (err) {
+    if (job.kind === "restore") discardStaged(store, job.id);
     const at = now();
     store.db
       .update(exportJobs)
@@ -144,21 +200,6 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
       .where(eq(exportJobs.id, job.id))
       .run();
   }
+  if (job.kind === "restore") store.restoring = restoreOpen(store.sql);
   return true;
-}
-
-/** Keeps the plan's number of backups (all of them under legal hold); older bundles go from R2. */
-export async function pruneBackups(store: Store, env: Env): Promise<void> {
-  if (legalHoldFailure(store.config, "Pruning backups")) return;
-  const backups = store.db
-    .select()
-    .from(exportJobs)
-    .where(and(eq(exportJobs.kind, "backup"), eq(exportJobs.status, "completed")))
-    .orderBy(desc(exportJobs.id))
-    .all();
-  const archive = tenantStorage(env.FILES, store.config.id);
-  for (const old of backups.slice(store.config.limits.maxBackups)) {
-    await archive.deleteBundle({ area: "backups", id: old.id });
-    store.db.delete(exportJobs).where(eq(exportJobs.id, old.id)).run();
-  }
 }

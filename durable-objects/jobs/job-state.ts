@@ -2,5 +2,6 @@
 import type { ExportState } from "./export-job";
 import type { ImportState } from "./import-job";
 import type { RekeyState } from "./rekey-job";
+import type { RestoreState } from "./restore-job";
 
-export type JobState = ExportState | ImportState | RekeyState;
+export type JobState = ExportState | ImportState | RekeyState | RestoreState;

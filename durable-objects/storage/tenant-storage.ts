@@ -79,6 +79,14 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string) {
     getStoredFile: (path: string) => bucket.get(fileKey(unsafeFilePath(path))),
     deleteStoredFile: (path: string) => bucket.delete(fileKey(unsafeFilePath(path))),
     headStoredFile: (path: string) => bucket.head(fileKey(unsafeFilePath(path))),
+    /** A page of the paths R2 holds under files/ (a restore removes those its catalogue lacks). */
+    async listStoredFiles(cursor: string | null): Promise<{ paths: string[]; cursor: string | null }> {
+      const listed = await bucket.list({ prefix: `${root}files/`, limit: 500, ...(cursor ? { cursor } : {}) });
+      return {
+        paths: listed.objects.map((o) => o.key.slice(`${root}files/`.length)),
+        cursor: listed.truncated ? listed.cursor : null,
+      };
+    },
   };
 }
 

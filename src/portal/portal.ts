@@ -7,6 +7,7 @@ import { html } from "hono/html";
 import { decodeJwt } from "jose";
 import type { AppEnv } from "../context";
 import { type ApiFetch, apiClient } from "./api-client";
+import { backupPages } from "./backup-pages";
 import { csrfField, page } from "./layout";
 import { opsPages } from "./ops-pages";
 import { COOKIE, cookieHeader, csrfMatches, openSession, type Session, sealSession } from "./session";
@@ -89,6 +90,7 @@ export function createPortal(fetchApi: ApiFetch) {
   });
 
   portal.route("/", tenantPages());
+  portal.route("/", backupPages());
   portal.route("/", opsPages());
   return portal;
 }

@@ -3,6 +3,7 @@
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type Backup, backupSection } from "./backup-pages";
 import {
   formatBytes,
   formatCount,
@@ -137,7 +138,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
     const t = tenant.body;
     const live = t.status === "active";
     const reason = { "x-silo-tenant": t.id, "x-silo-reason": "Admin portal: tenant page" };
-    const [usage, audit, verify, members] = await Promise.all([
+    const [usage, audit, verify, members, backups] = await Promise.all([
       api<{
         period: string;
         current: Record<string, number>;
@@ -152,6 +153,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
         ? api<{ ok: boolean; count: number; brokenAt?: number }>("GET", "/v1/audit/verify", undefined, reason)
         : null,
       live ? api<{ items: { sub: string; roles: string[] }[] }>("GET", "/v1/members", undefined, reason) : null,
+      api<{ items: Backup[] }>("GET", `/v1/tenants/${t.id}/backups?limit=30`),
     ]);
     const u = usage.ok ? usage.body : null;
     // Past periods oldest first, then the current one with its live counters.
@@ -226,7 +228,8 @@ ${members?.ok ? html`<ul>${members.body.items.map((m) => html`<li>${m.sub}: ${m.
 <section aria-labelledby="exports"><h2 id="exports">Export</h2>
 <form method="post" action="/admin/tenants/${t.id}/export">${csrfField(csrf)}<button type="submit">Start an export</button></form>
 ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/tenants/${t.id}/exports/${exportId}">Check it and download</a></p>` : ""}
-</section>`,
+</section>
+${backupSection(t.id, backups.ok ? backups.body.items : null, csrf)}`,
         { csrf, flash: flash ? `Tenant ${flash}.` : undefined },
       ),
     );

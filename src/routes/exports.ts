@@ -27,7 +27,15 @@ const ManifestSchema = z
     collections: z.array(z.object({ name: z.string(), records: z.number(), versions: z.number() })),
     counts: z.record(z.string(), z.number()),
     auditHead: z.object({ seq: z.number(), hash: z.string() }).nullable(),
-    parts: z.array(z.object({ name: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string() })),
+    parts: z.array(
+      z.object({
+        name: z.string(),
+        rows: z.number(),
+        bytes: z.number(),
+        sha256: z.string(),
+        path: z.string().optional(),
+      }),
+    ),
   })
   .openapi("ExportManifest", { description: "manifest.json: the bundle's parts with their checksums." });
 
@@ -87,7 +95,7 @@ export const exportRoutes = newRouter()
       const { id } = c.req.valid("param");
       await mayExport(c, id);
       const copyFiles = (c.req.valid("json") as { copyFiles?: boolean } | undefined)?.copyFiles ?? false;
-      const job = await platformClient(c.env, id).call((s) => s.startExport("export", copyFiles));
+      const job = await platformClient(c.env, id).call((s) => s.startJob({ kind: "export", copyFiles }));
       const principal = c.get("principal");
       if (principal.kind === "admin") {
         await adminAuditInsert(controlDb(c.env), requireAdmin(c), "tenant.export", id, { exportId: job.id });
@@ -165,16 +173,27 @@ export const exportRoutes = newRouter()
       method: "post",
       path: "/v1/tenants/{id}/import",
       tags: ["Lifecycle"],
-      summary: "Load another tenant's completed export into this empty tenant (migration)",
+      summary: "Load another tenant's completed export or backup into this empty tenant (migration, fork)",
       security: bearerSecurity,
       middleware: [adminOnly] as const,
       request: {
         params: z.object({ id: IdParam }),
         body: jsonBody(
-          z.strictObject({
-            fromTenant: TenantIdSchema,
-            exportId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,80}$/),
-          }),
+          z
+            .strictObject({
+              fromTenant: TenantIdSchema,
+              exportId: z
+                .string()
+                .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,80}$/)
+                .optional(),
+              backupId: z
+                .string()
+                .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,80}$/)
+                .optional(),
+            })
+            .refine((b) => Boolean(b.exportId) !== Boolean(b.backupId), {
+              message: "give exactly one of exportId and backupId",
+            }),
         ),
       },
       responses: { 202: jsonResponse(JobSchema, "The import, pending."), ...commonErrors, ...conflictError },
@@ -182,16 +201,27 @@ export const exportRoutes = newRouter()
     async (c) => {
       const actor = requireAdmin(c);
       const { id } = c.req.valid("param");
-      const { fromTenant, exportId } = c.req.valid("json");
+      const { fromTenant, exportId, backupId } = c.req.valid("json");
+      const bundleId = (exportId ?? backupId) as string;
+      const kind = exportId ? "export" : "backup";
       const target = await getTenant(c.env, id);
       if (target.status !== "active") throw new ApiError("conflict", `Tenant '${id}' is ${target.status}.`);
-      await getTenant(c.env, fromTenant);
-      const source = await platformClient(c.env, fromTenant).call((s) => s.job(exportId));
-      if (source.kind !== "export" || source.status !== "completed") {
-        throw new ApiError("conflict", `Export '${exportId}' of '${fromTenant}' is not a completed export.`);
+      const from = await getTenant(c.env, fromTenant);
+      const source = await platformClient(c.env, fromTenant).call((s) => s.job(bundleId));
+      if (source.kind !== kind || source.status !== "completed") {
+        throw new ApiError("conflict", `'${bundleId}' of '${fromTenant}' is not a completed ${kind}.`);
       }
-      const job = await platformClient(c.env, id).call((s) => s.startImport(fromTenant, exportId));
-      await adminAuditInsert(controlDb(c.env), actor, "tenant.import", id, { fromTenant, exportId, job: job.id });
+      // The source's wrapped keys let the target open its encrypted values and seal them anew.
+      const wrappedKeys = [from.wrappedKey ?? "", ...from.retiredKeys].filter(Boolean);
+      const area = kind === "export" ? "exports" : "backups";
+      const job = await platformClient(c.env, id).call((s) =>
+        s.startJob({ kind: "import", source: { tenant: fromTenant, area, id: bundleId, wrappedKeys } }),
+      );
+      await adminAuditInsert(controlDb(c.env), actor, "tenant.import", id, {
+        fromTenant,
+        [kind === "export" ? "exportId" : "backupId"]: bundleId,
+        job: job.id,
+      });
       return c.json(job, 202);
     },
   );

@@ -58,7 +58,7 @@ const billing: Task = async (env, tenant) => {
 
 /** Starts today's backup (an export under backups/{date}/); the tenant prunes old ones. */
 const backup: Task = async (env, tenant) => {
-  const job = expect(await tenantStub(env, tenant.id).startExport("backup", false));
+  const job = expect(await tenantStub(env, tenant.id).startJob({ kind: "backup", onDemand: false }));
   return { backupsStarted: job.status === "pending" ? 1 : 0 };
 };
 

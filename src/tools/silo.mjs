@@ -6,6 +6,8 @@
 //   npm run silo -- tenants get|suspend|resume|cancel|restore acme
 //   npm run silo -- tenants update acme [--tier enterprise] [--name N] [--legal-hold on|off] [--external-id ID]
 //   npm run silo -- export acme [--files] [--out ./acme-export]      waits, shows progress, downloads
+//   npm run silo -- backups acme | backups take acme [--no-wait]    list; take one now
+//   npm run silo -- restore acme <backupId> [--no-wait]             restore it (the tenant answers 503 meanwhile)
 //   npm run silo -- usage acme
 //   npm run silo -- sweeps list | sweeps run retention|billing|backup [--no-wait]
 //   npm run silo -- plans list
@@ -22,6 +24,8 @@ const USAGE = `usage: npm run silo -- <command> [options]
   tenants create <id> [--name N] [--tier T] [--owner SUB] [--jurisdiction eu|fedramp] [--external-id ID]
   tenants update <id> [--name N] [--tier T] [--legal-hold on|off] [--external-id ID (once)]
   export <id> [--files] [--out DIR] [--no-wait]
+  backups <id> | backups take <id> [--no-wait]
+  restore <id> <backupId> [--no-wait]
   usage <id>
   sweeps list | sweeps run <retention|billing|backup> [--no-wait]
   plans list
@@ -236,6 +240,41 @@ async function exportTenant(api, id, values) {
   else console.log(`Export ${job.id} completed: ${job.parts.length} part(s) in ${dir}`);
 }
 
+async function backups(api, [first, second], values) {
+  if (first === "take") {
+    const tenant = encodeURIComponent(need(second));
+    const started = await api.json("POST", `/v1/tenants/${tenant}/backups`);
+    console.error(`Backup ${started.id} of '${second}' started.`);
+    if (values["no-wait"]) return console.log(values.json ? JSON.stringify(started, null, 2) : started.id);
+    const job = await follow(
+      () => api.json("GET", `/v1/tenants/${tenant}/exports/${encodeURIComponent(started.id)}`),
+      (j) => `  ${j.status}: ${j.parts.length} part(s) ${countsText(j.counts)}`.trimEnd(),
+    );
+    if (job.status === "failed") throw new CliError(`Backup ${job.id} failed: ${job.error ?? "unknown error"}`);
+    return console.log(values.json ? JSON.stringify(job, null, 2) : `Backup ${job.id} completed.`);
+  }
+  const { items } = await api.json("GET", `/v1/tenants/${encodeURIComponent(need(first))}/backups?limit=100`);
+  if (values.json) return console.log(JSON.stringify(items, null, 2));
+  console.log(`${pad("ID", 26)}${pad("STATUS", 11)}${pad("RECORDS", 9)}${pad("FILES", 7)}${pad("BYTES", 12)}AT`);
+  for (const b of items) {
+    console.log(`${pad(b.id, 26)}${pad(b.status, 11)}${pad(b.records, 9)}${pad(b.files, 7)}${pad(b.bytes, 12)}${b.at}`);
+  }
+}
+
+async function restore(api, [id, backupId], values) {
+  const tenant = encodeURIComponent(need(id));
+  const path = `/v1/tenants/${tenant}/backups/${encodeURIComponent(need(backupId, "backup id"))}/restore`;
+  const started = await api.json("POST", path);
+  console.error(`Restore ${started.id} of '${id}' to ${backupId} started; the tenant answers 503 until it is done.`);
+  if (values["no-wait"]) return console.log(values.json ? JSON.stringify(started, null, 2) : started.id);
+  const job = await follow(
+    () => api.json("GET", `/v1/tenants/${tenant}/restores/${encodeURIComponent(started.id)}`),
+    (j) => `  ${j.status} ${countsText(j.counts)}`.trimEnd(),
+  );
+  if (job.status === "failed") throw new CliError(`Restore ${job.id} failed (the tenant is as it was): ${job.error}`);
+  console.log(values.json ? JSON.stringify(job, null, 2) : `Tenant '${id}' restored to backup ${backupId}.`);
+}
+
 async function usage(api, id, values) {
   const u = await api.json("GET", `/v1/tenants/${encodeURIComponent(need(id))}/usage`);
   if (values.json) return console.log(JSON.stringify(u, null, 2));
@@ -302,6 +341,10 @@ async function main() {
       return tenants(api, rest, values);
     case "export":
       return exportTenant(api, rest[0], values);
+    case "backups":
+      return backups(api, rest, values);
+    case "restore":
+      return restore(api, rest, values);
     case "usage":
       return usage(api, rest[0], values);
     case "sweeps":

@@ -126,6 +126,24 @@ export const cliTests = [
     },
   ],
   [
+    "backups take, backups lists it, restore brings the tenant back to it",
+    async (ctx) => {
+      assert.equal((await silo(ctx, ["tenants", "update", id, "--legal-hold", "off"])).code, 0);
+      const taken = await silo(ctx, ["backups", "take", id]);
+      assert.equal(taken.code, 0, taken.stderr);
+      const backupId = /Backup (\S+) completed\./.exec(taken.stdout)?.[1];
+      assert.ok(backupId, taken.stdout);
+      const listed = await silo(ctx, ["backups", id]);
+      assert.match(listed.stdout, new RegExp(`${backupId.replace(/\./g, "\\.")}\\s+completed\\s+3\\s+`));
+      await ownerCall(ctx, "/v1/collections/notes/records", { method: "POST", body: JSON.stringify({ title: "d" }) });
+      const r = await silo(ctx, ["restore", id, backupId]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`Tenant '${id}' restored to backup `));
+      const page = await ownerCall(ctx, "/v1/collections/notes/records");
+      assert.deepEqual(page.items.map((x) => x.title).sort(), ["a", "b", "c"]);
+    },
+  ],
+  [
     "sweeps run follows a retention sweep to its end; sweeps list shows it",
     async (ctx) => {
       const r = await silo(ctx, ["sweeps", "run", "retention"]);

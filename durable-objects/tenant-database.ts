@@ -9,6 +9,7 @@ import { unmaskableProblem } from "./access/masking";
 import { addMember, memberPage, removeMember, updateMember } from "./access/members";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
+import { archiveAuditChain } from "./audit/audit-archiving";
 import { listAudit, verifyAudit } from "./audit/audit-log";
 import * as collections from "./collections/collections";
 import type { Permission } from "./contract/access";
@@ -69,7 +70,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Collections, records, search, audit, privacy ---------------------------------------
-
   async createCollection(caller: Caller, body: unknown) {
     return this.admit(caller, "collections:manage", (s, p) => collections.createCollection(s, p, body));
   }
@@ -128,7 +128,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Members, roles, API keys, shares ---------------------------------------------------
-
   async listMembers(caller: Caller, after: string | null = null, limit = 1000) {
     return this.admit(caller, "members:manage", (s) => ok(memberPage(s, after, limit)));
   }
@@ -171,7 +170,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Files (the Worker streams bytes to and from R2; metadata and rules live here) -------
-
   async fileBeginUpload(caller: Caller, input: UploadInput) {
     return this.admit(caller, "files:write", (s, p) => admitUpload(s, this.reservations, p, input));
   }
@@ -216,7 +214,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Platform calls: the control plane, sweeps and jobs (no caller; checked by the Worker) ----
-
   async provision(input: ProvisionInput) {
     return this.tenant.provision(input);
   }
@@ -231,6 +228,12 @@ export class TenantDatabase extends DurableObject<Env> {
   }
   async auditForPlatform(query: AuditQuery) {
     return this.platform((s) => listAudit(s, query));
+  }
+  async verifyAuditForPlatform() {
+    return this.platform((s) => ok(verifyAudit(s, this.env.MASTER_KEY ?? "")));
+  }
+  async archiveAudit() {
+    return this.platform((s) => archiveAuditChain(s, this.env.FILES));
   }
   /** One tenant's part of a platform admin's cross-tenant query (read-only). */
   async aggregate(spec: AggregateSpec) {
@@ -288,7 +291,6 @@ export class TenantDatabase extends DurableObject<Env> {
   private followUp<T>(caller: Caller, permission: Permission, work: Work<T>) {
     return this.gate.followUp(this.tenant.store(), caller, permission, work);
   }
-
   /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
   private async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
     const store = this.tenant.store();

@@ -3,8 +3,7 @@
 // after auditRetentionDays behind a signed checkpoint, idempotency keys expired. Bounded per
 // call; `more` tells the caller (the tenant's alarm) to continue. A legal hold stops everything.
 
-import { createHmac } from "node:crypto";
-import { appendAudit } from "../audit/audit-chain";
+import { type AuditCheckpoint, appendAudit, checkpointSignature } from "../audit/audit-chain";
 import { legalHoldFailure } from "../contract/legal-hold";
 import type { RetentionResult } from "../contract/lifecycle";
 import type { Store } from "../db/store";
@@ -14,18 +13,7 @@ import * as ddl from "../sql/ddl";
 import * as sqlIds from "../sql/identifiers";
 import * as sel from "../sql/select";
 
-export interface AuditCheckpoint {
-  seq: number;
-  hash: string;
-  at: string;
-  signature: string;
-}
-
 const DAY = 86_400_000;
-
-export function checkpointSignature(masterKey: string, seq: number, hash: string): string {
-  return createHmac("sha256", `audit-checkpoint:${masterKey}`).update(`${seq}:${hash}`).digest("hex");
-}
 
 export function readCheckpoint(store: Store): AuditCheckpoint | null {
   const row = store.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_checkpoint'").toArray()[0];

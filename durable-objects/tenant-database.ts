@@ -123,8 +123,8 @@ export class TenantDatabase extends DurableObject<Env> {
   }
   /** Erases a data subject's personal data (members:manage, within the grant rule). */
   async erase(caller: Caller, subject: string) {
-    const allowed = this.admit(caller, "members:manage", (s, p) => ok({ s, p }));
-    return allowed.ok ? erase(allowed.value.s, this.env.FILES, allowed.value.p, subject) : allowed;
+    const a = this.admit(caller, "members:manage", (s, p) => ok({ s, p }));
+    return a.ok ? erase(a.value.s, this.env.FILES, this.env.MASTER_KEY ?? "", a.value.p, subject) : a;
   }
 
   // ---- Members, roles, API keys, shares ---------------------------------------------------

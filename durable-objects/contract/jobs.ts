@@ -7,7 +7,8 @@ export type PartInfo = z.infer<typeof PartSchema>;
 export const JobSchema = z.object({
   id: z.string(),
   kind: z.enum(["export", "backup", "import", "rekey"]),
-  status: z.enum(["pending", "running", "completed", "failed"]),
+  /** `expired`: an export written before a data subject erasure, its bundle deleted. */
+  status: z.enum(["pending", "running", "completed", "failed", "expired"]),
   createdAt: z.string(),
   updatedAt: z.string(),
   finishedAt: z.string().nullable(),

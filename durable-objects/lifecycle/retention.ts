@@ -99,6 +99,8 @@ function trimAudit(store: Store, masterKey: string, cutoff: string, budget: numb
     .exec<{ seq: number; hash: string; at: string }>("SELECT seq, hash, at FROM audit_events WHERE seq = ?", upTo)
     .one();
   store.sql.exec("DELETE FROM audit_events WHERE seq <= ?", upTo);
+  // An erasure's redaction signatures go with the events they vouch for.
+  store.sql.exec("DELETE FROM meta WHERE key LIKE 'audit_redaction:%' AND CAST(substr(key, 17) AS INTEGER) <= ?", upTo);
   const trimmed = upTo - first + 1;
   const checkpoint: AuditCheckpoint = {
     seq: anchor.seq,

@@ -2,11 +2,12 @@
 // first, GET /v1/tenants/{id}/audit-logs (and /verify) answer from the archive afterwards, and the
 // archive's retention trims leave a signed checkpoint the rest verifies from.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { AuditEvent } from "../durable-objects/contract/audit";
 import { auditArchive, trimAuditArchive } from "../durable-objects/storage/audit-archive";
 import { hardDeleteTenant } from "../src/control/tenant-deletion";
 import { getTenant } from "../src/control/tenant-service";
+import { TENANT_TASKS } from "../src/sweeps/tenant-tasks";
 import { create, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, json } from "./helpers";
 
@@ -152,5 +153,19 @@ describe("audit archive retention", () => {
     expect(await verify(t.id)).toEqual({ ok: true, count: 0 });
     const parts = await env.FILES.list({ prefix: `_audit-archive/${t.id}/events/` });
     expect(parts.objects).toEqual([]);
+  });
+
+  it("is what the retention sweep does for a deleted tenant once its events are past retention", async () => {
+    const t = await deletedTenant();
+    const row = await getTenant(env, t.id);
+    expect(await TENANT_TASKS.retention(env, row)).toEqual({ archiveTrimmed: 0 });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.parse((t.live.at(-1) as AuditEvent).at) + 2558 * DAY);
+      expect(await TENANT_TASKS.retention(env, row)).toEqual({ archiveTrimmed: t.live.length });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await verify(t.id)).toEqual({ ok: true, count: 0 });
   });
 });

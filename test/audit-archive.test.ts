@@ -1,10 +1,14 @@
 // The audit trail outlives the data: a hard delete archives the tenant's chain outside its prefix
 // first, GET /v1/tenants/{id}/audit-logs (and /verify) answer from the archive afterwards, and the
 // archive's retention trims leave a signed checkpoint the rest verifies from.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { archiveAuditChain } from "../durable-objects/audit/audit-archiving";
+import { appendAudit } from "../durable-objects/audit/audit-chain";
 import type { AuditEvent } from "../durable-objects/contract/audit";
-import { auditArchive, trimAuditArchive } from "../durable-objects/storage/audit-archive";
+import { auditArchive, trimAuditArchive, verifyArchivedAudit } from "../durable-objects/storage/audit-archive";
+import type { TenantDatabase } from "../durable-objects/tenant-database";
 import { hardDeleteTenant } from "../src/control/tenant-deletion";
 import { getTenant } from "../src/control/tenant-service";
 import { TENANT_TASKS } from "../src/sweeps/tenant-tasks";
@@ -101,6 +105,39 @@ describe("audit archive at hard delete", () => {
     const manifest = await auditArchive(env.FILES, t.id).manifest();
     const live = await logs(t.id, "?limit=1000");
     expect(manifest?.head?.hash).toBe(live.items.at(-1)?.hash);
+  });
+
+  it("resumes an archive written a part per call, keeping the parts already written", async () => {
+    const t = await tenantWithNotes();
+    const steps = await runInDurableObject(stubOf(t.id), async (instance: TenantDatabase) => {
+      // biome-ignore lint/complexity/useLiteralKeys: the object's state is private to its class
+      const store = instance["tenant"].store();
+      if (!store) throw new Error("no store");
+      store.storage.transactionSync(() => {
+        for (let i = 0; i < 2100; i++) {
+          appendAudit(store.db, { actor: "system:test", action: "test.event", resource: "tenant", success: true });
+        }
+      });
+      const taken = [];
+      for (let i = 0; i < 4; i++) {
+        const step = await archiveAuditChain(store, env.FILES, 1);
+        const manifest = await auditArchive(env.FILES, t.id).manifest();
+        taken.push({
+          step: step.ok && step.value,
+          complete: manifest?.complete,
+          parts: manifest?.parts.map((p) => p.name),
+        });
+      }
+      return taken;
+    });
+    const total = (steps[2]?.step || { events: 0 }).events;
+    expect(total).toBeGreaterThan(2100);
+    expect(steps.map((s) => (s.step ? s.step.complete : null))).toEqual([false, false, true, true]);
+    expect(steps.map((s) => s.complete)).toEqual([false, false, true, true]);
+    expect(steps[1]?.parts?.slice(0, 1)).toEqual(steps[0]?.parts);
+    expect(steps[2]?.parts?.slice(0, 2)).toEqual(steps[1]?.parts);
+    expect(steps[3]).toEqual(steps[2]);
+    expect(await verifyArchivedAudit(env.FILES, t.id, env.MASTER_KEY ?? "")).toEqual({ ok: true, count: total });
   });
 
   it("verifies a live tenant's chain at the same path", async () => {

@@ -171,6 +171,19 @@ describe("erasure that leaves no trace", () => {
     expect((await erase("ben")).pseudonym).not.toBe(ann);
   });
 
+  it("rewrites only references to the subject, not the same word elsewhere in the trail", async () => {
+    const t = await tenantWithNotes();
+    await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub: "tenant", roles: ["viewer"] } });
+    const res = await call("/v1/privacy/erasure", { method: "POST", token: t.ownerToken, body: { subject: "tenant" } });
+    const { pseudonym } = await json<{ pseudonym: string }>(res);
+    const audit = await json<Page<{ action: string; resource: string }>>(
+      await call("/v1/audit?limit=1000", { token: t.ownerToken }),
+    );
+    expect(audit.items.find((e) => e.action === "member.add")?.resource).toBe(`member:${pseudonym}`);
+    expect(audit.items.find((e) => e.action === "privacy.erasure")?.resource).toBe("tenant");
+    expect(audit.items.filter((e) => e.resource === "tenant").length).toBeGreaterThan(1);
+  });
+
   it("accepts the erasure's rewrite of audit events, but no other change to them", async () => {
     const t = await scene();
     await call("/v1/privacy/erasure", { method: "POST", token: t.ownerToken, body: { subject: SUBJECT } });

@@ -14,14 +14,16 @@ export interface SubjectNames {
   emails: string[];
 }
 
-/** The string with the subject replaced: the whole id, "<kind>:<id>" (user:, member:), or an email. */
+/** "user:<id>" and "member:<id>" name the subject in actors, resources and details. */
+function replaceRef(value: string, n: SubjectNames): string {
+  for (const kind of ["user", "member"]) if (value === `${kind}:${n.sub}`) return `${kind}:${n.pseudonym}`;
+  return value;
+}
+
+/** In details a bare id or an email names them too (e.g. a provisioned tenant's `owner`). */
 function replaceName(value: string, n: SubjectNames): string {
   if (value === n.sub || n.emails.includes(value.toLowerCase())) return n.pseudonym;
-  const colon = value.indexOf(":");
-  if (colon > 0 && /^[a-z]+$/.test(value.slice(0, colon)) && value.slice(colon + 1) === n.sub) {
-    return `${value.slice(0, colon)}:${n.pseudonym}`;
-  }
-  return value;
+  return replaceRef(value, n);
 }
 
 function replaceDeep(value: Json, n: SubjectNames): Json {
@@ -62,9 +64,9 @@ export function redactAudit(store: Store, masterKey: string, n: SubjectNames): n
     const event: ChainEvent = {
       seq: row.seq,
       at: row.at,
-      actor: replaceName(row.actor, n),
+      actor: replaceRef(row.actor, n),
       action: row.action,
-      resource: replaceName(row.resource, n),
+      resource: replaceRef(row.resource, n),
       success: row.success === 1,
       details: replaceDeep(details, n) as JsonObject,
     };

@@ -47,7 +47,6 @@ export class TenantDatabase extends TenantPlatform {
   }
 
   // ---- Collections, records, search, audit, privacy ---------------------------------------
-
   async createCollection(caller: Caller, body: unknown) {
     return this.admit(caller, "collections:manage", (s, p) => collections.createCollection(s, p, body));
   }
@@ -133,13 +132,12 @@ export class TenantDatabase extends TenantPlatform {
   /** Erases a data subject's personal data (members:manage, within the grant rule). */
   async erase(caller: Caller, subject: string) {
     const erased = this.gate.admitAsync(this.tenant.store(), caller, "members:manage", (s, p) =>
-      erase(s, this.env.FILES, p, subject),
+      erase(s, this.env.FILES, this.env.MASTER_KEY ?? "", p, subject),
     );
     return this.published(await erased, "members:manage");
   }
 
   // ---- Members, roles, API keys, shares ---------------------------------------------------
-
   async listMembers(caller: Caller, after: string | null = null, limit = 1000) {
     return this.admit(caller, "members:manage", (s) => ok(memberPage(s, after, limit)));
   }
@@ -182,7 +180,6 @@ export class TenantDatabase extends TenantPlatform {
   }
 
   // ---- Files (the Worker streams bytes to and from R2; metadata and rules live here) -------
-
   async fileBeginUpload(caller: Caller, input: UploadInput) {
     return this.admit(caller, "files:write", (s, p) => admitUpload(s, this.reservations, p, input));
   }

@@ -5,7 +5,8 @@
 // hierarchy: both halves are the same Durable Object's RPC surface.
 import { DurableObject } from "cloudflare:workers";
 import { authorize, type Principal, statusFailure } from "./access/authorize";
-import { listAudit } from "./audit/audit-log";
+import { archiveAuditChain } from "./audit/audit-archiving";
+import { listAudit, verifyAudit } from "./audit/audit-log";
 import { Realtime } from "./changes/realtime";
 import * as webhooks from "./changes/webhooks";
 import type { Permission } from "./contract/access";
@@ -63,6 +64,12 @@ export abstract class TenantPlatform extends DurableObject<Env> {
   }
   async auditForPlatform(query: AuditQuery) {
     return this.platform((s) => listAudit(s, query));
+  }
+  async verifyAuditForPlatform() {
+    return this.platform((s) => ok(verifyAudit(s, this.env.MASTER_KEY ?? "")));
+  }
+  async archiveAudit() {
+    return this.platform((s) => archiveAuditChain(s, this.env.FILES));
   }
   /** One tenant's part of a platform admin's cross-tenant query (read-only). */
   async aggregate(spec: AggregateSpec) {

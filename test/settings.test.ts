@@ -124,12 +124,31 @@ describe("tenant settings", () => {
     expect((await patch(t.ownerToken, { auditRetentionDays: 2556 })).status).toBe(400);
     expect((await patch(t.ownerToken, { auditRetentionDays: 2557 })).status).toBe(200);
     expect((await patch(t.ownerToken, { auditRetentionDays: 4000 })).status).toBe(200);
+    // The platform admin too goes below the floor only by stating why (kept in the admin audit).
+    const body = { settings: { auditRetentionDays: 1000 } };
+    const unexplained = await call(`/v1/tenants/${t.id}`, { method: "PUT", token: await adminToken(), body });
+    expect(unexplained.status).toBe(400);
+    expect((await json(unexplained)).field).toBe("settings.auditRetentionDays");
+    expect(await json(await call("/v1/settings", { token: t.ownerToken }))).toMatchObject({ auditRetentionDays: 4000 });
+    const created = await call("/v1/tenants", {
+      method: "POST",
+      token: await adminToken(),
+      body: { name: "Short", owner: { sub: "x" }, settings: { auditRetentionDays: 1 } },
+    });
+    expect(created.status).toBe(400);
     const lowered = await call(`/v1/tenants/${t.id}`, {
       method: "PUT",
       token: await adminToken(),
-      body: { settings: { auditRetentionDays: 1000 } },
+      headers: { "x-silo-reason": "Customer contract ABC-1 limits audit retention" },
+      body,
     });
     expect(lowered.status).toBe(200);
+    const logs = await json<{ adminEvents: { action: string; details: { reason?: string } }[] }>(
+      await call(`/v1/tenants/${t.id}/audit-logs`, { token: await adminToken() }),
+    );
+    expect(logs.adminEvents.find((e) => e.action === "tenant.audit_floor_lowered")?.details.reason).toBe(
+      "Customer contract ABC-1 limits audit retention",
+    );
     expect(await json(await call("/v1/settings", { token: t.ownerToken }))).toMatchObject({ auditRetentionDays: 1000 });
   });
 

@@ -129,6 +129,7 @@ describe("retention inside a tenant", () => {
     await call(`/v1/tenants/${t.id}`, {
       method: "PUT",
       token: await adminToken(),
+      headers: { "x-silo-reason": "test: trim the audit trail" },
       body: { settings: { auditRetentionDays: 1 } },
     });
     await create(t.ownerToken, { title: "x" });

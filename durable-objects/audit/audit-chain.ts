@@ -1,10 +1,10 @@
 // The tamper-evident audit trail: each row carries the SHA-256 of the previous row's hash and its
 // own canonical content. Appends are synchronous so they run inside the mutation's transactionSync.
 
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { desc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import type { AuditEvent } from "../contract/audit";
+import type { AuditEvent, Verification } from "../contract/audit";
 import { auditEvents, meta } from "../db/schema";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -43,6 +43,98 @@ export function eventHash(
     details: e.details,
   });
   return createHash("sha256").update(prevHash).update("\n").update(body).digest("hex");
+}
+
+/** Where a chain trimmed by retention starts: the last trimmed event, signed by the platform. */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  at: string;
+  signature: string;
+}
+
+export function checkpointSignature(masterKey: string, seq: number, hash: string): string {
+  return createHmac("sha256", `audit-checkpoint:${masterKey}`).update(`${seq}:${hash}`).digest("hex");
+}
+
+/**
+ * An erasure rewrites the subject's id in an event (privacy/erasure.ts); the event keeps its
+ * original hash, so the chain's links hold, and this signature over the new content (a key
+ * derived from MASTER_KEY, as for checkpoints) shows the platform made the change.
+ */
+export function redactionSignature(masterKey: string, seq: number, hash: string, event: ChainEvent): string {
+  return createHmac("sha256", `audit-redaction:${masterKey}`)
+    .update(`${seq}:${hash}:${canonicalJson(contentOf(event))}`)
+    .digest("hex");
+}
+
+/** The hashed content of an event (without its hashes). */
+export type ChainEvent = Omit<AuditEvent, "hash" | "prevHash">;
+
+const contentOf = (e: ChainEvent): ChainEvent => ({
+  seq: e.seq,
+  at: e.at,
+  actor: e.actor,
+  action: e.action,
+  resource: e.resource,
+  success: e.success,
+  details: e.details,
+});
+
+/** One stored event as verification reads it: `redaction` is the signature of a rewritten event. */
+export type ChainRow = AuditEvent & { redaction?: string | null };
+
+/**
+ * Checks a chain event by event, from a signed checkpoint (or the genesis): sequence numbers
+ * without gaps, each link to the previous hash, and each hash over the content (or, for an event
+ * an erasure rewrote, a valid redaction signature). The live trail and the archive share it.
+ */
+export class ChainVerifier {
+  private prev: string;
+  private expectedSeq: number;
+  private count = 0;
+  private brokenAt: number | null = null;
+
+  constructor(
+    private readonly masterKey: string,
+    checkpoint: AuditCheckpoint | null,
+  ) {
+    this.prev = checkpoint?.hash ?? GENESIS_HASH;
+    this.expectedSeq = (checkpoint?.seq ?? 0) + 1;
+    if (checkpoint && checkpoint.signature !== checkpointSignature(masterKey, checkpoint.seq, checkpoint.hash)) {
+      this.brokenAt = checkpoint.seq;
+    }
+  }
+
+  /** Takes the next event; false once the chain is broken. */
+  push(row: ChainRow): boolean {
+    if (this.brokenAt !== null) return false;
+    const { hash, prevHash, redaction, ...event } = row;
+    const intact =
+      event.seq === this.expectedSeq &&
+      prevHash === this.prev &&
+      (eventHash(this.prev, event) === hash ||
+        (typeof redaction === "string" && redaction === redactionSignature(this.masterKey, event.seq, hash, event)));
+    if (!intact) {
+      this.brokenAt = event.seq;
+      return false;
+    }
+    this.prev = hash;
+    this.expectedSeq++;
+    this.count++;
+    return true;
+  }
+
+  /** The sequence number the next event must have. */
+  get nextSeq(): number {
+    return this.expectedSeq;
+  }
+
+  result(): Verification {
+    return this.brokenAt === null
+      ? { ok: true, count: this.count }
+      : { ok: false, brokenAt: this.brokenAt, count: this.count };
+  }
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the schema type parameter is irrelevant here

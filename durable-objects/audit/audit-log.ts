@@ -5,10 +5,20 @@ import type { AuditEvent, AuditQuery, Verification } from "../contract/audit";
 import { fail, ok, type Result } from "../contract/result";
 import { auditEvents } from "../db/schema";
 import type { Store } from "../db/store";
-import { checkpointSignature, readCheckpoint } from "../lifecycle/retention";
-import { eventHash, GENESIS_HASH } from "./audit-chain";
+import { readCheckpoint } from "../lifecycle/retention";
+import { ChainVerifier } from "./audit-chain";
 
-export function listAudit(store: Store, query: AuditQuery): Result<{ items: AuditEvent[]; nextCursor: string | null }> {
+export interface AuditFilter {
+  limit: number;
+  after: number;
+  action?: string;
+  actor?: string;
+  since?: string;
+  until?: string;
+}
+
+/** The query's bounds and filters, checked (the live trail and the archive read it alike). */
+export function parseAuditQuery(query: AuditQuery): Result<AuditFilter> {
   const limit = query.limit === undefined ? 100 : Number(query.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return fail("validation_failed", "limit is 1 to 1000.");
   const after = query.cursor === undefined ? 0 : Number(query.cursor);
@@ -17,11 +27,27 @@ export function listAudit(store: Store, query: AuditQuery): Result<{ items: Audi
     const v = query[key];
     if (v !== undefined && Number.isNaN(Date.parse(v))) return fail("validation_failed", `${key} is an ISO 8601 time.`);
   }
+  const iso = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+  return ok({
+    limit,
+    after,
+    action: query.action,
+    actor: query.actor,
+    since: iso(query.since),
+    until: iso(query.until),
+  });
+}
+
+export function listAudit(store: Store, query: AuditQuery): Result<{ items: AuditEvent[]; nextCursor: string | null }> {
+  const parsed = parseAuditQuery(query);
+  if (!parsed.ok) return parsed;
+  const { limit, after } = parsed.value;
   const where: SQL[] = [gt(auditEvents.seq, after)];
-  if (query.action) where.push(eq(auditEvents.action, query.action));
-  if (query.actor) where.push(eq(auditEvents.actor, query.actor));
-  if (query.since) where.push(gte(auditEvents.at, new Date(query.since).toISOString()));
-  if (query.until) where.push(lte(auditEvents.at, new Date(query.until).toISOString()));
+  const f = parsed.value;
+  if (f.action) where.push(eq(auditEvents.action, f.action));
+  if (f.actor) where.push(eq(auditEvents.actor, f.actor));
+  if (f.since) where.push(gte(auditEvents.at, f.since));
+  if (f.until) where.push(lte(auditEvents.at, f.until));
   const rows = store.db
     .select()
     .from(auditEvents)
@@ -33,35 +59,37 @@ export function listAudit(store: Store, query: AuditQuery): Result<{ items: Audi
   return ok({ items, nextCursor: rows.length > limit ? String(items.at(-1)?.seq) : null });
 }
 
+/** The signatures of events an erasure rewrote, by sequence number (meta rows). */
+export function redactions(store: Store): Map<number, string> {
+  const rows = store.sql
+    .exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key LIKE 'audit_redaction:%'")
+    .toArray();
+  return new Map(rows.map((r) => [Number(r.key.slice("audit_redaction:".length)), r.value]));
+}
+
 /** Recomputes every hash in order; the first row whose link or content does not match breaks it. */
 export function verifyAudit(store: Store, masterKey: string): Verification {
   // After retention trimmed the oldest events, the chain starts at a signed checkpoint.
-  const checkpoint = readCheckpoint(store);
-  if (checkpoint && checkpoint.signature !== checkpointSignature(masterKey, checkpoint.seq, checkpoint.hash)) {
-    return { ok: false, brokenAt: checkpoint.seq, count: 0 };
-  }
-  let prev = checkpoint?.hash ?? GENESIS_HASH;
-  let expectedSeq = (checkpoint?.seq ?? 0) + 1;
-  let count = 0;
+  const verifier = new ChainVerifier(masterKey, readCheckpoint(store));
+  const redacted = redactions(store);
   const cursor = store.sql.exec<Record<string, SqlStorageValue>>(
     "SELECT seq, at, actor, action, resource, success, details, prev_hash, hash FROM audit_events ORDER BY seq",
   );
   for (const row of cursor) {
-    const event = {
-      seq: row.seq as number,
+    const seq = row.seq as number;
+    const intact = verifier.push({
+      seq,
       at: row.at as string,
       actor: row.actor as string,
       action: row.action as string,
       resource: row.resource as string,
       success: row.success === 1,
       details: JSON.parse(row.details as string),
-    };
-    if (event.seq !== expectedSeq || row.prev_hash !== prev || eventHash(prev, event) !== row.hash) {
-      return { ok: false, brokenAt: event.seq, count };
-    }
-    prev = row.hash as string;
-    expectedSeq++;
-    count++;
+      prevHash: row.prev_hash as string,
+      hash: row.hash as string,
+      redaction: redacted.get(seq) ?? null,
+    });
+    if (!intact) break;
   }
-  return { ok: true, count };
+  return verifier.result();
 }

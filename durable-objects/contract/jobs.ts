@@ -14,7 +14,8 @@ export type PartInfo = z.infer<typeof PartSchema>;
 export const JobSchema = z.object({
   id: z.string(),
   kind: z.enum(["export", "backup", "import", "rekey", "restore"]),
-  status: z.enum(["pending", "running", "completed", "failed"]),
+  /** `expired`: an export written before a data subject erasure, its bundle deleted. */
+  status: z.enum(["pending", "running", "completed", "failed", "expired"]),
   createdAt: z.string(),
   updatedAt: z.string(),
   finishedAt: z.string().nullable(),
@@ -31,7 +32,7 @@ export type JobKind = JobView["kind"];
 export const BackupSchema = z.object({
   id: z.string(),
   at: z.string(),
-  status: z.enum(["pending", "running", "completed", "failed"]),
+  status: z.enum(["pending", "running", "completed", "failed", "expired"]),
   records: z.number(),
   files: z.number(),
   bytes: z.number(),

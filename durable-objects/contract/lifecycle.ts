@@ -19,6 +19,10 @@ export const ErasureSchema = z.object({
   members: z.number(),
   shares: z.number(),
   files: z.array(z.string()),
+  /** What the subject's id became wherever it appeared. */
+  pseudonym: z.string(),
+  auditRedacted: z.number(),
+  exportsExpired: z.number(),
 });
 export type ErasureResult = z.infer<typeof ErasureSchema>;
 

@@ -37,6 +37,11 @@ export class FieldCipher {
     );
   }
 
+  /** An erased subject's stable stand-in: without the data key it cannot be linked to the id. */
+  pseudonym(sub: string): string {
+    return `erased:${createHmac("sha256", this.indexKey).update(`pseudonym:${sub}`).digest("hex").slice(0, 16)}`;
+  }
+
   /** Equal values of one field give equal tokens; nothing else can be learned from them. */
   blindIndex(collection: string, field: string, value: unknown): string {
     return createHmac("sha256", this.indexKey)
@@ -85,6 +90,10 @@ export class KeyRing {
   }
 
   /** Tokens under every key in the ring: during a rotation a row may still carry an old one. */
+  pseudonym(sub: string): string {
+    return this.current.pseudonym(sub);
+  }
+
   blindTokens(collection: string, field: string, value: unknown): string[] {
     return [this.current, ...this.retired].map((c) => c.blindIndex(collection, field, value));
   }

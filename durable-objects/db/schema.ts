@@ -137,7 +137,7 @@ export const files = sqliteTable(
 export const exportJobs = sqliteTable("export_jobs", {
   id: text().primaryKey(),
   kind: text().$type<"export" | "backup" | "import" | "rekey" | "restore">().notNull(),
-  status: text().$type<"pending" | "running" | "completed" | "failed">().notNull(),
+  status: text().$type<"pending" | "running" | "completed" | "failed" | "expired">().notNull(),
   /** Where the bundle lives (for imports: the source tenant and export id). */
   location: text().notNull(),
   /** Progress: which section and row the next chunk starts at, counts so far, parts written. */

@@ -188,7 +188,8 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
         updatedAt: at,
         finishedAt: step.finished ? at : null,
       })
-      .where(eq(exportJobs.id, job.id))
+      // An erasure may have expired the export while its step was writing (export-expiry.ts).
+      .where(and(eq(exportJobs.id, job.id), inArray(exportJobs.status, ["pending", "running"])))
       .run();
     if (step.finished && job.kind === "backup") await pruneBackups(store, env.FILES);
   } catch (err) {

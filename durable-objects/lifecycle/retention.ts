@@ -4,8 +4,7 @@
 // idempotency keys expired. Bounded per
 // call; `more` tells the caller (the tenant's alarm) to continue. A legal hold stops everything.
 
-import { createHmac } from "node:crypto";
-import { appendAudit } from "../audit/audit-chain";
+import { type AuditCheckpoint, appendAudit, checkpointSignature } from "../audit/audit-chain";
 import { forgetRecordEvents, trimChanges } from "../changes/change-log";
 import { legalHoldFailure } from "../contract/legal-hold";
 import type { RetentionResult } from "../contract/lifecycle";
@@ -16,18 +15,7 @@ import * as ddl from "../sql/ddl";
 import * as sqlIds from "../sql/identifiers";
 import * as sel from "../sql/select";
 
-export interface AuditCheckpoint {
-  seq: number;
-  hash: string;
-  at: string;
-  signature: string;
-}
-
 const DAY = 86_400_000;
-
-export function checkpointSignature(masterKey: string, seq: number, hash: string): string {
-  return createHmac("sha256", `audit-checkpoint:${masterKey}`).update(`${seq}:${hash}`).digest("hex");
-}
 
 export function readCheckpoint(store: Store): AuditCheckpoint | null {
   const row = store.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_checkpoint'").toArray()[0];
@@ -123,6 +111,8 @@ function trimAudit(store: Store, masterKey: string, cutoff: string, budget: numb
     .exec<{ seq: number; hash: string; at: string }>("SELECT seq, hash, at FROM audit_events WHERE seq = ?", upTo)
     .one();
   store.sql.exec("DELETE FROM audit_events WHERE seq <= ?", upTo);
+  // An erasure's redaction signatures go with the events they vouch for.
+  store.sql.exec("DELETE FROM meta WHERE key LIKE 'audit_redaction:%' AND CAST(substr(key, 17) AS INTEGER) <= ?", upTo);
   const trimmed = upTo - first + 1;
   const checkpoint: AuditCheckpoint = {
     seq: anchor.seq,

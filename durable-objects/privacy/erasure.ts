@@ -1,11 +1,14 @@
-// Erasure of one data subject's personal data across the tenant: pii fields of the records they
-// own or created are blanked in the records and in every version of them (under the fields' old
-// names too, and fields since dropped), their membership and shares are removed, and the files
-// they uploaded are deleted. The audit event names the subject only by a hash. Deliberately, the
-// data vault's history is rewritten here: the right to erasure outranks immutability for
-// personal data.
+// Erasure of one data subject (GDPR art. 17) across the tenant, leaving no trace of them in any
+// answer or later export: pii values of every record that held their data (owned, created or
+// changed by them, or with a pii value naming them) blanked in the record and every version
+// (under old field names and dropped fields too); their id, wherever it appears (owner,
+// created_by, updated_by, version actors and snapshots, share and key creators, audit events),
+// replaced by a stable pseudonym `erased:<16 hex>` (HMAC under the tenant's data key); their
+// membership, shares, uploads and stored idempotent answers removed; exports written before the
+// erasure expired. The audit trail is rewritten in place with signed redactions so it still
+// verifies (audit-redaction.ts). Deliberately, the data vault's history is rewritten too: the
+// right to erasure outranks immutability for personal data.
 
-import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { mayTouchMember } from "../access/grants";
 import { appendAudit } from "../audit/audit-chain";
@@ -14,16 +17,18 @@ import { type CollectionDef, piiNames } from "../collections/collection-schema";
 import { legalHoldFailure } from "../contract/legal-hold";
 import type { ErasureResult } from "../contract/lifecycle";
 import { type Failure, fail, ok, type Result } from "../contract/result";
+import { blindColumn } from "../crypto/field-cipher";
 import { recordVersions } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
+import { deleteExpiredBundles, expireExports } from "../jobs/export-expiry";
 import { encodeFields, type Row, rowToRecord } from "../records/record-codec";
 import { actorOf, readRow } from "../records/record-writes";
+import { indexRecord } from "../records/search";
 import * as ddl from "../sql/ddl";
 import * as ids from "../sql/identifiers";
 import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
-
-export const subjectHash = (sub: string) => createHash("sha256").update(`subject:${sub}`).digest("hex");
+import { redactAudit, type SubjectNames } from "./audit-redaction";
 
 /** Files the subject uploaded: their objects are deleted before the rows (never a row without object). */
 export function uploadsOf(store: Store, sub: string): string[] {
@@ -53,73 +58,166 @@ export function erasureRefusal(store: Store, p: Principal, sub: string): Failure
   return lastOwnerProblem(store, sub) ? fail("conflict", "The subject is the tenant's last owner.") : null;
 }
 
-export function eraseSubject(store: Store, p: Principal, sub: string, files: string[]): Result<ErasureResult> {
+/** The subject's id, pseudonym and emails (the member's, read before the row goes). */
+function namesOf(store: Store, sub: string): SubjectNames & { rawEmails: string[] } {
+  const member = store.sql.exec<{ email: string | null }>("SELECT email FROM members WHERE sub = ?", sub).toArray()[0];
+  const rawEmails = member?.email ? [member.email] : [];
+  return {
+    sub,
+    pseudonym: store.cipher().pseudonym(sub),
+    emails: rawEmails.map((e) => e.toLowerCase()),
+    rawEmails,
+  };
+}
+
+function matchIn(store: Store, def: CollectionDef, n: ReturnType<typeof namesOf>): sel.SubjectMatch {
+  const identifiers = [n.sub, ...n.rawEmails];
+  return {
+    sub: n.sub,
+    actor: `user:${n.sub}`,
+    values: [...new Set(identifiers.map((v) => v.toLowerCase()))],
+    piiColumns: def.fields.filter((f) => f.pii && !f.encrypted).map((f) => f.name),
+    piiPaths: piiNames(def).map((name) => `$.${name}`),
+    sealed: def.fields
+      .filter((f) => f.pii && f.encrypted)
+      .map((f) => ({
+        column: blindColumn(f.name),
+        tokens: identifiers.flatMap((v) => store.cipher().blindTokens(def.name, f.name, v)),
+      })),
+  };
+}
+
+/** Blanks the pii of the records that held the subject's data, in the row and every version. */
+function blankRecords(store: Store, p: Principal, def: CollectionDef, recordIds: string[], now: string): number {
+  const pii = def.fields.filter((f) => f.pii);
+  const paths = piiNames(def).map((n) => `$.${n}`);
+  if (paths.length === 0) return 0;
+  let records = 0;
+  for (const id of recordIds) {
+    ids.exec(store.sql, sel.scrubVersions(def.name, id, paths));
+    scrubChanges(store, def.name, id, paths);
+    const row = readRow(store, def.name, id);
+    if (!row) continue;
+    const blank = encodeFields(store, def, Object.fromEntries(pii.map((f) => [f.name, null])));
+    const version = (row.version as number) + 1;
+    ids.exec(store.sql, ddl.updateRow(def.name, id, { ...blank, version, updated_at: now, updated_by: actorOf(p) }));
+    const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
+    appendChange(store.db, {
+      type: "record.updated",
+      actor: actorOf(p),
+      collection: def.name,
+      id,
+      version,
+      record: rec,
+    });
+    store.db
+      .insert(recordVersions)
+      .values({ collection: def.name, recordId: id, version, op: "erase", data: rec, actor: actorOf(p), at: now })
+      .run();
+    if (row.deleted_at === null) indexRecord(store, def, rec);
+    records++;
+  }
+  return records;
+}
+
+/** Replaces the subject's id with the pseudonym in every system table that names a person. */
+function pseudonymize(store: Store, n: SubjectNames): void {
+  const [actor, stand] = [`user:${n.sub}`, `user:${n.pseudonym}`];
+  store.sql.exec("UPDATE record_versions SET actor = ? WHERE actor = ?", stand, actor);
+  store.sql.exec(
+    "UPDATE record_versions SET data = json_set(data, '$.owner', ?) WHERE json_extract(data, '$.owner') = ?",
+    n.pseudonym,
+    n.sub,
+  );
+  for (const table of ["shares", "api_keys"]) {
+    store.sql.exec(`UPDATE ${table} SET created_by = ? WHERE created_by = ?`, n.pseudonym, n.sub);
+    store.sql.exec(`UPDATE ${table} SET created_by = ? WHERE created_by = ?`, stand, actor);
+  }
+  // The change log names them as actor and owner too.
+  store.sql.exec("UPDATE change_events SET actor = ? WHERE actor = ?", stand, actor);
+  store.sql.exec(
+    "UPDATE change_events SET record = json_set(record, '$.owner', ?) WHERE json_extract(record, '$.owner') = ?",
+    n.pseudonym,
+    n.sub,
+  );
+  // Answers stored for the subject's retried POSTs hold what they wrote (scope: their actor).
+  const scope = `${actor}:`;
+  store.sql.exec("DELETE FROM idempotency_keys WHERE substr(key, 1, length(?)) = ?", scope, scope);
+}
+
+export function eraseSubject(
+  store: Store,
+  p: Principal,
+  sub: string,
+  files: string[],
+  masterKey: string,
+): Result<ErasureResult & { expired: string[] }> {
   const result = inTransaction(store, () => {
     if (lastOwnerProblem(store, sub)) throw new Abort(fail("conflict", "The subject is the tenant's last owner."));
-    let records = 0;
     const now = new Date().toISOString();
+    const names = namesOf(store, sub);
     const defs = store.sql
       .exec<{ definition: string }>("SELECT definition FROM collections")
       .toArray()
       .map((r) => JSON.parse(r.definition) as CollectionDef);
+    let records = 0;
     for (const def of defs) {
-      const pii = def.fields.filter((f) => f.pii);
-      // Every name a pii value may be stored under: current fields, their old names, dropped fields.
-      const paths = piiNames(def).map((n) => `$.${n}`);
-      if (paths.length === 0) continue;
-      for (const { id } of ids.exec<{ id: string }>(store.sql, sel.subjectRecordIds(def.name, sub)).toArray()) {
-        const row = readRow(store, def.name, id) as Row;
-        const blank = encodeFields(store, def, Object.fromEntries(pii.map((f) => [f.name, null])));
-        const version = (row.version as number) + 1;
-        ids.exec(
-          store.sql,
-          ddl.updateRow(def.name, id, { ...blank, version, updated_at: now, updated_by: actorOf(p) }),
-        );
-        ids.exec(store.sql, sel.scrubVersions(def.name, id, paths));
-        scrubChanges(store, def.name, id, paths);
-        const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
-        appendChange(store.db, {
-          type: "record.updated",
-          actor: actorOf(p),
-          collection: def.name,
-          id,
-          version,
-          record: rec,
-        });
-        store.db
-          .insert(recordVersions)
-          .values({ collection: def.name, recordId: id, version, op: "erase", data: rec, actor: actorOf(p), at: now })
-          .run();
-        records++;
+      const held = ids
+        .exec<{ id: string }>(store.sql, sel.subjectRecordIds(def.name, matchIn(store, def, names)))
+        .toArray()
+        .map((r) => r.id);
+      // Ids first, so the erase versions written next carry the pseudonym as owner.
+      for (const [column, from, to] of [
+        ["owner", sub, names.pseudonym],
+        ["created_by", `user:${sub}`, `user:${names.pseudonym}`],
+        ["updated_by", `user:${sub}`, `user:${names.pseudonym}`],
+      ] as const) {
+        ids.exec(store.sql, sel.replaceInColumn(def.name, column, from, to));
       }
+      records += blankRecords(store, p, def, held, now);
     }
+    pseudonymize(store, names);
     const members = store.sql.exec("DELETE FROM members WHERE sub = ?", sub).rowsWritten > 0 ? 1 : 0;
     const shares = store.sql
       .exec<{ n: number }>("SELECT count(*) AS n FROM shares WHERE principal = ?", `user:${sub}`)
       .one().n;
     store.sql.exec("DELETE FROM shares WHERE principal = ?", `user:${sub}`);
     for (const path of files) store.sql.exec("DELETE FROM files WHERE path = ?", path);
+    const auditRedacted = redactAudit(store, masterKey, names);
+    const expired = expireExports(store, now);
+    const counts = { records, members, shares, files: files.length, auditRedacted, exportsExpired: expired.length };
     appendAudit(store.db, {
       actor: actorOf(p),
       action: "privacy.erasure",
       resource: "tenant",
       success: true,
-      details: { subjectHash: subjectHash(sub), records, members, shares, files: files.length },
+      details: { subject: names.pseudonym, ...counts },
     });
-    return { records, members, shares, files };
+    return { ...counts, files, pseudonym: names.pseudonym, expired };
   });
   return isFailure(result) ? result : ok(result);
 }
 
 /**
  * The whole erasure of a subject: refused under legal hold or by the grant rule; the subject's
- * files go first (so no file row ever points at a deleted object), then one transaction.
+ * files go first (so no file row ever points at a deleted object), then one transaction, then
+ * the bundles of the exports it expired.
  */
-export async function erase(store: Store, bucket: R2Bucket, p: Principal, sub: string): Promise<Result<ErasureResult>> {
+export async function erase(
+  store: Store,
+  bucket: R2Bucket,
+  masterKey: string,
+  p: Principal,
+  sub: string,
+): Promise<Result<ErasureResult>> {
   const refused = legalHoldFailure(store.config, "Erasure") ?? erasureRefusal(store, p, sub);
   if (refused) return refused;
   const files = uploadsOf(store, sub);
   const archive = tenantStorage(bucket, store.config.id);
   for (const path of files) await archive.deleteStoredFile(path);
-  return eraseSubject(store, p, sub, files);
+  const erased = eraseSubject(store, p, sub, files, masterKey);
+  if (!erased.ok) return erased;
+  const { expired, ...result } = erased.value;
+  await deleteExpiredBundles(store, bucket, expired);
+  return ok(result);
 }

@@ -212,12 +212,58 @@ export function insertInto(table: "files", row: Record<string, SqlStorageValue>)
   );
 }
 
-/** Records of a collection owned or created by a data subject. */
-export const subjectRecordIds = (collection: string, sub: string) =>
-  statement(
-    `SELECT ${ident("id")} FROM ${collectionTable(collection)} WHERE ${ident("owner")} = ? OR ${ident("created_by")} = ?`,
-    [sub, `user:${sub}`],
+/** How a data subject is found in a collection: their ids, and pii values that name them. */
+export interface SubjectMatch {
+  sub: string;
+  actor: string;
+  /** Lower-cased identifiers (the id, the member's email) compared with plain pii columns. */
+  values: string[];
+  /** Plain pii columns, and the JSON paths of every name a pii value was stored under. */
+  piiColumns: string[];
+  piiPaths: string[];
+  /** Encrypted pii fields: their blind-index columns and the identifiers' tokens. */
+  sealed: { column: string; tokens: string[] }[];
+}
+
+const marks = (values: unknown[]) => values.map(() => "?").join(", ");
+
+/**
+ * Ids of the records that held a subject's data: owned, created or changed by them (now or in any
+ * version), or with a pii value (now or in any version) equal to one of their identifiers.
+ */
+export function subjectRecordIds(collection: string, m: SubjectMatch): Statement {
+  const live = [`${ident("owner")} = ?`, `${ident("created_by")} = ?`, `${ident("updated_by")} = ?`];
+  const liveParams: SqlStorageValue[] = [m.sub, m.actor, m.actor];
+  for (const c of m.piiColumns) {
+    live.push(`lower(${ident(c)}) IN (${marks(m.values)})`);
+    liveParams.push(...m.values);
+  }
+  for (const s of m.sealed) {
+    if (s.tokens.length === 0) continue;
+    live.push(`${ident(s.column)} IN (${marks(s.tokens)})`);
+    liveParams.push(...s.tokens);
+  }
+  const data = ident("data");
+  const past = [`${ident("actor")} = ?`, `json_extract(${data}, '$.owner') = ?`];
+  const pastParams: SqlStorageValue[] = [m.actor, m.sub];
+  for (const path of m.piiPaths) {
+    past.push(`lower(json_extract(${data}, ?)) IN (${marks(m.values)})`);
+    pastParams.push(path, ...m.values);
+  }
+  return statement(
+    `SELECT ${ident("id")} FROM ${collectionTable(collection)} WHERE ${live.join(" OR ")}
+     UNION SELECT ${ident("record_id")} FROM ${ident("record_versions")} WHERE ${ident("collection")} = ? AND (${past.join(" OR ")})`,
+    [...liveParams, collection, ...pastParams],
   );
+}
+
+/** Replaces one value of an id column (owner, created_by, updated_by) everywhere in a collection. */
+export function replaceInColumn(collection: string, column: string, from: string, to: string): Statement {
+  return statement(`UPDATE ${collectionTable(collection)} SET ${ident(column)} = ? WHERE ${ident(column)} = ?`, [
+    to,
+    from,
+  ]);
+}
 
 /** Blanks the given fields (and their old names) in every version snapshot of one record. */
 export function scrubVersions(collection: string, recordId: string, jsonPaths: string[]): Statement {

@@ -1,12 +1,14 @@
 // Hard deletion of a cancelled tenant after its grace period: the object's storage wiped (and
 // its alarm), every R2 object under its prefix deleted in pages, the wrapped data key destroyed
 // (crypto-shredding), and the registry row kept as a tombstone so the id is never reissued.
+// First of all the audit chain is archived outside the tenant's prefix (it outlives the data).
 // Each step is idempotent; the tombstone is written last, so an interrupted deletion resumes.
 import { eq } from "drizzle-orm";
 import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
+import { auditArchive } from "../../durable-objects/storage/audit-archive";
 import { purgeTenantObjects } from "../../durable-objects/storage/tenant-storage";
 import { ApiError } from "../errors";
-import { platformClient } from "../tenant-client";
+import { platformClient, tenantStub } from "../tenant-client";
 import { adminAuditInsert, controlDb } from "./control-db";
 import { forgetExternalId } from "./external-ids";
 import { type TenantRow, tenants } from "./schema";
@@ -29,9 +31,21 @@ export function graceOver(env: Env, tenant: Pick<TenantRow, "cancelledAt">, now:
   return tenant.cancelledAt !== null && now - Date.parse(tenant.cancelledAt) >= graceDays(env) * DAY;
 }
 
+/**
+ * Whether the tenant's audit chain is in the archive (the object writes it, a bounded number of
+ * parts per call). An object already wiped by an interrupted deletion has nothing left to add.
+ */
+async function archiveAudit(env: Env, tenantId: string): Promise<boolean> {
+  const answer = await tenantStub(env, tenantId).archiveAudit();
+  if (answer.ok) return answer.value.complete;
+  if (answer.code === "not_found") return (await auditArchive(env.FILES, tenantId).manifest())?.complete ?? true;
+  throw ApiError.from(answer);
+}
+
 export async function hardDeleteTenant(env: Env, tenant: TenantRow): Promise<{ complete: boolean; objects: number }> {
   const held = legalHoldFailure(tenant, "Deleting the tenant");
   if (held) throw ApiError.from(held);
+  if (!(await archiveAudit(env, tenant.id))) return { complete: false, objects: 0 };
   // The object refuses too if it holds a hold the registry row has not caught up with.
   await platformClient(env, tenant.id).call((s) => s.wipe());
   const purge = await purgeTenantObjects(env.FILES, tenant.id, MAX_PAGES_PER_CALL);

@@ -2,11 +2,17 @@
 
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
-import { AuditEventSchema as AuditEventView, AuditQuerySchema } from "../../durable-objects/contract/audit";
+import {
+  AuditEventSchema as AuditEventView,
+  AuditQuerySchema,
+  VerificationSchema,
+} from "../../durable-objects/contract/audit";
+import { listArchivedAudit, verifyArchivedAudit } from "../../durable-objects/storage/audit-archive";
 import { adminOnly } from "../caller";
 import { controlDb } from "../control/control-db";
 import { adminAudit } from "../control/schema";
 import { getTenant } from "../control/tenant-service";
+import { ApiError } from "../errors";
 import { bearerSecurity, commonErrors, jsonResponse, listOf, newRouter } from "../openapi";
 import { platformClient, tenantClient } from "../tenant-client";
 import { TenantIdSchema } from "./tenant-schemas";
@@ -14,6 +20,15 @@ import { TenantIdSchema } from "./tenant-schemas";
 const AuditEventSchema = AuditEventView.openapi("AuditEvent");
 
 const AuditQuery = AuditQuerySchema;
+const Verification = VerificationSchema.openapi("AuditVerification");
+const TenantParams = z.object({ id: TenantIdSchema.openapi({ param: { name: "id", in: "path" } }) });
+
+/** A deleted tenant's events come from the audit archive (an empty page when it has none). */
+async function archivedEvents(env: Env, id: string, query: z.infer<typeof AuditQuery>) {
+  const archived = await listArchivedAudit(env.FILES, id, query);
+  if (archived && !archived.ok) throw ApiError.from(archived);
+  return archived ? archived.value : { items: [], nextCursor: null };
+}
 
 const AdminEventSchema = z
   .object({
@@ -52,10 +67,7 @@ export const auditRoutes = newRouter()
       summary: "Recompute the hash chain: ok, or the first broken sequence number",
       security: bearerSecurity,
       responses: {
-        200: jsonResponse(
-          z.object({ ok: z.boolean(), count: z.number(), brokenAt: z.number().optional() }),
-          "The verification result.",
-        ),
+        200: jsonResponse(Verification, "The verification result."),
         ...commonErrors,
       },
     }),
@@ -72,14 +84,11 @@ export const auditRoutes = newRouter()
       summary: "A tenant's audit events and the admin events about it (platform admin)",
       security: bearerSecurity,
       middleware: [adminOnly] as const,
-      request: {
-        params: z.object({ id: TenantIdSchema.openapi({ param: { name: "id", in: "path" } }) }),
-        query: AuditQuery,
-      },
+      request: { params: TenantParams, query: AuditQuery },
       responses: {
         200: jsonResponse(
           listOf(AuditEventSchema).extend({ adminEvents: z.array(AdminEventSchema) }),
-          "Tenant events (paged) and the latest 100 admin events about the tenant.",
+          "Tenant events (paged; for a deleted tenant, from its audit archive) and the latest 100 admin events about the tenant.",
         ),
         ...commonErrors,
       },
@@ -89,7 +98,7 @@ export const auditRoutes = newRouter()
       const tenant = await getTenant(c.env, id);
       const events =
         tenant.status === "deleted"
-          ? { items: [], nextCursor: null }
+          ? await archivedEvents(c.env, id, c.req.valid("query"))
           : await platformClient(c.env, id).call((s) => s.auditForPlatform(c.req.valid("query")));
       const adminEvents = await controlDb(c.env)
         .select()
@@ -98,5 +107,29 @@ export const auditRoutes = newRouter()
         .orderBy(desc(adminAudit.id))
         .limit(100);
       return c.json({ ...events, adminEvents }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}/audit-logs/verify",
+      tags: ["Tenants"],
+      summary: "Verify a tenant's audit chain, live or archived after a hard delete (platform admin)",
+      security: bearerSecurity,
+      middleware: [adminOnly] as const,
+      request: { params: TenantParams },
+      responses: {
+        200: jsonResponse(Verification, "As GET /v1/audit/verify: ok and the count, or the first broken sequence."),
+        ...commonErrors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const tenant = await getTenant(c.env, id);
+      if (tenant.status !== "deleted") {
+        return c.json(await platformClient(c.env, id).call((s) => s.verifyAuditForPlatform()), 200);
+      }
+      const verified = await verifyArchivedAudit(c.env.FILES, id, c.env.MASTER_KEY ?? "");
+      return c.json(verified ?? { ok: true, count: 0 }, 200);
     },
   );

@@ -5,6 +5,7 @@ import { LimitsSchema as LimitsView } from "../../durable-objects/contract/confi
 import { SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { JsonValueSchema } from "../../durable-objects/contract/result";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
+import { AUDIT_RETENTION_FLOOR_DAYS } from "../control/audit-floor";
 import { isExternalId, MAX_EXTERNAL_ID_LENGTH } from "../control/external-ids";
 
 export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, "must match ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
@@ -55,9 +56,6 @@ export const SettingsPatchSchema = SettingsSchema.partial()
     path: ["branding"],
   })
   .openapi("SettingsPatch");
-
-/** The audit trail is kept at least 7 years unless a platform admin lowers it (PUT /v1/tenants/{id}). */
-export const AUDIT_RETENTION_FLOOR_DAYS = 2557;
 
 const MimePattern = z
   .string()

@@ -4,6 +4,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { adminOnly, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
+import { auditFloorLowered, belowFloorReason } from "../control/audit-floor";
 import { controlDb } from "../control/control-db";
 import type { Plan } from "../control/plans";
 import { plans, type TenantRow } from "../control/schema";
@@ -64,7 +65,9 @@ export const tenantRoutes = newRouter()
     }),
     async (c) => {
       const actor = requireAdmin(c);
+      const lowered = belowFloorReason(c, c.req.valid("json").settings);
       const row = await createTenant(c.env, actor, c.req.valid("json"));
+      await auditFloorLowered(c.env, actor, row.id, lowered);
       return c.json(view(row, await planLimits(c)), 201);
     },
   )
@@ -122,6 +125,8 @@ export const tenantRoutes = newRouter()
       path: "/v1/tenants/{id}",
       tags: ["Tenants"],
       summary: "Update name, tier, settings, legal hold or limit overrides",
+      description:
+        "settings.auditRetentionDays below 2557 (7 years) needs an X-Silo-Reason header, recorded in the admin audit.",
       security: bearerSecurity,
       middleware: [adminOnly] as const,
       request: { params: IdParam, body: jsonBody(UpdateTenantSchema) },
@@ -129,7 +134,9 @@ export const tenantRoutes = newRouter()
     }),
     async (c) => {
       const actor = requireAdmin(c);
+      const lowered = belowFloorReason(c, c.req.valid("json").settings);
       const row = await updateTenant(c.env, actor, c.req.valid("param").id, c.req.valid("json"));
+      await auditFloorLowered(c.env, actor, row.id, lowered);
       return c.json(view(row, await planLimits(c)), 200);
     },
   )

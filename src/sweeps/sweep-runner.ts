@@ -21,7 +21,8 @@ export const DEFAULT_BUDGET: SweepBudget = { maxTenants: 200, pageSize: 50, conc
 
 /** Which registry rows each kind visits. */
 const STATUSES: Record<SweepKind, RegistryStatus[]> = {
-  retention: ["active", "suspended", "cancelled"],
+  // Deleted tenants too: their audit archive is trimmed as its events pass retention.
+  retention: ["active", "suspended", "cancelled", "deleted"],
   billing: ["active", "suspended", "cancelled"],
   backup: ["active"],
 };

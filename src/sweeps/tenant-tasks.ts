@@ -2,6 +2,7 @@
 // nothing the second time.
 import { sql } from "drizzle-orm";
 import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
+import { trimAuditArchive } from "../../durable-objects/storage/audit-archive";
 import { controlDb } from "../control/control-db";
 import { finalizeRotation } from "../control/key-rotation";
 import { type SweepKind, type TenantRow, usageRollups } from "../control/schema";
@@ -19,6 +20,10 @@ const retention: Task = async (env, tenant): Promise<Record<string, number>> => 
   // A held tenant is neither purged nor hard-deleted, and keeps its retired keys.
   if (legalHoldFailure(tenant, "Retention")) return { held: 1 };
   const now = Date.now();
+  if (tenant.status === "deleted") {
+    const archive = await trimAuditArchive(env.FILES, tenant.id, env.MASTER_KEY ?? "", new Date(now));
+    return { archiveTrimmed: archive.trimmed };
+  }
   if (tenant.status === "cancelled" && graceOver(env, tenant, now)) {
     const deleted = await hardDeleteTenant(env, tenant);
     return { tenantsDeleted: deleted.complete ? 1 : 0, objectsDeleted: deleted.objects };

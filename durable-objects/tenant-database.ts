@@ -26,6 +26,7 @@ import { commitUpload, deleteFileRow, listFiles, Reservations, readFile } from "
 import { clearIntent } from "./files/file-intents";
 import { Gate } from "./gate/gate";
 import * as jobs from "./jobs/job-runner";
+import { fleetReport } from "./lifecycle/fleet-report";
 import { applyRetention } from "./lifecycle/retention";
 import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
 import { erase } from "./privacy/erasure";
@@ -69,7 +70,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Collections, records, search, audit, privacy ---------------------------------------
-
   async createCollection(caller: Caller, body: unknown) {
     return this.admit(caller, "collections:manage", (s, p) => collections.createCollection(s, p, body));
   }
@@ -128,7 +128,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Members, roles, API keys, shares ---------------------------------------------------
-
   async listMembers(caller: Caller, after: string | null = null, limit = 1000) {
     return this.admit(caller, "members:manage", (s) => ok(memberPage(s, after, limit)));
   }
@@ -171,7 +170,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Files (the Worker streams bytes to and from R2; metadata and rules live here) -------
-
   async fileBeginUpload(caller: Caller, input: UploadInput) {
     return this.admit(caller, "files:write", (s, p) => admitUpload(s, this.reservations, p, input));
   }
@@ -216,7 +214,6 @@ export class TenantDatabase extends DurableObject<Env> {
   }
 
   // ---- Platform calls: the control plane, sweeps and jobs (no caller; checked by the Worker) ----
-
   async provision(input: ProvisionInput) {
     return this.tenant.provision(input);
   }
@@ -225,6 +222,11 @@ export class TenantDatabase extends DurableObject<Env> {
     const applied = this.tenant.configure(config, actor);
     if (applied.ok && applied.value.applied) this.gate.configure(config.limits);
     return applied.ok ? ok({ revision: applied.value.revision }) : applied;
+  }
+  /** Migrates now if behind (the migrate sweep wakes every object for this), then reports. */
+  async fleetReport() {
+    await this.tenant.migrate();
+    return this.platform((s) => ok(fleetReport(s, this.tenant.migrationError, this.gate.meter)));
   }
   async usageForPlatform() {
     return this.platform((s) => ok(usageReport(s, this.gate.meter)));

@@ -17,6 +17,7 @@ import { collectionRoutes } from "./routes/collections";
 import { docsRoutes } from "./routes/docs";
 import { exportRoutes } from "./routes/exports";
 import { fileRoutes } from "./routes/files";
+import { fleetRoutes } from "./routes/fleet";
 import { healthRoutes } from "./routes/health";
 import { keyRotationRoutes } from "./routes/key-rotation";
 import { meRoutes } from "./routes/me";
@@ -46,6 +47,7 @@ export function createApp() {
   app.route("/", auditRoutes);
   app.route("/", usageRoutes);
   app.route("/", sweepRoutes);
+  app.route("/", fleetRoutes);
   app.route("/", billingRoutes);
   app.route("/", exportRoutes);
   app.route("/", privacyRoutes);

@@ -5,6 +5,7 @@ import { eq } from "drizzle-orm";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { appendAudit } from "../audit/audit-chain";
 import type { TenantConfig } from "../contract/config";
+import { schemaTagAt } from "../contract/fleet";
 import { fail, ok, type Result } from "../contract/result";
 import { members, meta } from "../db/schema";
 import type { Db } from "../db/store";
@@ -33,6 +34,12 @@ export function schemaIsCurrent(sql: SqlStorage): boolean {
 }
 
 export const migrateSchema = (db: Db) => migrate(db, migrations);
+
+/** The tag of the newest migration applied to this database ("none" before the first). */
+export function appliedSchema(sql: SqlStorage): string {
+  const row = sql.exec<{ at: number | null }>("SELECT max(created_at) AS at FROM __drizzle_migrations").one();
+  return schemaTagAt(row.at === null ? null : Number(row.at));
+}
 
 export function loadConfig(sql: SqlStorage): TenantConfig | null {
   const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'config'").toArray()[0];

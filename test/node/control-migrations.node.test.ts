@@ -130,7 +130,14 @@ describe("control plane schema and D1 migrations", () => {
     generateInto(fresh);
     const fromSchema = describeSchema(apply(sqlFiles(fresh).map((f) => join(fresh, f))));
     const fromMigrations = describeSchema(apply(sqlFiles(migrationsDir).map((f) => join(migrationsDir, f))));
-    expect(Object.keys(fromSchema)).toEqual(["admin_audit", "plans", "sweep_runs", "tenants", "usage_rollups"]);
+    expect(Object.keys(fromSchema)).toEqual([
+      "admin_audit",
+      "plans",
+      "sweep_runs",
+      "tenant_errors",
+      "tenants",
+      "usage_rollups",
+    ]);
     expect(fromMigrations).toEqual(fromSchema);
   });
 

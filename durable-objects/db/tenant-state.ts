@@ -81,7 +81,7 @@ export class TenantState {
       return;
     }
     try {
-      await lifecycle.migrateSchema(this.db);
+      await lifecycle.migrateSchema(this.db, this.storage);
       this.migrationError = null;
     } catch (err) {
       this.migrationError = String(err instanceof Error ? err.message : err).slice(0, 500);

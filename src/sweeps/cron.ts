@@ -1,6 +1,7 @@
 // The cron triggers: each one starts a run of its kind (unless one is still open) and then
 // advances every open run, so an unfinished sweep continues on whichever tick comes next.
 import type { SweepKind } from "../control/schema";
+import { pruneServerErrors } from "../control/tenant-errors";
 import { advanceSweeps, type SweepBudget, startRun, visitCount } from "./sweep-runner";
 import { openRuns } from "./sweep-runs";
 
@@ -18,6 +19,8 @@ const ONLY_WHEN_NEEDED = new Set<SweepKind>(["reconcile"]);
 
 export async function runCron(env: Env, cron: string, budget?: SweepBudget) {
   const kind = CRON_KINDS[cron];
+  // Hourly: server-error counts older than a day are no alert's source any more.
+  if (kind === "billing") await pruneServerErrors(env);
   if (kind && (await openRuns(env, kind)).length === 0) {
     if (!ONLY_WHEN_NEEDED.has(kind) || (await visitCount(env, kind)) > 0) await startRun(env, kind, "cron");
   }

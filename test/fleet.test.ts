@@ -360,6 +360,28 @@ describe("registry and objects in step", () => {
     ).toBe("provisioning");
     expect(await alertsOf(never)).toEqual([]);
   });
+  it("a create whose object does not answer keeps its row and is finished by reconcile, not reissued", async () => {
+    const token = await adminToken();
+    const id = uniqueId("lostcreate");
+    const body = { id, name: "Lost", tier: "pro", owner: { sub: "pat" } };
+    const res = await callOn({ TENANT_DB: failing(["provision"], [id]) }, "/v1/tenants", {
+      method: "POST",
+      token,
+      body,
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("180");
+    expect((await json<{ detail: string }>(res)).detail).toContain("reconcile");
+    expect((await call(`/v1/tenants/${id}`, { token })).status).toBe(404);
+    // The id stays claimed: a second create is refused, not provisioned twice.
+    expect((await call("/v1/tenants", { method: "POST", token, body })).status).toBe(409);
+    await env.CONTROL_DB.prepare("UPDATE tenants SET created_at = ? WHERE id = ?")
+      .bind(new Date(Date.now() - 10 * 60_000).toISOString(), id)
+      .run();
+    await cron("* * * * *");
+    expect((await json<{ status: string }>(await call(`/v1/tenants/${id}`, { token }))).status).toBe("active");
+    expect((await call("/v1/me", { token: await userToken(id, "pat") })).status).toBe(200);
+  });
 });
 
 describe("alerts", () => {

@@ -75,11 +75,18 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       actor: actorName(actor),
     });
   } catch (err) {
+    // No answer: the object may or may not be provisioned. Removing the row could orphan an
+    // object that was, so the row stays and the reconcile sweep finishes the create.
     console.error(JSON.stringify({ msg: "provision failed", tenant: id, error: String(err) }));
-    provisioned = { ok: false, code: "service_unavailable", detail: "Provisioning failed; try again." };
+    throw new ApiError(
+      "service_unavailable",
+      `Tenant '${id}' is saved but its database did not answer; the reconcile sweep finishes creating it within a few minutes (GET /v1/tenants/${id} answers once it is active).`,
+      {},
+      { "Retry-After": String(RECONCILE_RETRY_AFTER_S * 3) },
+    );
   }
   if (!provisioned.ok) {
-    // All or nothing: a tenant whose object could not be initialised leaves no registry row.
+    // All or nothing: a tenant whose object refused to initialise leaves no registry row.
     await db.delete(tenants).where(and(eq(tenants.id, id), eq(tenants.status, "provisioning")));
     throw new ApiError("service_unavailable", provisioned.detail);
   }

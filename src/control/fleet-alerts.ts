@@ -3,6 +3,7 @@
 // failures in the newest run of each sweep, failed migrations, configuration not applied, and
 // creates that never finished. Each alert clears when its source does.
 import { inArray } from "drizzle-orm";
+import { LIMIT_OF_METRIC } from "../../durable-objects/contract/usage";
 import { STUCK_PROVISIONING_MS } from "../sweeps/sweep-runner";
 import { latestFinishedRuns } from "../sweeps/sweep-runs";
 import { controlDb } from "./control-db";
@@ -34,15 +35,6 @@ export const NEAR_LIMIT = 0.8;
 
 /** Limits are validated up to this value, which means "no limit". */
 const UNLIMITED_LIMIT = Number.MAX_SAFE_INTEGER;
-
-/** Usage metrics with the limit that bounds each. */
-export const LIMIT_OF_METRIC = {
-  storageBytes: "maxStorageBytes",
-  records: "maxRecords",
-  members: "maxMembers",
-  collections: "maxCollections",
-  requests: "maxRequestsPerMonth",
-} as const;
 
 export async function fleetAlerts(env: Env, now = Date.now()): Promise<Alert[]> {
   const db = controlDb(env);

@@ -2,7 +2,7 @@
 // schema the fleet is on (GET /v1/fleet/schema), with a button to roll migrations or reconcile.
 import { Hono } from "hono";
 import { html } from "hono/html";
-import { formatCount, formatDateTime, formatLimit, formatMetric, formatPercent, metricLabel } from "./format";
+import { formatCount, formatDateTime, formatMetric, formatPercent, metricLabel } from "./format";
 import { csrfField, page } from "./layout";
 import type { PortalEnv } from "./portal";
 
@@ -28,10 +28,10 @@ const KIND_LABELS: Record<string, string> = {
 function detail(a: Alert): string {
   switch (a.kind) {
     case "near_limit": {
-      const limitKey = a.metric === "storageBytes" ? "maxStorageBytes" : "";
-      const limit = limitKey ? formatLimit(limitKey, a.limit) : formatCount(a.limit);
+      // The limit is in the metric's own unit (bytes for storage).
+      const metric = a.metric ?? "";
       const share = a.limit ? ` (${formatPercent(a.value / a.limit)})` : "";
-      return `${metricLabel(a.metric ?? "")}: ${formatMetric(a.metric ?? "", a.value)} of ${limit}${share}`;
+      return `${metricLabel(metric)}: ${formatMetric(metric, a.value)} of ${formatMetric(metric, a.limit)}${share}`;
     }
     case "errors":
       return `${formatCount(a.value)} ${a.value === 1 ? "answer" : "answers"} with a 5xx status`;

@@ -1,13 +1,6 @@
 // `silo fleet schema` and `silo fleet alerts`: the fleet's schema versions and the tenants that
 // need an operator, with numbers read as the portal shows them.
-import {
-  formatCount,
-  formatDateTime,
-  formatLimit,
-  formatMetric,
-  formatPercent,
-  metricLabel,
-} from "../portal/format.ts";
+import { formatCount, formatDateTime, formatMetric, formatPercent, metricLabel } from "../portal/format.ts";
 
 const pad = (value, width) => String(value ?? "").padEnd(width);
 const plural = (n, one, many = `${one}s`) => `${formatCount(n)} ${n === 1 ? one : many}`;
@@ -23,8 +16,9 @@ const ALERT_LABELS = {
 
 function alertDetail(a) {
   if (a.kind === "near_limit") {
-    const key = a.metric === "storageBytes" ? "maxStorageBytes" : "";
-    return `${metricLabel(a.metric ?? "")} ${formatMetric(a.metric ?? "", a.value)} of ${formatLimit(key, a.limit)} (${formatPercent(a.value / a.limit)})`;
+    // The limit is in the metric's own unit (bytes for storage).
+    const metric = a.metric ?? "";
+    return `${metricLabel(metric)} ${formatMetric(metric, a.value)} of ${formatMetric(metric, a.limit)} (${formatPercent(a.value / a.limit)})`;
   }
   if (a.kind === "errors") return plural(a.value, "error");
   if (a.kind === "config_behind") return `applied ${formatCount(a.value)} of version ${formatCount(a.limit)}`;

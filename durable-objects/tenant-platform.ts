@@ -21,6 +21,7 @@ import { TenantState } from "./db/tenant-state";
 import { Reservations } from "./files/file-catalog";
 import { Gate, WRITE_PERMISSIONS } from "./gate/gate";
 import * as jobs from "./jobs/job-runner";
+import { fleetReport } from "./lifecycle/fleet-report";
 import { applyRetention } from "./lifecycle/retention";
 import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
 import { aggregate } from "./records/admin-aggregate";
@@ -58,6 +59,11 @@ export abstract class TenantPlatform extends DurableObject<Env> {
     if (applied.ok && applied.value.applied) this.gate.configure(config.limits);
     if (applied.ok && applied.value.applied) this.realtime.publish(this.tenant.store());
     return applied.ok ? ok({ revision: applied.value.revision }) : applied;
+  }
+  /** Migrates now if behind (the migrate sweep wakes every object for this), then reports. */
+  async fleetReport() {
+    await this.tenant.migrate();
+    return this.platform((s) => ok(fleetReport(s, this.tenant.migrationError, this.gate.meter)));
   }
   async usageForPlatform() {
     return this.platform((s) => ok(usageReport(s, this.gate.meter)));

@@ -20,6 +20,7 @@ import { collectionRoutes } from "./routes/collections";
 import { docsRoutes } from "./routes/docs";
 import { exportRoutes } from "./routes/exports";
 import { fileRoutes } from "./routes/files";
+import { fleetRoutes } from "./routes/fleet";
 import { healthRoutes } from "./routes/health";
 import { keyRotationRoutes } from "./routes/key-rotation";
 import { meRoutes } from "./routes/me";
@@ -53,6 +54,7 @@ export function createApp() {
   app.route("/", changeRoutes);
   app.route("/", usageRoutes);
   app.route("/", sweepRoutes);
+  app.route("/", fleetRoutes);
   app.route("/", billingRoutes);
   app.route("/", exportRoutes);
   app.route("/", backupRoutes);

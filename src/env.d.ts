@@ -17,8 +17,6 @@ interface SiloSecrets {
   EXPORT_CHUNK_ROWS?: string;
   /** "enabled" in production to place tenants in their Durable Object jurisdiction. */
   DO_JURISDICTIONS?: string;
-  /** Optional Workers Analytics Engine dataset: one data point per request. */
-  METRICS?: AnalyticsEngineDataset;
   /** "true" lets webhooks deliver to http(s)://localhost and 127.0.0.1 (local development only). */
   ALLOW_LOCAL_WEBHOOKS?: string;
   /** "off" silences the per-request log line (the test suite sets it). */

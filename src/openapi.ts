@@ -33,6 +33,9 @@ export const ProblemSchema = z
     version: z.number().int().optional().openapi({ description: "precondition_failed: the record's version." }),
     operation: z.number().int().optional().openapi({ description: "A batch: the index of the failed operation." }),
     retryAfter: z.number().optional().openapi({ description: "rate_limited: seconds, as in Retry-After." }),
+    config: z.object({ version: z.number().int(), applied: z.number().int() }).optional().openapi({
+      description: "service_unavailable after a saved tenant change: the version saved and the one applied.",
+    }),
     missing: z
       .array(z.string())
       .optional()
@@ -64,9 +67,12 @@ export const commonErrors = {
   410: problem("The tenant has been cancelled (tenant_cancelled)."),
   413: problem("The request body is over the limit (payload_too_large)."),
   429: rateLimited,
-  503: problem("The tenant is busy or being restored; retry after the given seconds (service_unavailable).", {
-    "Retry-After": headerOf("Seconds to wait before retrying."),
-  }),
+  503: problem(
+    "The tenant is busy or being restored, or a saved change is not applied yet; retry after the given seconds (service_unavailable).",
+    {
+      "Retry-After": headerOf("Seconds to wait before retrying."),
+    },
+  ),
 } as const;
 
 export const conflictError = {

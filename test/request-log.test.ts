@@ -37,4 +37,26 @@ describe("request log", () => {
     expect(raw).not.toContain(t.ownerToken);
     expect(raw).not.toContain("top secret value");
   });
+
+  // wrangler declares the METRICS dataset, but locally (miniflare, the vitest plugin) its writes are
+  // dropped and cannot be read back, so this injects a binding that records them.
+  it("writes one Analytics Engine data point per request when the METRICS binding exists", async () => {
+    const t = await createTenant();
+    const points: AnalyticsEngineDataPoint[] = [];
+    const metrics: AnalyticsEngineDataset = { writeDataPoint: (p) => void points.push(p ?? {}) };
+    const { createApp } = await import("../src/app");
+    const app = createApp();
+    const request = new Request("https://silo.test/v1/me", { headers: { authorization: `Bearer ${t.ownerToken}` } });
+    const res = await expectDocumented(request, await app.request(request, {}, { ...env, METRICS: metrics }));
+    expect(res.status).toBe(200);
+    expect(points).toHaveLength(1);
+    expect(points[0]).toMatchObject({ indexes: [t.id], blobs: ["/v1/me", "GET", "user"] });
+    expect(points[0]?.doubles?.[0]).toBe(200);
+    expect(typeof points[0]?.doubles?.[1]).toBe("number");
+    // Without the binding nothing is written and the request is answered the same.
+    const { METRICS: _none, ...without } = env;
+    const plain = await app.request(new Request(request), {}, without);
+    expect(plain.status).toBe(200);
+    expect(points).toHaveLength(1);
+  });
 });

@@ -20,6 +20,15 @@ export const MeSchema = z.object({
 });
 export type MeView = z.infer<typeof MeSchema>;
 
+/** The usage metrics that a limit bounds, each with its limit (the portal's bars, the fleet's alerts). */
+export const LIMIT_OF_METRIC = {
+  storageBytes: "maxStorageBytes",
+  records: "maxRecords",
+  members: "maxMembers",
+  collections: "maxCollections",
+  requests: "maxRequestsPerMonth",
+} as const;
+
 const PeriodSchema = z.object({ period: z.string(), metrics: z.record(z.string(), z.number()) });
 export type PeriodUsage = z.infer<typeof PeriodSchema>;
 

@@ -16,6 +16,8 @@ import type { Db, Store } from "./store";
 
 export class TenantState {
   config: TenantConfig | null = null;
+  /** Why the last migration attempt failed (the tenant goes on serving on its old schema). */
+  migrationError: string | null = null;
   private dbInstance: Db | null = null;
   /** Collection definitions cached across requests; every change goes through this object. */
   private readonly defs = new Map<string, CollectionDef>();
@@ -72,12 +74,30 @@ export class TenantState {
    */
   async start(bucket: R2Bucket): Promise<void> {
     if (!lifecycle.hasDatabase(this.storage.sql)) return;
-    if (!lifecycle.schemaIsCurrent(this.storage.sql)) await lifecycle.migrateSchema(this.db);
+    await this.migrate();
     this.config = lifecycle.loadConfig(this.storage.sql);
     this.restoring = restoreOpen(this.storage.sql);
     // File writes an earlier instance left between R2 and the catalogue (a crash, an eviction).
     const store = this.store();
     if (store) await settleFiles(store, bucket);
+  }
+
+  /**
+   * Applies the bundled migrations the database lacks. They run in one transaction, so a failing
+   * one leaves the schema as it was: the failure is kept (and reported), the tenant serves on.
+   */
+  async migrate(): Promise<void> {
+    if (!lifecycle.hasDatabase(this.storage.sql) || lifecycle.schemaIsCurrent(this.storage.sql)) {
+      this.migrationError = null;
+      return;
+    }
+    try {
+      await lifecycle.migrateSchema(this.db, this.storage);
+      this.migrationError = null;
+    } catch (err) {
+      this.migrationError = String(err instanceof Error ? err.message : err).slice(0, 500);
+      console.error(JSON.stringify({ msg: "tenant migration failed", error: this.migrationError }));
+    }
   }
 
   async provision(input: lifecycle.ProvisionInput): Promise<Result<{ provisioned: true }>> {

@@ -5,6 +5,7 @@ import { eq } from "drizzle-orm";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { appendAudit } from "../audit/audit-chain";
 import type { TenantConfig } from "../contract/config";
+import { schemaTagAt } from "../contract/fleet";
 import { fail, ok, type Result } from "../contract/result";
 import { members, meta } from "../db/schema";
 import type { Db } from "../db/store";
@@ -32,7 +33,54 @@ export function schemaIsCurrent(sql: SqlStorage): boolean {
   return Number(row.at ?? 0) >= LATEST_MIGRATION;
 }
 
-export const migrateSchema = (db: Db) => migrate(db, migrations);
+/**
+ * Applies the bundled migrations the database lacks, all in one transaction. drizzle reports a
+ * failure only as "Rollback", so the failing statement is found by replaying the pending ones
+ * in a transaction that is always rolled back, and its own message is thrown instead.
+ */
+export async function migrateSchema(db: Db, storage?: DurableObjectStorage): Promise<void> {
+  try {
+    await migrate(db, migrations);
+  } catch (err) {
+    throw new Error((storage && failingStatement(storage)) || String(err instanceof Error ? err.message : err));
+  }
+}
+
+class RolledBack extends Error {}
+
+function failingStatement(storage: DurableObjectStorage): string | null {
+  const applied = storage.sql
+    .exec<{ at: number | null }>("SELECT max(created_at) AS at FROM __drizzle_migrations")
+    .one().at;
+  const pending = migrations.journal.entries.filter((e) => e.when > Number(applied ?? 0));
+  let found: string | null = null;
+  try {
+    storage.transactionSync(() => {
+      for (const entry of pending) {
+        const sql = migrations.migrations[`m${String(entry.idx).padStart(4, "0")}`] ?? "";
+        for (const stmt of sql.split("--> statement-breakpoint")) {
+          if (!stmt.trim()) continue;
+          try {
+            storage.sql.exec(stmt);
+          } catch (err) {
+            found = `${entry.tag}: ${err instanceof Error ? err.message : String(err)}`;
+            throw err;
+          }
+        }
+      }
+      throw new RolledBack();
+    });
+  } catch {
+    // Always rolled back: this only looks for the statement that fails.
+  }
+  return found;
+}
+
+/** The tag of the newest migration applied to this database ("none" before the first). */
+export function appliedSchema(sql: SqlStorage): string {
+  const row = sql.exec<{ at: number | null }>("SELECT max(created_at) AS at FROM __drizzle_migrations").one();
+  return schemaTagAt(row.at === null ? null : Number(row.at));
+}
 
 export function loadConfig(sql: SqlStorage): TenantConfig | null {
   const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'config'").toArray()[0];

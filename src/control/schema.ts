@@ -39,7 +39,18 @@ export const tenants = sqliteTable(
     ownerSub: text("owner_sub").notNull(),
     /** The identity provider's organisation id that selects this tenant; set once, never reissued. */
     externalId: text("external_id"),
+    /** The configuration's version: every change bumps it (the object reports what it applied). */
     revision: integer().notNull().default(1),
+    /** The revision the tenant's object last said it holds. */
+    configApplied: integer("config_applied").notNull().default(0),
+    /** The newest tenant-schema migration the object reported as applied (its drizzle tag). */
+    schemaTag: text("schema_tag"),
+    /** Why the object's last migration attempt failed (cleared by a later success), and when. */
+    schemaError: text("schema_error"),
+    schemaFailedAt: text("schema_failed_at"),
+    /** The usage gauges and counters the object last reported, and when (alerts read them). */
+    usage: text({ mode: "json" }).$type<Record<string, number>>().notNull().default({}),
+    reportedAt: text("reported_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
     cancelledAt: text("cancelled_at"),
@@ -70,7 +81,8 @@ export const adminAudit = sqliteTable(
   (t) => [index("admin_audit_target").on(t.target, t.id)],
 );
 
-export type SweepKind = "retention" | "billing" | "backup";
+export const SWEEP_KINDS = ["retention", "billing", "backup", "migrate", "reconcile"] as const;
+export type SweepKind = (typeof SWEEP_KINDS)[number];
 export type SweepStatus = "pending" | "running" | "completed" | "failed";
 
 export const sweepRuns = sqliteTable(
@@ -94,13 +106,27 @@ export const sweepRuns = sqliteTable(
   },
   (t) => [
     index("sweep_runs_open").on(t.status, t.startedAt),
-    check("sweep_runs_kind_check", sql`kind IN ('retention', 'billing', 'backup')`),
+    check("sweep_runs_kind_check", sql`kind IN ('retention', 'billing', 'backup', 'migrate', 'reconcile')`),
     check("sweep_runs_status_check", sql`status IN ('pending', 'running', 'completed', 'failed')`),
     check("sweep_runs_trigger_check", sql`trigger IN ('cron', 'manual')`),
   ],
 );
 
 export type SweepRun = typeof sweepRuns.$inferSelect;
+
+/** 5xx answers per tenant and minute (written by the request log): the alerts' "errors in the last hour". */
+export const tenantErrors = sqliteTable(
+  "tenant_errors",
+  {
+    tenantId: text("tenant_id").notNull(),
+    /** The minute, as an ISO prefix: "2026-12-01T10:18". */
+    minute: text().notNull(),
+    count: integer().notNull().default(0),
+    lastStatus: integer("last_status").notNull(),
+    lastRoute: text("last_route"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.minute] }), index("tenant_errors_minute").on(t.minute)],
+);
 
 export const usageRollups = sqliteTable(
   "usage_rollups",

@@ -1,7 +1,8 @@
 // Tenant management: provisioning, listing, updates and status transitions. D1 is the registry;
 // every change is pushed to the tenant's object at once so the request path never reads D1.
-import { and, asc, eq, gt, like, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, like, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Limits, Settings } from "../../durable-objects/contract/config";
+import { LATEST_SCHEMA } from "../../durable-objects/contract/fleet";
 import type { Result } from "../../durable-objects/contract/result";
 import { generateTenantId } from "../../durable-objects/contract/tenant-id";
 import { wrapNewDataKey } from "../../durable-objects/contract/wrapped-key";
@@ -74,16 +75,27 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       actor: actorName(actor),
     });
   } catch (err) {
+    // No answer: the object may or may not be provisioned. Removing the row could orphan an
+    // object that was, so the row stays and the reconcile sweep finishes the create.
     console.error(JSON.stringify({ msg: "provision failed", tenant: id, error: String(err) }));
-    provisioned = { ok: false, code: "service_unavailable", detail: "Provisioning failed; try again." };
+    throw new ApiError(
+      "service_unavailable",
+      `Tenant '${id}' is saved but its database did not answer; the reconcile sweep finishes creating it within a few minutes (GET /v1/tenants/${id} answers once it is active).`,
+      {},
+      { "Retry-After": String(RECONCILE_RETRY_AFTER_S * 3) },
+    );
   }
   if (!provisioned.ok) {
-    // All or nothing: a tenant whose object could not be initialised leaves no registry row.
+    // All or nothing: a tenant whose object refused to initialise leaves no registry row.
     await db.delete(tenants).where(and(eq(tenants.id, id), eq(tenants.status, "provisioning")));
     throw new ApiError("service_unavailable", provisioned.detail);
   }
   const [updated] = await db.batch([
-    db.update(tenants).set({ status: "active" }).where(eq(tenants.id, id)).returning(),
+    db
+      .update(tenants)
+      .set({ status: "active", configApplied: row.revision, schemaTag: LATEST_SCHEMA })
+      .where(eq(tenants.id, id))
+      .returning(),
     adminAuditInsert(db, actor, "tenant.create", id, {
       tier: input.tier,
       owner: input.owner.sub,
@@ -104,7 +116,8 @@ export interface ListQuery {
 }
 
 export async function listTenants(env: Env, query: ListQuery): Promise<TenantRow[]> {
-  const where: SQL[] = [];
+  // A row still provisioning is no tenant yet (the reconcile sweep finishes or rolls it back).
+  const where: SQL[] = [ne(tenants.status, "provisioning")];
   if (query.status) where.push(eq(tenants.status, query.status));
   if (query.tier) where.push(eq(tenants.tier, query.tier));
   if (query.after) where.push(gt(tenants.id, query.after));
@@ -195,6 +208,8 @@ export async function transitionTenant(
   const db = controlDb(env);
   const row = await getTenant(env, id);
   const rule = TRANSITIONS[action];
+  // Asked again while the object has not applied it yet: push it again instead of refusing.
+  if (row.status === rule.to && row.configApplied < row.revision) return pushConfig(env, db, actor, row);
   if (!rule.from.includes(row.status)) {
     throw new ApiError("conflict", `Cannot ${action} a tenant that is ${row.status}.`, { status: row.status });
   }
@@ -242,25 +257,41 @@ export async function commit(
   // A newly assigned external id may be remembered here as unknown: let it work at once.
   if (next?.externalId && next.externalId !== row.externalId) forgetExternalId(next.externalId);
   if (!next) throw new ApiError("conflict", `Tenant '${row.id}' changed concurrently; retry.`);
-  await pushConfig(env, db, actor, next);
-  return next;
+  return pushConfig(env, db, actor, next);
 }
 
-/** Pushes a registry row's configuration to the tenant's object. */
-export async function pushConfig(env: Env, db: ControlDb, actor: AdminActor, row: TenantRow): Promise<void> {
+/** Seconds a caller is told to wait for the reconcile sweep (the per-minute cron) to apply a change. */
+export const RECONCILE_RETRY_AFTER_S = 60;
+
+/**
+ * Pushes a registry row's configuration to the tenant's object and records the revision the
+ * object answers it holds. A push that fails leaves the change saved and pending: the answer
+ * says so (503, never "done"), and the reconcile sweep pushes it again within a minute.
+ */
+export async function pushConfig(env: Env, db: ControlDb, actor: AdminActor, row: TenantRow): Promise<TenantRow> {
   rememberJurisdiction(row.id, row.jurisdiction);
   const plan = await requirePlan(db, row.tier);
-  let pushed: { ok: boolean };
+  let pushed: Result<{ revision: number }>;
   try {
     pushed = await tenantStub(env, row.id).configure(tenantConfig(row, plan.limits), actorName(actor));
   } catch (err) {
     console.error(JSON.stringify({ msg: "config push failed", tenant: row.id, error: String(err) }));
-    pushed = { ok: false };
+    pushed = { ok: false, code: "service_unavailable", detail: String(err) };
   }
   if (!pushed.ok) {
     throw new ApiError(
       "service_unavailable",
-      "The change is saved but the tenant has not applied it yet; repeat the request to apply it.",
+      `The change is saved (version ${row.revision}) but the tenant's object has not applied it yet; the reconcile sweep applies it within a minute. GET /v1/tenants/${row.id} shows config.applied.`,
+      { config: { version: row.revision, applied: row.configApplied } },
+      { "Retry-After": String(RECONCILE_RETRY_AFTER_S) },
     );
   }
+  const applied = Math.max(row.configApplied, pushed.value.revision);
+  if (applied !== row.configApplied) {
+    await db
+      .update(tenants)
+      .set({ configApplied: sql`max(${tenants.configApplied}, ${applied})` })
+      .where(eq(tenants.id, row.id));
+  }
+  return { ...row, configApplied: applied };
 }

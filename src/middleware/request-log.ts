@@ -1,10 +1,13 @@
 // One structured JSON log line per request: request id, tenant, principal kind, route, status,
 // duration and rate-limit state. Never a secret, a token or record contents. When the optional
-// Analytics Engine binding METRICS exists, the same figures become a data point per request.
+// Analytics Engine binding METRICS exists, the same figures become a data point per request. A
+// 5xx answer for a tenant is also counted in D1, where the fleet's alerts read it.
 
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
+import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
 import type { AppEnv } from "../context";
+import { recordServerError } from "../control/tenant-errors";
 
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = Date.now();
@@ -28,4 +31,14 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
     blobs: [line.route, line.method, line.principal],
     doubles: [line.status, line.durationMs],
   });
+  if (tenant && TENANT_ID_PATTERN.test(tenant) && line.status >= 500 && c.env?.CONTROL_DB) {
+    const counted = recordServerError(c.env, tenant, line.status, line.route).catch((err: unknown) =>
+      console.error(JSON.stringify({ msg: "error count failed", tenant, error: String(err) })),
+    );
+    try {
+      c.executionCtx.waitUntil(counted);
+    } catch {
+      await counted; // no execution context (app.request in tests): count before answering
+    }
+  }
 });

@@ -37,7 +37,7 @@ export function page(title: string, body: Html, opts: { csrf?: string; flash?: s
   <strong>Silo admin</strong>
   ${
     opts.csrf
-      ? html`<nav aria-label="Main"><a href="/admin/tenants">Tenants</a><a href="/admin/tenants/new">New tenant</a><a href="/admin/plans">Plans</a><a href="/admin/billing">Billing</a><a href="/admin/sweeps">Sweeps</a><a href="/docs">API reference</a></nav>
+      ? html`<nav aria-label="Main"><a href="/admin/fleet">Fleet</a><a href="/admin/tenants">Tenants</a><a href="/admin/tenants/new">New tenant</a><a href="/admin/plans">Plans</a><a href="/admin/billing">Billing</a><a href="/admin/sweeps">Sweeps</a><a href="/docs">API reference</a></nav>
   <form method="post" action="/admin/sign-out"><input type="hidden" name="_csrf" value="${opts.csrf}"><button class="secondary" type="submit">Sign out</button></form>`
       : ""
   }

@@ -2,15 +2,16 @@
 // ("12.3 MiB of 50 GiB (0.02%)"), marked warning over 80% and critical at the limit. Pure HTML
 // and CSS; the state is also said in words, not only in colour.
 import { html } from "hono/html";
+import { LIMIT_OF_METRIC } from "../../durable-objects/contract/usage";
 import { formatLimit, formatMetric, formatPercent, UNLIMITED } from "./format";
 
 /** The usage counters that have a limit, with the limit that bounds each. */
 export const LIMITED_METRICS = [
-  { metric: "storageBytes", limit: "maxStorageBytes", label: "Storage" },
-  { metric: "records", limit: "maxRecords", label: "Records" },
-  { metric: "members", limit: "maxMembers", label: "Members" },
-  { metric: "collections", limit: "maxCollections", label: "Collections" },
-  { metric: "requests", limit: "maxRequestsPerMonth", label: "Requests this month" },
+  { metric: "storageBytes", limit: LIMIT_OF_METRIC.storageBytes, label: "Storage" },
+  { metric: "records", limit: LIMIT_OF_METRIC.records, label: "Records" },
+  { metric: "members", limit: LIMIT_OF_METRIC.members, label: "Members" },
+  { metric: "collections", limit: LIMIT_OF_METRIC.collections, label: "Collections" },
+  { metric: "requests", limit: LIMIT_OF_METRIC.requests, label: "Requests this month" },
 ] as const;
 
 export type Level = "ok" | "warn" | "critical";

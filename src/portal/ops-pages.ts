@@ -83,7 +83,7 @@ export function opsPages() {
         "Sweeps",
         html`<h1>Sweeps</h1>
 <form method="post" action="/admin/sweeps">${csrfField(csrf)}
-<label for="kind">Run a sweep now</label><select id="kind" name="kind"><option>retention</option><option>billing</option><option>backup</option></select>
+<label for="kind">Run a sweep now</label><select id="kind" name="kind"><option>retention</option><option>billing</option><option>backup</option><option>migrate</option><option>reconcile</option></select>
 <button type="submit">Start</button></form>
 <table><thead><tr><th scope="col">Started</th><th scope="col">Kind</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Took</th><th scope="col" class="num">Tenants</th><th scope="col" class="num">Failures</th><th scope="col">Counts</th></tr></thead>
 <tbody>${(res.ok ? res.body.items : []).map(

@@ -1,6 +1,7 @@
-// The admin portal at /admin: sign-in with a platform-admin token, then pages for tenants,
-// plans, billing and sweeps. Server-rendered, no client-side JavaScript; every form carries the
-// session's CSRF token; every action goes through the API with the admin's own token.
+// The admin portal at /admin: sign-in with a platform-admin token, then the fleet (alerts and
+// schema, the front page) and pages for tenants, plans, billing and sweeps. Server-rendered, no
+// client-side JavaScript; every form carries the session's CSRF token; every action goes through
+// the API with the admin's own token.
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { html } from "hono/html";
@@ -8,6 +9,7 @@ import { decodeJwt } from "jose";
 import type { AppEnv } from "../context";
 import { type ApiFetch, apiClient } from "./api-client";
 import { backupPages } from "./backup-pages";
+import { fleetPages } from "./fleet-pages";
 import { csrfField, page } from "./layout";
 import { opsPages } from "./ops-pages";
 import { COOKIE, cookieHeader, csrfMatches, openSession, type Session, sealSession } from "./session";
@@ -41,7 +43,7 @@ export function createPortal(fetchApi: ApiFetch) {
   const portal = new Hono<PortalEnv>();
 
   portal.get("/admin", (c) => {
-    if (openSession(c.env, getCookie(c, COOKIE))) return c.redirect("/admin/tenants", 303);
+    if (openSession(c.env, getCookie(c, COOKIE))) return c.redirect("/admin/fleet", 303);
     return c.html(signInPage());
   });
 
@@ -61,7 +63,7 @@ export function createPortal(fetchApi: ApiFetch) {
     }
     const { value } = sealSession(c.env, token, exp);
     c.header("set-cookie", cookieHeader(value, 3600));
-    return c.redirect("/admin/tenants", 303);
+    return c.redirect("/admin/fleet", 303);
   });
 
   // Everything below needs a session; every POST needs its CSRF token.
@@ -92,6 +94,7 @@ export function createPortal(fetchApi: ApiFetch) {
   portal.route("/", tenantPages());
   portal.route("/", backupPages());
   portal.route("/", opsPages());
+  portal.route("/", fleetPages());
   return portal;
 }
 

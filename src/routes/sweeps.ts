@@ -2,16 +2,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly, requireAdmin } from "../caller";
 import { adminAuditInsert, controlDb } from "../control/control-db";
+import { SWEEP_KINDS } from "../control/schema";
 import { invalid, notFound } from "../errors";
 import { bearerSecurity, commonErrors, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
 import { afterOf, cursorAfter, PageQuery } from "../page-query";
-import { advanceById } from "../sweeps/sweep-runner";
-import { createRun, getRun, listRuns } from "../sweeps/sweep-runs";
+import { advanceById, startRun } from "../sweeps/sweep-runner";
+import { getRun, listRuns } from "../sweeps/sweep-runs";
 
 const SweepSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(["retention", "billing", "backup"]),
+    kind: z.enum(SWEEP_KINDS),
     status: z.enum(["pending", "running", "completed", "failed"]),
     trigger: z.enum(["cron", "manual"]),
     cursor: z.string().nullable(),
@@ -33,7 +34,7 @@ export const sweepRoutes = newRouter()
       method: "get",
       path: "/v1/sweeps",
       tags: ["Operations"],
-      summary: "Sweep runs (retention, billing, backup), newest first",
+      summary: "Sweep runs (retention, billing, backup, migrate, reconcile), newest first",
       security: bearerSecurity,
       middleware: [adminOnly] as const,
       request: { query: PageQuery },
@@ -82,12 +83,12 @@ export const sweepRoutes = newRouter()
       summary: "Start a sweep now; it continues on later cron ticks if one invocation cannot finish it",
       security: bearerSecurity,
       middleware: [adminOnly] as const,
-      request: { body: jsonBody(z.strictObject({ kind: z.enum(["retention", "billing", "backup"]) })) },
+      request: { body: jsonBody(z.strictObject({ kind: z.enum(SWEEP_KINDS) })) },
       responses: { 202: jsonResponse(SweepSchema, "The run, started."), ...commonErrors },
     }),
     async (c) => {
       const actor = requireAdmin(c);
-      const run = await createRun(c.env, c.req.valid("json").kind, "manual");
+      const run = await startRun(c.env, c.req.valid("json").kind, "manual");
       await adminAuditInsert(controlDb(c.env), actor, "sweep.start", null, { kind: run.kind, run: run.id });
       c.executionCtx.waitUntil(advanceById(c.env, run.id));
       return c.json(view(run), 202);

@@ -115,6 +115,9 @@ export const TenantSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     cancelledAt: z.string().nullable(),
+    config: z
+      .object({ version: z.number().int(), applied: z.number().int() })
+      .openapi({ description: "The registry's configuration version and the one the tenant's object applied." }),
   })
   .openapi("Tenant");
 

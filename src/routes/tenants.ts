@@ -45,6 +45,7 @@ function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<type
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     cancelledAt: row.cancelledAt,
+    config: { version: row.revision, applied: row.configApplied },
   };
 }
 

@@ -1,11 +1,11 @@
 // Advances open sweep runs across the tenant registry: a page of tenants at a time (progress
 // saved after each page), a bounded number of tenant calls in flight, and a budget per
 // invocation so a sweep over more tenants than one invocation can reach continues next tick.
-import { and, asc, gt, inArray } from "drizzle-orm";
+import { and, asc, count, gt, inArray, lt, or, type SQL } from "drizzle-orm";
 import { controlDb } from "../control/control-db";
-import { type RegistryStatus, type SweepKind, type SweepRun, type TenantRow, tenants } from "../control/schema";
+import { type SweepKind, type SweepRun, type TenantRow, tenants } from "../control/schema";
 import { rememberJurisdiction } from "../jurisdiction";
-import { claim, getRun, openRuns, type PageOutcome, recordPage, release } from "./sweep-runs";
+import { claim, createRun, getRun, openRuns, type PageOutcome, recordPage, release } from "./sweep-runs";
 import { TENANT_TASKS } from "./tenant-tasks";
 
 export interface SweepBudget {
@@ -19,16 +19,40 @@ export interface SweepBudget {
 
 export const DEFAULT_BUDGET: SweepBudget = { maxTenants: 200, pageSize: 50, concurrency: 6, maxMillis: 20_000 };
 
-/** Which registry rows each kind visits. */
-const STATUSES: Record<SweepKind, RegistryStatus[]> = {
+/** A registry row left in `provisioning` this long is stuck (a create takes well under a second). */
+export const STUCK_PROVISIONING_MS = 2 * 60_000;
+
+const LIVE = inArray(tenants.status, ["active", "suspended", "cancelled"]);
+
+/**
+ * Which registry rows each kind visits. Reconcile visits only the rows that need it: a
+ * configuration the object has not applied, or a create that never finished.
+ */
+function visits(kind: SweepKind): SQL {
+  if (kind === "backup") return inArray(tenants.status, ["active"]);
   // Deleted tenants too: their audit archive is trimmed as its events pass retention.
-  retention: ["active", "suspended", "cancelled", "deleted"],
-  billing: ["active", "suspended", "cancelled"],
-  backup: ["active"],
-};
+  if (kind === "retention") return inArray(tenants.status, ["active", "suspended", "cancelled", "deleted"]);
+  if (kind !== "reconcile") return LIVE;
+  const stuckBefore = new Date(Date.now() - STUCK_PROVISIONING_MS).toISOString();
+  return or(
+    and(LIVE, lt(tenants.configApplied, tenants.revision)),
+    and(inArray(tenants.status, ["provisioning"]), lt(tenants.createdAt, stuckBefore)),
+  ) as SQL;
+}
+
+/** How many rows a run of this kind would visit now (a run's `total`, and whether reconcile has work). */
+export async function visitCount(env: Env, kind: SweepKind): Promise<number> {
+  const [row] = await controlDb(env).select({ n: count() }).from(tenants).where(visits(kind));
+  return row?.n ?? 0;
+}
+
+/** Starts a run, its `total` count holding how many tenants it is to visit (progress is tenants/total). */
+export async function startRun(env: Env, kind: SweepKind, trigger: "cron" | "manual"): Promise<SweepRun> {
+  return createRun(env, kind, trigger, { total: await visitCount(env, kind) });
+}
 
 async function page(env: Env, kind: SweepKind, after: string | null, size: number): Promise<TenantRow[]> {
-  const where = [inArray(tenants.status, STATUSES[kind])];
+  const where = [visits(kind)];
   if (after) where.push(gt(tenants.id, after));
   const rows = await controlDb(env)
     .select()

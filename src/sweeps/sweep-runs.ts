@@ -5,7 +5,12 @@ import { type SweepKind, type SweepRun, sweepRuns } from "../control/schema";
 
 const MAX_ERRORS_KEPT = 20;
 
-export async function createRun(env: Env, kind: SweepKind, trigger: "cron" | "manual"): Promise<SweepRun> {
+export async function createRun(
+  env: Env,
+  kind: SweepKind,
+  trigger: "cron" | "manual",
+  counts: Record<string, number> = {},
+): Promise<SweepRun> {
   const now = new Date().toISOString();
   const [run] = await controlDb(env)
     .insert(sweepRuns)
@@ -17,7 +22,7 @@ export async function createRun(env: Env, kind: SweepKind, trigger: "cron" | "ma
       cursor: null,
       tenants: 0,
       failures: 0,
-      counts: {},
+      counts,
       errors: [],
       startedAt: now,
       updatedAt: now,
@@ -110,4 +115,16 @@ export async function claim(env: Env, id: string): Promise<SweepRun | undefined>
 
 export async function release(env: Env, id: string): Promise<void> {
   await controlDb(env).update(sweepRuns).set({ leaseUntil: null }).where(eq(sweepRuns.id, id));
+}
+
+/** The newest finished run of each kind (what the alerts read for failed sweeps). */
+export async function latestFinishedRuns(env: Env): Promise<SweepRun[]> {
+  const runs = await controlDb(env)
+    .select()
+    .from(sweepRuns)
+    .where(inArray(sweepRuns.status, ["completed", "failed"]))
+    .orderBy(desc(sweepRuns.startedAt))
+    .limit(100);
+  const seen = new Set<string>();
+  return runs.filter((r) => !seen.has(r.kind) && seen.add(r.kind));
 }

@@ -4,9 +4,11 @@ import { sql } from "drizzle-orm";
 import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
 import { trimAuditArchive } from "../../durable-objects/storage/audit-archive";
 import { controlDb } from "../control/control-db";
+import { finishProvisioning, RECONCILER, recordReport } from "../control/fleet-reports";
 import { finalizeRotation } from "../control/key-rotation";
 import { type SweepKind, type TenantRow, usageRollups } from "../control/schema";
 import { graceOver, hardDeleteTenant } from "../control/tenant-deletion";
+import { pushConfig } from "../control/tenant-service";
 import { tenantStub } from "../tenant-client";
 
 type Task = (env: Env, tenant: TenantRow) => Promise<Record<string, number>>;
@@ -42,6 +44,8 @@ const retention: Task = async (env, tenant): Promise<Record<string, number>> => 
 };
 
 const billing: Task = async (env, tenant) => {
+  // The hourly pass also refreshes the registry's copy of the object's report (usage for alerts).
+  await recordReport(env, tenant.id, expect(await tenantStub(env, tenant.id).fleetReport()));
   const usage = expect(await tenantStub(env, tenant.id).closedUsage());
   if (usage.periods.length === 0) return { periods: 0 };
   const db = controlDb(env);
@@ -67,4 +71,23 @@ const backup: Task = async (env, tenant) => {
   return { backupsStarted: job.status === "pending" ? 1 : 0 };
 };
 
-export const TENANT_TASKS: Record<SweepKind, Task> = { retention, billing, backup };
+/**
+ * Wakes the object, which applies any bundled migration it lacks, and records its report. A
+ * tenant whose migration failed is listed in the run's errors (and in GET /v1/fleet/schema); it
+ * stays on its old schema and serves, and the others go on.
+ */
+const migrate: Task = async (env, tenant): Promise<Record<string, number>> => {
+  const report = expect(await tenantStub(env, tenant.id).fleetReport());
+  await recordReport(env, tenant.id, report);
+  if (report.migrationError) throw new Error(`migration failed: ${report.migrationError}`);
+  return report.schema === tenant.schemaTag ? { current: 1 } : { migrated: 1 };
+};
+
+/** Pushes a configuration the object has not applied, or finishes a create that never did. */
+const reconcile: Task = async (env, tenant) => {
+  if (tenant.status === "provisioning") return finishProvisioning(env, tenant);
+  await pushConfig(env, controlDb(env), RECONCILER, tenant);
+  return { configPushed: 1 };
+};
+
+export const TENANT_TASKS: Record<SweepKind, Task> = { retention, billing, backup, migrate, reconcile };

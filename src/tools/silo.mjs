@@ -9,13 +9,28 @@
 //   npm run silo -- backups acme | backups take acme [--no-wait]    list; take one now
 //   npm run silo -- restore acme <backupId> [--no-wait]             restore it (the tenant answers 503 meanwhile)
 //   npm run silo -- usage acme
-//   npm run silo -- sweeps list | sweeps run retention|billing|backup [--no-wait]
+//   npm run silo -- sweeps list | sweeps run retention|billing|backup|migrate|reconcile [--no-wait]
+//   npm run silo -- fleet schema | fleet alerts
 //   npm run silo -- plans list
 // Options: --url (or SILO_URL, default http://localhost:8787), --token (or SILO_TOKEN; locally a
 // platform-admin token is minted from .dev.vars when neither is set), --json for raw output.
+// Numbers read as the portal shows them (its format module; Node 22.18+ runs it as TypeScript,
+// which `npm run silo` ensures with the project's own Node).
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import {
+  formatCount,
+  formatDateTime,
+  formatLimit,
+  formatMetric,
+  formatMoney,
+  formatPercent,
+  humanize,
+  limitLabel,
+  metricLabel,
+} from "../portal/format.ts";
+import { fleet } from "./silo-fleet.mjs";
 
 const USAGE = `usage: npm run silo -- <command> [options]
 
@@ -27,7 +42,9 @@ const USAGE = `usage: npm run silo -- <command> [options]
   backups <id> | backups take <id> [--no-wait]
   restore <id> <backupId> [--no-wait]
   usage <id>
-  sweeps list | sweeps run <retention|billing|backup> [--no-wait]
+  sweeps list | sweeps run <retention|billing|backup|migrate|reconcile> [--no-wait]
+  fleet schema                 which tenant-schema migration each tenant is on; failed migrations
+  fleet alerts                 tenants that need an operator
   plans list
 
   --url URL      the deployment (SILO_URL; default http://localhost:8787)
@@ -103,6 +120,12 @@ function printTenants(items) {
   }
 }
 
+/** "Records 250,000, Storage 50 GiB, Requests per second 100 req/s". */
+const limitsText = (limits) =>
+  Object.entries(limits ?? {})
+    .map(([k, v]) => `${limitLabel(k)} ${formatLimit(k, v)}`)
+    .join(", ");
+
 function printTenant(t) {
   const rows = [
     ["id", t.id],
@@ -113,18 +136,9 @@ function printTenant(t) {
     ["owner", t.owner],
     ["external id", t.externalId ?? "-"],
     ["legal hold", t.legalHold ? "on" : "off"],
-    [
-      "limits",
-      Object.entries(t.limits ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(" "),
-    ],
-    [
-      "overrides",
-      Object.entries(t.limitOverrides ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(" ") || "-",
-    ],
+    ["limits", limitsText(t.limits)],
+    ["overrides", limitsText(t.limitOverrides) || "-"],
+    ["config", t.config ? `version ${t.config.version}, applied ${t.config.applied}` : "-"],
     ["created", t.createdAt],
     ["updated", t.updatedAt],
   ];
@@ -214,8 +228,8 @@ async function follow(load, describe) {
 
 const countsText = (counts) =>
   Object.entries(counts ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(" ");
+    .map(([k, v]) => `${humanize(k).toLowerCase()} ${formatCount(v)}`)
+    .join(", ");
 
 async function exportTenant(api, id, values) {
   const tenant = encodeURIComponent(need(id));
@@ -287,11 +301,30 @@ async function usage(api, id, values) {
     members: u.limits.maxMembers,
     collections: u.limits.maxCollections,
   };
+  const limitKey = { requests: "maxRequestsPerMonth", storageBytes: "maxStorageBytes" };
   for (const [metric, used] of Object.entries(u.current)) {
-    console.log(`${pad(metric, 22)}${pad(used, 14)}${limitOf[metric] ?? "-"}`);
+    const limit = limitOf[metric];
+    const of = limit === undefined ? "-" : formatLimit(limitKey[metric] ?? "", limit);
+    const share = limit > 0 && limit < Number.MAX_SAFE_INTEGER ? ` (${formatPercent(used / limit)})` : "";
+    console.log(`${pad(metricLabel(metric), 22)}${pad(formatMetric(metric, used), 14)}${of}${share}`);
   }
   for (const p of u.periods) console.log(`${pad(p.period, 22)}${countsText(p.metrics)}`);
 }
+
+const plural = (n, one, many = `${one}s`) => `${formatCount(n)} ${n === 1 ? one : many}`;
+const failuresText = (n) => plural(n, "failure");
+/** "40 of 120 tenants (33.3%)" when the run knows its total, else "40 tenants". */
+function progress(run) {
+  const total = run.counts?.total;
+  if (typeof total !== "number") return plural(run.tenants, "tenant");
+  const share = total > 0 ? ` (${formatPercent(run.tenants / total)})` : "";
+  return `${formatCount(run.tenants)} of ${plural(total, "tenant")}${share}`;
+}
+const countsLine = (counts) => {
+  const { total: _total, ...rest } = counts ?? {};
+  const text = countsText(rest);
+  return text ? ` — ${text}` : "";
+};
 
 async function sweeps(api, [action, kind], values) {
   if (action === "list") {
@@ -300,7 +333,7 @@ async function sweeps(api, [action, kind], values) {
     console.log(`${pad("ID", 38)}${pad("KIND", 11)}${pad("STATUS", 11)}${pad("TENANTS", 9)}${pad("FAILED", 8)}STARTED`);
     for (const r of items) {
       console.log(
-        `${pad(r.id, 38)}${pad(r.kind, 11)}${pad(r.status, 11)}${pad(r.tenants, 9)}${pad(r.failures, 8)}${r.startedAt}`,
+        `${pad(r.id, 38)}${pad(r.kind, 11)}${pad(r.status, 11)}${pad(formatCount(r.tenants), 9)}${pad(formatCount(r.failures), 8)}${formatDateTime(r.startedAt)}`,
       );
     }
     return;
@@ -311,10 +344,10 @@ async function sweeps(api, [action, kind], values) {
   if (values["no-wait"]) return console.log(values.json ? JSON.stringify(run, null, 2) : run.id);
   const done = await follow(
     () => api.json("GET", `/v1/sweeps/${run.id}`),
-    (r) => `  ${r.status}: ${r.tenants} tenant(s), ${r.failures} failure(s) ${countsText(r.counts)}`.trimEnd(),
+    (r) => `  ${r.status}: ${progress(r)}, ${failuresText(r.failures)}${countsLine(r.counts)}`,
   );
   if (values.json) console.log(JSON.stringify(done, null, 2));
-  else console.log(`Sweep ${done.id} ${done.status}: ${done.tenants} tenant(s), ${done.failures} failure(s).`);
+  else console.log(`Sweep ${done.id} ${done.status}: ${progress(done)}, ${failuresText(done.failures)}.`);
   if (done.status === "failed" || done.failures > 0) {
     for (const e of done.errors) console.error(`  ${e.tenant}: ${e.error}`);
     process.exitCode = 1;
@@ -325,8 +358,7 @@ async function plans(api, values) {
   const { items } = await api.json("GET", "/v1/plans");
   if (values.json) return console.log(JSON.stringify(items, null, 2));
   for (const p of items) {
-    const limits = Object.entries(p.limits ?? {}).map(([k, v]) => `${k}=${v}`);
-    console.log(`${pad(p.tier, 14)}${limits.join(" ")}`);
+    console.log(`${pad(p.tier, 14)}${pad(formatMoney(p.prices?.baseCents), 12)}${limitsText(p.limits)}`);
   }
 }
 
@@ -351,6 +383,8 @@ async function main() {
       return sweeps(api, rest, values);
     case "plans":
       return plans(api, values);
+    case "fleet":
+      return fleet(api, rest, values, (message) => new CliError(`${message}\n\n${USAGE}`));
     default:
       throw new CliError(`Unknown command '${command}'.\n\n${USAGE}`);
   }

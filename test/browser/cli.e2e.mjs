@@ -99,7 +99,9 @@ export const cliTests = [
       const r = await silo(ctx, ["usage", id]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Period \d{4}-\d{2}$/m);
-      assert.match(r.stdout, /^records\s+3\s+\d+$/m);
+      // Numbers read as the portal shows them: separators, units, the share of the limit.
+      assert.match(r.stdout, /^Records\s+3\s+[\d,]+ \([<\d.]+%\)$/m);
+      assert.match(r.stdout, /^Storage\s+0 B\s+[\d.]+ [KMGT]iB/m);
     },
   ],
   [
@@ -148,10 +150,48 @@ export const cliTests = [
     async (ctx) => {
       const r = await silo(ctx, ["sweeps", "run", "retention"]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /Sweep \S+ completed: \d+ tenant\(s\), 0 failure\(s\)\./);
+      assert.match(r.stdout, /Sweep \S+ completed: ([\d,]+) of \1 tenants? \(100%\), 0 failures\./);
       const runId = /Sweep (\S+) completed/.exec(r.stdout)[1];
       const list = await silo(ctx, ["sweeps", "list"]);
       assert.match(list.stdout, new RegExp(`${runId}\\s+retention\\s+completed`));
+    },
+  ],
+  [
+    "sweeps run migrate wakes every tenant; fleet schema shows them on the newest migration",
+    async (ctx) => {
+      const r = await silo(ctx, ["sweeps", "run", "migrate"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /completed: ([\d,]+) of \1 tenants? \(100%\), 0 failures/);
+      const s = await silo(ctx, ["fleet", "schema"]);
+      assert.equal(s.code, 0, s.stderr);
+      const latest = /^Newest migration: (\S+)$/m.exec(s.stdout)?.[1];
+      assert.ok(latest, s.stdout);
+      assert.match(s.stdout, new RegExp(`^${latest} \\(newest\\)\\s+[\\d,]+\\s+100%$`, "m"));
+      assert.match(s.stdout, /No failed migrations\./);
+      const json = JSON.parse((await silo(ctx, ["fleet", "schema", "--json"])).stdout);
+      assert.equal(json.latest, latest);
+    },
+  ],
+  [
+    "fleet alerts names a tenant over 80% of a limit; sweeps run reconcile finishes",
+    async (ctx) => {
+      const u = await silo(ctx, ["tenants", "update", id, "--tier", "enterprise"]);
+      assert.equal(u.code, 0, u.stderr);
+      const admin = { authorization: `Bearer ${ctx.adminToken}`, "content-type": "application/json" };
+      const put = await fetch(`${ctx.base}/v1/tenants/${id}`, {
+        method: "PUT",
+        headers: admin,
+        body: JSON.stringify({ limits: { maxRecords: 3 } }),
+      });
+      assert.equal(put.status, 200, await put.text());
+      // The hourly billing pass refreshes each object's report; run it now.
+      assert.equal((await silo(ctx, ["sweeps", "run", "billing"])).code, 0);
+      const a = await silo(ctx, ["fleet", "alerts"]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.match(a.stdout, new RegExp(`^${id}\\s+near a limit\\s+.*Records 3 of 3 \\(100%\\)$`, "m"));
+      const r = await silo(ctx, ["sweeps", "run", "reconcile"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Sweep \S+ completed: /);
     },
   ],
   [

@@ -54,7 +54,8 @@ export const portalTests = [
       await page.goto(url("/admin"));
       await page.getByLabel("Platform-admin token").fill(adminToken);
       await page.getByRole("button", { name: "Sign in" }).click();
-      await page.waitForURL(/\/admin\/tenants$/);
+      await page.waitForURL(/\/admin\/fleet$/);
+      assert.ok(await page.getByRole("heading", { name: "Tenants needing care" }).isVisible());
       const [cookie] = (await context.cookies()).filter((c) => c.name === "silo_session");
       assert.ok(cookie, "no session cookie");
       assert.equal(cookie.httpOnly, true);

@@ -135,6 +135,7 @@ describe("control plane schema and D1 migrations", () => {
       "idempotency_keys",
       "plans",
       "sweep_runs",
+      "tenant_errors",
       "tenants",
       "usage_rollups",
     ]);

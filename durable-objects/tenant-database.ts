@@ -276,7 +276,7 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** One alarm serves every deferred job: the usage flush, retention's continuation, job steps. */
   override async alarm(): Promise<void> {
-    const store = this.tenant.store();
+    const store = this.tenant.platformStore();
     if (!store) return;
     this.gate.alarmed(store);
     if (this.retentionPending) await this.retention(this.retentionPending);
@@ -291,7 +291,7 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
   private async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
-    const store = this.tenant.store();
+    const store = this.tenant.platformStore();
     return store ? work(store) : notFound();
   }
 }

@@ -3,6 +3,7 @@
 // keys, and the Store the feature modules work with. Its lifecycle (start, provision, configure,
 // wipe) keeps them in step with the database.
 import { drizzle } from "drizzle-orm/durable-sqlite";
+import { forgetPrincipals } from "../access/principal-cache";
 import type { CollectionDef } from "../collections/collection-schema";
 import type { TenantConfig } from "../contract/config";
 import { legalHoldFailure } from "../contract/legal-hold";
@@ -35,6 +36,15 @@ export class TenantState {
   }
 
   /** What the feature modules work with; rebuilt only when the configuration is replaced. */
+  /**
+   * The store for platform calls and alarms (imports, restores, sweeps): they may change members
+   * or roles outside the data-plane calls, so the object's cached principals are forgotten first.
+   */
+  platformStore(): Store | null {
+    forgetPrincipals(this.storage);
+    return this.store();
+  }
+
   store(): Store | null {
     const config = this.config;
     if (!config) return null;
@@ -72,6 +82,7 @@ export class TenantState {
   async provision(input: lifecycle.ProvisionInput): Promise<Result<{ provisioned: true }>> {
     if (this.config) return fail("conflict", "Tenant already provisioned.");
     await lifecycle.provision(this.storage, this.db, input);
+    forgetPrincipals(this.storage);
     this.config = input.config;
     return ok({ provisioned: true });
   }
@@ -80,6 +91,7 @@ export class TenantState {
   configure(config: TenantConfig, actor: string): Result<{ revision: number; applied: boolean }> {
     const applied = lifecycle.applyConfig(this.storage, this.db, this.config, config, actor);
     if (applied.ok && applied.value.applied) this.config = config;
+    forgetPrincipals(this.storage);
     return applied;
   }
 
@@ -89,6 +101,7 @@ export class TenantState {
     if (held) return held;
     await this.storage.deleteAlarm();
     await this.storage.deleteAll();
+    forgetPrincipals(this.storage);
     this.config = null;
     this.defs.clear();
     this.keys.clear();

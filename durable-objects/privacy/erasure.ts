@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { mayTouchMember } from "../access/grants";
+import { forgetPrincipals } from "../access/principal-cache";
 import { appendAudit } from "../audit/audit-chain";
 import { type CollectionDef, piiNames } from "../collections/collection-schema";
 import { legalHoldFailure } from "../contract/legal-hold";
@@ -84,6 +85,7 @@ export function eraseSubject(store: Store, p: Principal, sub: string, files: str
       }
     }
     const members = store.sql.exec("DELETE FROM members WHERE sub = ?", sub).rowsWritten > 0 ? 1 : 0;
+    forgetPrincipals(store.storage);
     const shares = store.sql
       .exec<{ n: number }>("SELECT count(*) AS n FROM shares WHERE principal = ?", `user:${sub}`)
       .one().n;

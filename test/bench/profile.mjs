@@ -41,13 +41,15 @@ export async function startProfile(inspectorPort) {
   }
   return async function stop(file) {
     const lines = [];
+    const profiles = [];
     for (const s of sessions) {
       const { profile } = await s.send("Profiler.stop");
       s.close();
+      profiles.push(profile);
       writeFileSync(`${file}-${sessions.indexOf(s)}.cpuprofile`, JSON.stringify(profile));
       lines.push(`# ${s.title}: self time`, ...summarize(profile), `# ${s.title}: total time`, ...inclusive(profile));
     }
-    return lines.join("\n");
+    return { text: lines.join("\n"), profiles };
   };
 }
 
@@ -104,4 +106,65 @@ export async function heapAfterGc(inspectorPort, base) {
   const usage = await send("Runtime.getHeapUsage");
   close();
   return usage.usedSize / 1024 / 1024;
+}
+
+// The layers of a read, each named by the functions that do its work (the bundle is one file, so
+// by function name). A busy sample counts for the innermost frame that names a layer: SQL run by
+// the gate's member lookup counts as SQL. A coarse attribution, not an exact one.
+const LAYERS = [
+  ["SQL", /^(exec|toArray|one|raw|next|get|all|run|values)$|sqlStorage|SqlStorage/],
+  ["JSON", /^(json|parse|stringify|canonicalJson|JSON\.)/],
+  ["ACL / masking", /mask|recordAccess|canRead|readable|clearance|redact|shareOf|sharesOf|visibleFields/i],
+  ["record read (object)", /getRecord|readRow|viewOf|decrypt|fromRow|rowView|recordView|collectionDef|defOf/],
+  [
+    "gate (object)",
+    /^(admit|authorize|memberRoles|keyPrincipal|statusFailure|permissionsOf|customRole|take|count|current|flush|scheduleFlush|cachedPrincipal)$|Gate|TokenBucket|UsageMeter/,
+  ],
+  ["stub call (RPC)", /tenantClient|platformClient|^call$|unwrap|idFromName|stub|retry|Proxy/i],
+  ["auth (JWT)", /authenticate|jwtVerify|compactVerify|flattenedVerify|verify|decodeJwt|principalOf|bearer/i],
+  [
+    "router / middleware",
+    /^(match|dispatch|compose|fetch|requestId|requestLog|bodyLimit|getPath|getPathNoStrict|splitPath|handler)$|Hono|Router|validator|zValidator/,
+  ],
+];
+
+/**
+ * µs per request by layer: each layer's share of the isolate's busy samples × the runtime's CPU
+ * per request. Native work a JavaScript frame waits on (SQLite under `exec`, the RPC hop under the
+ * stub call) is sampled under that frame, so it counts for the layer that called it; workerd's
+ * threads outside the isolate (sockets, I/O) are spread over the layers in proportion.
+ */
+export function layerBudget(profiles, _requests, cpuUsPerRequest) {
+  const counts = new Map();
+  let busy = 0;
+  for (const profile of profiles) {
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    for (const id of profile.samples) {
+      const name = byId.get(id).callFrame.functionName;
+      if (name === "(idle)") continue;
+      busy++;
+      let layer =
+        name === "(garbage collector)" ? "GC" : name === "(program)" ? "runtime (no JS frame)" : "other JavaScript";
+      if (layer === "other JavaScript") {
+        outer: for (let at = id; at !== undefined; at = parent.get(at)) {
+          const fn = byId.get(at).callFrame.functionName;
+          for (const [l, re] of LAYERS) {
+            if (re.test(fn)) {
+              layer = l;
+              break outer;
+            }
+          }
+        }
+      }
+      counts.set(layer, (counts.get(layer) ?? 0) + 1);
+    }
+  }
+  const out = {};
+  for (const [l] of [...LAYERS, ["GC"], ["runtime (no JS frame)"], ["other JavaScript"]]) {
+    if (counts.has(l)) out[l] = ((counts.get(l) ?? 0) / Math.max(1, busy)) * cpuUsPerRequest;
+  }
+  out.total = cpuUsPerRequest;
+  return out;
 }

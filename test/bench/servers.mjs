@@ -67,6 +67,9 @@ async function serve({ directPort = 0, ...options }) {
   return { mf, base: direct.origin, entry: entry.origin, pid };
 }
 
+/** Files a process holds open now. */
+export const openFiles = (pid) => readdirSync(`/proc/${pid}/fd`).length;
+
 /** The soft limit on open files: every resident object keeps its database files open. */
 export function openFileLimit() {
   const m = /Max open files\s+(\d+|unlimited)/.exec(readFileSync("/proc/self/limits", "utf8"));
@@ -127,13 +130,19 @@ export async function startSilo({ vars, persistDir, objectsOnDisk = false, direc
   return server;
 }
 
-export async function startComparators({ vars, persistDir }) {
+/**
+ * The comparators on Miniflare: the same eviction rule as Silo's objects, and with
+ * `objectsOnDisk` their objects' SQLite in the persist folder (kept over a restart, for cold reads).
+ */
+export async function startComparators({ vars, persistDir, objectsOnDisk = false }) {
   return serve({
     scriptPath: `${BUILD}/comparators/index.js`,
-    durableObjects: { BENCH_DB: { className: "BenchDatabase", useSQLite: true } },
+    durableObjects: {
+      BENCH_DB: { className: "BenchDatabase", useSQLite: true, unsafePreventEviction: !process.env.BENCH_EVICTION },
+    },
     // Like Silo's, its request log is off: a console line per request would cost it throughput.
     bindings: { ...vars, TENANT_CLAIM: "tenant_id", LOG_REQUESTS: "off" },
-    durableObjectsPersist: process.env.BENCH_PERSIST === "disk" ? join(persistDir, "bench-do") : false,
+    durableObjectsPersist: objectsOnDisk || process.env.BENCH_PERSIST === "disk" ? join(persistDir, "bench-do") : false,
     // Its own inspector (next to Silo's), so `--profile baseline` can sample it too.
     ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) + 1 } : {}),
   });

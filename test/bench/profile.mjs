@@ -47,9 +47,16 @@ export async function startProfile(inspectorPort) {
       s.close();
       profiles.push(profile);
       writeFileSync(`${file}-${sessions.indexOf(s)}.cpuprofile`, JSON.stringify(profile));
-      lines.push(`# ${s.title}: self time`, ...summarize(profile), `# ${s.title}: total time`, ...inclusive(profile));
+      const st = stalls(profile);
+      lines.push(
+        `# ${s.title}: self time`,
+        ...summarize(profile),
+        `# ${s.title}: total time`,
+        ...inclusive(profile),
+        `# ${s.title}: longest gap between samples ${st.longestGapMs.toFixed(1)} ms (in ${st.gapIn}), longest garbage collection ${st.longestGcMs.toFixed(1)} ms`,
+      );
     }
-    return { text: lines.join("\n"), profiles };
+    return { text: lines.join("\n"), profiles, stalls: profiles.map(stalls) };
   };
 }
 
@@ -167,4 +174,29 @@ export function layerBudget(profiles, _requests, cpuUsPerRequest) {
   }
   out.total = cpuUsPerRequest;
   return out;
+}
+
+/**
+ * Where the isolate's thread stopped: the longest gap between two samples (the sampler runs every
+ * 200 µs while the thread runs; a gap of hundreds of ms is the thread off the CPU, descheduled by
+ * the OS, whatever function it was in) and the longest run of garbage-collection samples.
+ */
+export function stalls(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let longestGapMs = 0;
+  let gapIn = "";
+  let longestGcMs = 0;
+  let gc = 0;
+  profile.samples.forEach((id, i) => {
+    const name = byId.get(id).callFrame.functionName || "(anonymous)";
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    // A gap that ends in an idle sample is the thread waiting for work, not a stall.
+    if (name !== "(idle)" && dt > longestGapMs) {
+      longestGapMs = dt;
+      gapIn = name;
+    }
+    gc = name === "(garbage collector)" ? gc + dt : 0;
+    longestGcMs = Math.max(longestGcMs, gc);
+  });
+  return { longestGapMs, gapIn, longestGcMs };
 }

@@ -531,9 +531,16 @@ try {
       // The runtime's CPU per request: steadier than req/s when wrk and workerd share 2 cores.
       m.cpuUsPerRequest = ((cpuSeconds(pid) - cpu0) * 1e6) / (m.sent ?? m.requests);
       if (stop) {
-        const { text, profiles } = await stop(`${OUT}/${s.name}`);
+        const { text, profiles, stalls } = await stop(`${OUT}/${s.name}`);
         console.log(text);
         budgets[s.name] = [...(budgets[s.name] ?? []), layerBudget(profiles, m.requests, m.cpuUsPerRequest)];
+        m.stalls = stalls;
+        const b = budgets[s.name].at(-1);
+        log(
+          `  ${s.name} CPU budget (µs/req): ${Object.entries(b)
+            .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+            .join(", ")}`,
+        );
       }
       results[s.name].push(m);
       if (s.tenants && s.server === "silo") {

@@ -101,6 +101,9 @@ export async function fixedRate(base, lines, rate, seconds, connections = 64, wa
   const statuses = [];
   const inFlight = [];
   let lagMs = 0;
+  let open = 0;
+  let maxOpen = 0;
+  let lastEnd = 0;
   const t0 = performance.now() + 5;
   let i = 0;
   await new Promise((done) => {
@@ -111,8 +114,12 @@ export async function fixedRate(base, lines, rate, seconds, connections = 64, wa
         const n = i;
         if (n >= skip) lagMs = Math.max(lagMs, now - due);
         const t = targets[i % targets.length];
+        open++;
+        maxOpen = Math.max(maxOpen, open);
         inFlight.push(
           send(agent, url, t).then(({ status, end }) => {
+            open--;
+            lastEnd = Math.max(lastEnd, end);
             if (n < skip) return;
             latencies.push(end - due);
             statuses.push(status);
@@ -129,5 +136,8 @@ export async function fixedRate(base, lines, rate, seconds, connections = 64, wa
   agent.destroy();
   const s = summary(latencies, statuses, seconds);
   // sent: every request of the schedule, the uncounted warm-up included (for CPU per request).
-  return { ...s, offered: rate, lagMs, sent: total };
+  // served: what the server kept up with (counted requests over the time until the last answer);
+  // maxOpen: the most requests outstanding at once (a queue forming shows here first).
+  const served = latencies.length / ((lastEnd - (t0 + (skip * 1000) / rate)) / 1000);
+  return { ...s, rps: served, offered: rate, lagMs, sent: total, maxOpen };
 }

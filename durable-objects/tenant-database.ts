@@ -276,11 +276,14 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** One alarm serves every deferred job: the usage flush, retention's continuation, job steps. */
   override async alarm(): Promise<void> {
-    const store = this.tenant.platformStore();
-    if (!store) return;
-    this.gate.alarmed(store);
-    if (this.retentionPending) await this.retention(this.retentionPending);
-    if (await jobs.stepJobs(store, this.env)) await this.ctx.storage.setAlarm(Date.now() + jobs.JOB_STEP_DELAY_MS);
+    await this.tenant.platformRun(
+      async (store) => {
+        this.gate.alarmed(store);
+        if (this.retentionPending) await this.retention(this.retentionPending);
+        if (await jobs.stepJobs(store, this.env)) await this.ctx.storage.setAlarm(Date.now() + jobs.JOB_STEP_DELAY_MS);
+      },
+      () => undefined,
+    );
   }
   private admit<T>(caller: Caller, permission: Permission | null, work: Work<T>) {
     return this.gate.admit(this.tenant.store(), caller, permission, work);
@@ -291,7 +294,6 @@ export class TenantDatabase extends DurableObject<Env> {
 
   /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
   private async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
-    const store = this.tenant.platformStore();
-    return store ? work(store) : notFound();
+    return this.tenant.platformRun(work, notFound);
   }
 }

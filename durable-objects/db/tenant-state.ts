@@ -37,12 +37,20 @@ export class TenantState {
 
   /** What the feature modules work with; rebuilt only when the configuration is replaced. */
   /**
-   * The store for platform calls and alarms (imports, restores, sweeps): they may change members
-   * or roles outside the data-plane calls, so the object's cached principals are forgotten first.
+   * Runs a platform call or an alarm's work (imports, restores, sweeps): it may change members or
+   * roles outside the data-plane calls, so the object's cached principals are forgotten before it
+   * and again after it (its awaits let requests in, which may cache what it then changes). Code
+   * that writes members, roles or keys still forgets them itself, in the same synchronous step.
    */
-  platformStore(): Store | null {
+  async platformRun<T>(work: (store: Store) => T | Promise<T>, missing: () => T): Promise<T> {
+    const store = this.store();
+    if (!store) return missing();
     forgetPrincipals(this.storage);
-    return this.store();
+    try {
+      return await work(store);
+    } finally {
+      forgetPrincipals(this.storage);
+    }
   }
 
   store(): Store | null {

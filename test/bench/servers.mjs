@@ -4,7 +4,7 @@
 // (workerd listening for it itself), not through Miniflare's entry worker, which is a second
 // JavaScript hop inside workerd that caps a hello-world route at ~8k req/s here (~25k direct).
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare4";
@@ -14,6 +14,9 @@ export const BENCH_COMPAT_DATE = "2026-07-01";
 const BUILD = "node_modules/.cache/silo-bench";
 
 export async function buildBundles() {
+  // Fresh files, never written in place: a node_modules copied with hard links shares these
+  // files' inodes between checkouts, and a build in one would rewrite the others' bundles.
+  rmSync(BUILD, { recursive: true, force: true });
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
   const silo = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${BUILD}/silo`], {
     env,

@@ -55,6 +55,15 @@ describe("cached principals follow every change at once", () => {
     expect((await read(bob)).status).toBe(403);
   });
 
+  it("a token narrowed by its roles claim is not answered from the same member's full principal", async () => {
+    const t = await tenantWithNotes();
+    expect((await write(t.ownerToken)).status).toBe(201);
+    const narrowed = await userToken(t.id, t.owner, { roles: ["viewer"] });
+    expect((await write(narrowed)).status).toBe(403);
+    expect((await read(narrowed)).status).toBe(200);
+    expect((await write(t.ownerToken)).status).toBe(201);
+  });
+
   it("a member removed then added again gets the new roles, not the cached ones", async () => {
     const t = await tenantWithNotes();
     const bob = await member(t.id, t.ownerToken, "bob", ["editor"]);

@@ -125,15 +125,19 @@ export abstract class TenantPlatform extends DurableObject<Env> {
 
   /** One alarm serves every deferred job: the usage flush, retention's continuation, job steps. */
   override async alarm(): Promise<void> {
-    const store = this.tenant.store();
-    if (!store) return;
-    this.gate.alarmed(store);
-    if (this.retentionPending) await this.retention(this.retentionPending);
-    const next: number[] = [];
-    if (await jobs.stepJobs(store, this.env)) next.push(Date.now() + jobs.JOB_STEP_DELAY_MS);
-    const hooks = await this.webhookStep(store);
-    if (hooks !== null) next.push(hooks);
-    if (next.length) await this.ctx.storage.setAlarm(Math.min(...next));
+    // Jobs (a restore) write members and roles: the principal cache is dropped around them.
+    await this.tenant.platformRun(
+      async (store) => {
+        this.gate.alarmed(store);
+        if (this.retentionPending) await this.retention(this.retentionPending);
+        const next: number[] = [];
+        if (await jobs.stepJobs(store, this.env)) next.push(Date.now() + jobs.JOB_STEP_DELAY_MS);
+        const hooks = await this.webhookStep(store);
+        if (hooks !== null) next.push(hooks);
+        if (next.length) await this.ctx.storage.setAlarm(Math.min(...next));
+      },
+      () => undefined,
+    );
   }
   /** The webhook outbox's step: new events taken in, due deliveries sent; when it is next due. */
   private async webhookStep(store: Store): Promise<number | null> {
@@ -176,7 +180,6 @@ export abstract class TenantPlatform extends DurableObject<Env> {
 
   /** A platform call: the tenant must exist; the Worker has checked the platform admin. */
   protected async platform<T>(work: (store: Store) => Result<T> | Promise<Result<T>>): Promise<Result<T>> {
-    const store = this.tenant.store();
-    return store ? work(store) : fail("not_found", "Tenant not found.");
+    return this.tenant.platformRun(work, () => fail("not_found", "Tenant not found."));
   }
 }

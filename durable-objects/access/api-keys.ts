@@ -12,6 +12,7 @@ import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayIssueScopes } from "./grants";
 import { permissionsOf } from "./permissions";
+import { forgetPrincipals } from "./principal-cache";
 
 export const KEY_ID_LENGTH = 12;
 
@@ -67,6 +68,7 @@ export function createKey(store: Store, p: Principal, input: NewKey): Result<Api
       now,
       expiresAt ? new Date(expiresAt).toISOString() : null,
     );
+    forgetPrincipals(store.storage);
     appendAudit(store.db, {
       actor: p.actor,
       action: "apikey.create",
@@ -89,6 +91,7 @@ export function revokeKey(store: Store, p: Principal, id: string): Result<ApiKey
   const now = new Date().toISOString();
   store.storage.transactionSync(() => {
     store.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ?", now, id);
+    forgetPrincipals(store.storage);
     appendAudit(store.db, { actor: p.actor, action: "apikey.revoke", resource: `apikey:${id}`, success: true });
   });
   return ok({ ...view(row), revokedAt: now });

@@ -11,6 +11,7 @@ import { members } from "../db/schema";
 import type { Db } from "../db/store";
 import { keyPermissions } from "./api-keys";
 import { permissionsOf } from "./permissions";
+import { cachedPrincipal, principalKey, rememberPrincipal } from "./principal-cache";
 import { customRole, roleExists } from "./role-definitions";
 
 export interface Principal {
@@ -48,6 +49,23 @@ export function authorize(
   const down = statusFailure(config);
   if (down) return down;
   if (caller.kind === "apikey") return keyPrincipal(db, storage, caller, permission);
+  // A tenant user seen before by this object: its principal from the cache (principal-cache.ts).
+  const key = caller.kind === "user" ? principalKey(caller.sub, caller.tokenRoles) : null;
+  const cached = key === null ? undefined : cachedPrincipal(storage, key);
+  if (cached) {
+    if (permission && !cached.permissions.has(permission)) {
+      return deny(db, caller, `Missing permission ${permission}.`, { permission });
+    }
+    const { roles, permissions, owner } = cached;
+    return ok({
+      kind: caller.kind,
+      sub: caller.sub,
+      actor: actorOf(caller),
+      roles: [...roles],
+      permissions: new Set(permissions),
+      owner,
+    });
+  }
   const resolved =
     caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, storage.sql, config as TenantConfig, caller);
   if (!resolved.ok) return resolved;
@@ -66,6 +84,13 @@ export function authorize(
     permissions,
     owner: resolved.value.includes("owner") && (!caller.tokenRoles || caller.tokenRoles.includes("owner")),
   };
+  if (key !== null) {
+    rememberPrincipal(storage, key, {
+      roles: [...principal.roles],
+      permissions: new Set(principal.permissions),
+      owner: principal.owner === true,
+    });
+  }
   if (permission && !principal.permissions.has(permission)) {
     return deny(db, caller, `Missing permission ${permission}.`, { permission });
   }

@@ -11,6 +11,7 @@ import { fail, failFromZod, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayGiveRoles, mayTouchMember } from "./grants";
+import { forgetPrincipals } from "./principal-cache";
 import { roleExists } from "./role-definitions";
 
 interface MemberRow extends Record<string, SqlStorageValue> {
@@ -87,6 +88,7 @@ export function addMember(store: Store, p: Principal, body: unknown): Result<Mem
       now,
       now,
     );
+    forgetPrincipals(store.storage);
     appendAudit(store.db, {
       actor: p.actor,
       action: "member.add",
@@ -128,6 +130,7 @@ export function updateMember(store: Store, p: Principal, sub: string, body: unkn
       new Date().toISOString(),
       sub,
     );
+    forgetPrincipals(store.storage);
     appendAudit(store.db, {
       actor: p.actor,
       action: "member.update",
@@ -152,6 +155,7 @@ export function removeMember(store: Store, p: Principal, sub: string): Result<{ 
       throw new Abort(fail("conflict", "The last owner cannot be removed."));
     }
     store.sql.exec("DELETE FROM members WHERE sub = ?", sub);
+    forgetPrincipals(store.storage);
     appendAudit(store.db, { actor: p.actor, action: "member.remove", resource: `member:${sub}`, success: true });
     appendChange(store.db, { type: "member.changed", actor: p.actor, id: sub });
     return { removed: true as const };

@@ -10,6 +10,7 @@ import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
 import { mayDefineRole } from "./grants";
 import { BUILTIN_ROLES } from "./permissions";
+import { forgetPrincipals } from "./principal-cache";
 import { BUILTIN_CLEARANCE, CLEARANCE_PREFIX, clearanceOf, customRole } from "./role-definitions";
 
 export function listRoles(store: Store): RoleView[] {
@@ -51,6 +52,7 @@ export function putRole(store: Store, p: Principal, name: string, body: unknown)
       now,
       now,
     );
+    forgetPrincipals(store.storage);
     appendAudit(store.db, {
       actor: p.actor,
       action: "role.put",
@@ -78,6 +80,7 @@ export function deleteRole(store: Store, p: Principal, name: string): Result<{ d
   if (refused) return refused;
   store.storage.transactionSync(() => {
     store.sql.exec("DELETE FROM roles WHERE name = ?", name);
+    forgetPrincipals(store.storage);
     store.sql.exec("DELETE FROM shares WHERE principal = ?", `role:${name}`);
     appendAudit(store.db, { actor: p.actor, action: "role.delete", resource: `role:${name}`, success: true });
   });

@@ -3,6 +3,7 @@
 // keys, and the Store the feature modules work with. Its lifecycle (start, provision, configure,
 // wipe) keeps them in step with the database.
 import { drizzle } from "drizzle-orm/durable-sqlite";
+import { forgetPrincipals } from "../access/principal-cache";
 import type { CollectionDef } from "../collections/collection-schema";
 import type { TenantConfig } from "../contract/config";
 import { legalHoldFailure } from "../contract/legal-hold";
@@ -40,6 +41,23 @@ export class TenantState {
   }
 
   /** What the feature modules work with; rebuilt only when the configuration is replaced. */
+  /**
+   * Runs a platform call or an alarm's work (imports, restores, sweeps): it may change members or
+   * roles outside the data-plane calls, so the object's cached principals are forgotten before it
+   * and again after it (its awaits let requests in, which may cache what it then changes). Code
+   * that writes members, roles or keys still forgets them itself, in the same synchronous step.
+   */
+  async platformRun<T>(work: (store: Store) => T | Promise<T>, missing: () => T): Promise<T> {
+    const store = this.store();
+    if (!store) return missing();
+    forgetPrincipals(this.storage);
+    try {
+      return await work(store);
+    } finally {
+      forgetPrincipals(this.storage);
+    }
+  }
+
   store(): Store | null {
     const config = this.config;
     if (!config) return null;
@@ -103,6 +121,7 @@ export class TenantState {
   async provision(input: lifecycle.ProvisionInput): Promise<Result<{ provisioned: true }>> {
     if (this.config) return fail("conflict", "Tenant already provisioned.");
     await lifecycle.provision(this.storage, this.db, input);
+    forgetPrincipals(this.storage);
     this.config = input.config;
     return ok({ provisioned: true });
   }
@@ -111,6 +130,7 @@ export class TenantState {
   configure(config: TenantConfig, actor: string): Result<{ revision: number; applied: boolean }> {
     const applied = lifecycle.applyConfig(this.storage, this.db, this.config, config, actor);
     if (applied.ok && applied.value.applied) this.config = config;
+    forgetPrincipals(this.storage);
     return applied;
   }
 
@@ -126,6 +146,7 @@ export class TenantState {
     if (held) return held;
     await this.storage.deleteAlarm();
     await this.storage.deleteAll();
+    forgetPrincipals(this.storage);
     this.config = null;
     this.restoring = false;
     this.defs.clear();

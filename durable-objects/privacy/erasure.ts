@@ -11,6 +11,7 @@
 
 import type { Principal } from "../access/authorize";
 import { mayTouchMember } from "../access/grants";
+import { forgetPrincipals } from "../access/principal-cache";
 import { appendAudit } from "../audit/audit-chain";
 import { appendChange, scrubChanges } from "../changes/change-log";
 import { type CollectionDef, piiNames } from "../collections/collection-schema";
@@ -178,6 +179,7 @@ export function eraseSubject(
     }
     pseudonymize(store, names);
     const members = store.sql.exec("DELETE FROM members WHERE sub = ?", sub).rowsWritten > 0 ? 1 : 0;
+    forgetPrincipals(store.storage);
     const shares = store.sql
       .exec<{ n: number }>("SELECT count(*) AS n FROM shares WHERE principal = ?", `user:${sub}`)
       .one().n;

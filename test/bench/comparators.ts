@@ -13,11 +13,17 @@
 //   GET /ladder/auth, GET /ladder/rpc   the steps between the ceiling and the baseline: the
 //                                   scaffolding with the JWT check only; then one RPC to the
 //                                   object that returns a constant (no SQL).
+//   POST /spread/collections/{name}/records   bare-write: the data-vault minimum in the tenant's
+//                                   own object, the row and its version row in one transaction;
+//   POST /ladder/audit/..., POST /ladder/fts/...   the write ladder towards Silo's create: plus an
+//                                   audit event on a SHA-256 hash chain (Silo's eventHash); plus
+//                                   that and a full-text index row (FTS5).
 // POST /seed loads rows (into the tenant's own object when a row names `object`). Bundled and
 // served only by `npm run bench`.
 
 import { DurableObject } from "cloudflare:workers";
 import { createRoute, z } from "@hono/zod-openapi";
+import { eventHash, GENESIS_HASH } from "../../durable-objects/audit/audit-chain";
 import { ApiError, problemResponse } from "../../src/errors";
 import { authenticate } from "../../src/middleware/authenticate";
 import { bodyLimit } from "../../src/middleware/body-limit";
@@ -52,6 +58,64 @@ export class BenchDatabase extends DurableObject<BenchEnv> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS shared_records (tenant_id TEXT NOT NULL, id TEXT NOT NULL,
       data TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
       PRIMARY KEY (tenant_id, id))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS record_versions (collection TEXT NOT NULL, record_id TEXT NOT NULL,
+      version INTEGER NOT NULL, op TEXT NOT NULL, data TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL,
+      PRIMARY KEY (collection, record_id, version))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS audit_events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL,
+      actor TEXT NOT NULL, action TEXT NOT NULL, resource TEXT NOT NULL, success INTEGER NOT NULL,
+      details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)`);
+    this.sql.exec(
+      "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(collection UNINDEXED, record_id UNINDEXED, body)",
+    );
+  }
+
+  /** A create: the row and its version row in one transaction, then (ladder) audit and index. */
+  write(collection: string, actor: string, data: Record<string, unknown>, steps: "bare" | "audit" | "fts") {
+    const id = crypto.randomUUID();
+    const now = new Date().toISOString();
+    const json = JSON.stringify(data);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("INSERT INTO records VALUES (?, ?, 1, ?, ?)", id, json, now, now);
+      this.sql.exec(
+        "INSERT INTO record_versions VALUES (?, ?, 1, 'create', ?, ?, ?)",
+        collection,
+        id,
+        json,
+        actor,
+        now,
+      );
+      if (steps === "bare") return;
+      const last = this.sql.exec<Row>("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").toArray()[0];
+      const prevHash = (last?.hash as string | undefined) ?? GENESIS_HASH;
+      const event = {
+        seq: ((last?.seq as number | undefined) ?? 0) + 1,
+        at: now,
+        actor,
+        action: "record.create",
+        resource: `record:${collection}/${id}`,
+        success: true,
+        details: { version: 1 },
+      };
+      const hash = eventHash(prevHash, event);
+      this.sql.exec(
+        "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        event.seq,
+        now,
+        actor,
+        event.action,
+        event.resource,
+        JSON.stringify(event.details),
+        prevHash,
+        hash,
+      );
+      if (steps === "fts") {
+        const body = Object.values(data)
+          .filter((v) => typeof v === "string")
+          .join(" ");
+        this.sql.exec("INSERT INTO search_index VALUES (?, ?, ?)", collection, id, body);
+      }
+    });
+    return { id, version: 1, createdAt: now, updatedAt: now, ...data };
   }
 
   read(id: string) {
@@ -130,6 +194,36 @@ function recordRoute(prefix: string, read: (env: BenchEnv, tenant: () => string,
     },
   );
 }
+
+/** A record create at `{prefix}/collections/{name}/records` in the token's tenant's own object. */
+function writeRoute(prefix: string, steps: "bare" | "audit" | "fts") {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: `${prefix}/collections/{name}/records`,
+      request: {
+        params: Params.pick({ name: true }),
+        body: { content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+      },
+      responses: { 201: { description: "The record.", content: { "application/json": { schema: Rec } } } },
+    }),
+    async (c) => {
+      const principal = c.get("principal");
+      if (principal.kind !== "user") throw new ApiError("forbidden", "A tenant user's token is needed.");
+      const env = c.env as unknown as BenchEnv;
+      const rec = await db(env, principal.tenantId).write(
+        c.req.valid("param").name,
+        `user:${principal.sub}`,
+        c.req.valid("json"),
+        steps,
+      );
+      return c.json(rec, 201, { etag: `"${rec.version}"` });
+    },
+  );
+}
+writeRoute("/spread", "bare");
+writeRoute("/ladder/audit", "audit");
+writeRoute("/ladder/fts", "fts");
 
 recordRoute("/v1", (env, _tenant, id) => db(env).read(id));
 recordRoute("/shared", (env, tenant, id) => db(env).readShared(tenant(), id));

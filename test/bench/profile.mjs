@@ -41,13 +41,22 @@ export async function startProfile(inspectorPort) {
   }
   return async function stop(file) {
     const lines = [];
+    const profiles = [];
     for (const s of sessions) {
       const { profile } = await s.send("Profiler.stop");
       s.close();
+      profiles.push(profile);
       writeFileSync(`${file}-${sessions.indexOf(s)}.cpuprofile`, JSON.stringify(profile));
-      lines.push(`# ${s.title}: self time`, ...summarize(profile), `# ${s.title}: total time`, ...inclusive(profile));
+      const st = stalls(profile);
+      lines.push(
+        `# ${s.title}: self time`,
+        ...summarize(profile),
+        `# ${s.title}: total time`,
+        ...inclusive(profile),
+        `# ${s.title}: longest gap between samples ${st.longestGapMs.toFixed(1)} ms (in ${st.gapIn}), longest garbage collection ${st.longestGcMs.toFixed(1)} ms`,
+      );
     }
-    return lines.join("\n");
+    return { text: lines.join("\n"), profiles, stalls: profiles.map(stalls) };
   };
 }
 
@@ -104,4 +113,90 @@ export async function heapAfterGc(inspectorPort, base) {
   const usage = await send("Runtime.getHeapUsage");
   close();
   return usage.usedSize / 1024 / 1024;
+}
+
+// The layers of a read, each named by the functions that do its work (the bundle is one file, so
+// by function name). A busy sample counts for the innermost frame that names a layer: SQL run by
+// the gate's member lookup counts as SQL. A coarse attribution, not an exact one.
+const LAYERS = [
+  ["SQL", /^(exec|toArray|one|raw|next|get|all|run|values)$|sqlStorage|SqlStorage/],
+  ["JSON", /^(json|parse|stringify|canonicalJson|JSON\.)/],
+  ["ACL / masking", /mask|recordAccess|canRead|readable|clearance|redact|shareOf|sharesOf|visibleFields/i],
+  ["record read (object)", /getRecord|readRow|viewOf|decrypt|fromRow|rowView|recordView|collectionDef|defOf/],
+  [
+    "gate (object)",
+    /^(admit|authorize|memberRoles|keyPrincipal|statusFailure|permissionsOf|customRole|take|count|current|flush|scheduleFlush|cachedPrincipal)$|Gate|TokenBucket|UsageMeter/,
+  ],
+  ["stub call (RPC)", /tenantClient|platformClient|^call$|unwrap|idFromName|stub|retry|Proxy/i],
+  ["auth (JWT)", /authenticate|jwtVerify|compactVerify|flattenedVerify|verify|decodeJwt|principalOf|bearer/i],
+  [
+    "router / middleware",
+    /^(match|dispatch|compose|fetch|requestId|requestLog|bodyLimit|getPath|getPathNoStrict|splitPath|handler)$|Hono|Router|validator|zValidator/,
+  ],
+];
+
+/**
+ * µs per request by layer: each layer's share of the isolate's busy samples × the runtime's CPU
+ * per request. Native work a JavaScript frame waits on (SQLite under `exec`, the RPC hop under the
+ * stub call) is sampled under that frame, so it counts for the layer that called it; workerd's
+ * threads outside the isolate (sockets, I/O) are spread over the layers in proportion.
+ */
+export function layerBudget(profiles, _requests, cpuUsPerRequest) {
+  const counts = new Map();
+  let busy = 0;
+  for (const profile of profiles) {
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    for (const id of profile.samples) {
+      const name = byId.get(id).callFrame.functionName;
+      if (name === "(idle)") continue;
+      busy++;
+      let layer =
+        name === "(garbage collector)" ? "GC" : name === "(program)" ? "runtime (no JS frame)" : "other JavaScript";
+      if (layer === "other JavaScript") {
+        outer: for (let at = id; at !== undefined; at = parent.get(at)) {
+          const fn = byId.get(at).callFrame.functionName;
+          for (const [l, re] of LAYERS) {
+            if (re.test(fn)) {
+              layer = l;
+              break outer;
+            }
+          }
+        }
+      }
+      counts.set(layer, (counts.get(layer) ?? 0) + 1);
+    }
+  }
+  const out = {};
+  for (const [l] of [...LAYERS, ["GC"], ["runtime (no JS frame)"], ["other JavaScript"]]) {
+    if (counts.has(l)) out[l] = ((counts.get(l) ?? 0) / Math.max(1, busy)) * cpuUsPerRequest;
+  }
+  out.total = cpuUsPerRequest;
+  return out;
+}
+
+/**
+ * Where the isolate's thread stopped: the longest gap between two samples (the sampler runs every
+ * 200 µs while the thread runs; a gap of hundreds of ms is the thread off the CPU, descheduled by
+ * the OS, whatever function it was in) and the longest run of garbage-collection samples.
+ */
+export function stalls(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let longestGapMs = 0;
+  let gapIn = "";
+  let longestGcMs = 0;
+  let gc = 0;
+  profile.samples.forEach((id, i) => {
+    const name = byId.get(id).callFrame.functionName || "(anonymous)";
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    // A gap that ends in an idle sample is the thread waiting for work, not a stall.
+    if (name !== "(idle)" && dt > longestGapMs) {
+      longestGapMs = dt;
+      gapIn = name;
+    }
+    gc = name === "(garbage collector)" ? gc + dt : 0;
+    longestGcMs = Math.max(longestGcMs, gc);
+  });
+  return { longestGapMs, gapIn, longestGcMs };
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// npm run bench: the cost of tenancy and how Silo scales with the number of tenants, measured
-// side by side in one run on the Workers runtime (Miniflare 4's own server, no wrangler dev
-// proxy), loaded by wrk in a separate process.
+// npm run bench: what Silo's layers cost against a bare database per tenant, at each tenant
+// count, warm and cold, for reads and writes, with tails at a fixed rate; measured side by side in
+// one run on the Workers runtime (Miniflare 4's own server, no wrangler dev proxy), loaded by wrk
+// (closed loop) and a Node client (one pass, fixed rate) in a separate process.
 //
-//   npm run bench -- [--duration 6] [--warmup 2] [--connections 32] [--threads 1] [--repeats 3]
-//                    [--tenants 1,100,1000,10000] [--sweep 1000]
+//   npm run bench -- [--duration 4] [--warmup 1] [--connections 32] [--threads 1] [--repeats 3]
+//                    [--tenants 1,100,1000,resident] [--resident <n>] [--cold 1000] [--sweep 1000]
+//                    [--only a,b] [--profile a,b] [--shared]
 //
 // Prints a table, the headline ratios as its last lines, and writes test/bench/results/latest.json,
 // test/bench/results/scaling.svg and the results block of test/bench/BENCHMARKS.md.
@@ -15,36 +17,62 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { scalingChart } from "./chart.mjs";
-import { heapAfterGc, startProfile } from "./profile.mjs";
-import { buildBundles, machine, openFileLimit, rssMiB, startComparators, startSilo } from "./servers.mjs";
+import { fixedRate, onePass } from "./client.mjs";
+import { heapAfterGc, layerBudget, startProfile } from "./profile.mjs";
+import { buildBundles, machine, openFileLimit, openFiles, rssMiB, startComparators, startSilo } from "./servers.mjs";
 import { tokenSigner } from "./tokens.mjs";
 
 const { values } = parseArgs({
   options: {
-    duration: { type: "string", default: "6" },
-    warmup: { type: "string", default: "2" },
+    duration: { type: "string", default: "4" },
+    warmup: { type: "string", default: "1" },
     connections: { type: "string", default: "32" },
     threads: { type: "string", default: "1" },
     repeats: { type: "string", default: "3" },
-    tenants: { type: "string", default: "1,100,1000,10000" },
+    tenants: { type: "string", default: "1,100,1000,resident" },
+    resident: { type: "string" },
+    cold: { type: "string", default: "1000" },
     sweep: { type: "string", default: "1000" },
     only: { type: "string" },
     profile: { type: "string" },
-    idle: { type: "string", default: "0" },
+    shared: { type: "boolean", default: false },
+    // Whether to write the results block of BENCHMARKS.md: by default only a run with no options.
+    md: { type: "boolean" },
   },
 });
+const WRITE_MD = values.md ?? process.argv.length <= 2;
 const DURATION = Number(values.duration);
 const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
 const THREADS = Number(values.threads);
 const REPEATS = Number(values.repeats);
-const LEVELS = values.tenants.split(",").map(Number);
+// Each resident SQLite-backed object holds its database, -wal and -shm files open (workerd's
+// /proc/<pid>/fd: 3.25 per object over the first 100 tenants, D1's and R2's files included);
+// room is kept for the runtime's own files and every client's sockets. Past the limit workerd
+// fails to open databases (SQLITE_CANTOPEN) or dies (accept: Too many open files).
+const FILES_PER_OBJECT = 3;
+const FILE_HEADROOM = 2500;
+/** The largest tenant count (a multiple of 500, at most 10,000) whose objects all fit the open-file limit. */
+const residentLevel = () =>
+  Math.min(10_000, Math.floor((openFileLimit() - FILE_HEADROOM) / FILES_PER_OBJECT / 500) * 500);
+const RESIDENT = values.resident ? Number(values.resident) : residentLevel();
+const LEVELS = [
+  ...new Set(
+    values.tenants
+      .split(",")
+      .map((x) => (x === "resident" ? RESIDENT : Number(x)))
+      .filter((n) => n > 0),
+  ),
+].sort((a, b) => a - b);
 const MAX_TENANTS = Math.max(...LEVELS);
 const SWEEP_TENANTS = Math.min(Number(values.sweep), MAX_TENANTS);
-// The spread baseline (one bare object per tenant) at the largest level whose objects all fit in
-// the open-file limit: bare objects start faster than Silo's, and at 10,000 here they ran the
-// runtime out of open files (EMFILE) instead of being evicted in time.
-const SPREAD_TENANTS = Math.max(...LEVELS.filter((n) => n <= 1000 || openFileLimit() >= 4 * n + 1000));
+// The level of the headline ratios (vs_bare, the fixed-rate tails): 1,000 tenants, or the
+// largest level under it in a smaller run.
+const MID = LEVELS.includes(1000) ? 1000 : Math.max(...LEVELS.filter((n) => n <= 1000));
+// The low end of scale_resident: 100 tenants (the smallest level of at least 100).
+const LOW = Math.min(...LEVELS.filter((n) => n >= 100), MID);
+const TOP = Math.max(...LEVELS.filter((n) => n <= RESIDENT));
+const COLD = Math.min(Number(values.cold), MAX_TENANTS);
 const OUT = "test/bench/results";
 const profiled = (name) => Boolean(values.profile?.split(",").includes(name));
 // The Worker's inspector, used to read its heap after a garbage collection (and for --profile).
@@ -110,6 +138,7 @@ function wrk(base, lines, seconds) {
         rps: r.requests / seconds,
         p50Ms: r.p50Us / 1000,
         p99Ms: r.p99Us / 1000,
+        p999Ms: r.p999Us / 1000,
         requests: r.requests,
         errors: r.non2xx + r.socketErrors,
         // What the errors were: non-2xx answers by status, and connections that failed or timed out.
@@ -189,10 +218,10 @@ const spread = (xs) => ({ min: Math.min(...xs), median: median(xs), max: Math.ma
 
 ensureWrk();
 // Resident objects each hold a few open files; without the room, let workerd evict them.
-if (openFileLimit() < 4 * MAX_TENANTS + 1000 && !process.env.BENCH_EVICTION) {
+if (openFileLimit() < FILES_PER_OBJECT * MAX_TENANTS + FILE_HEADROOM && !process.env.BENCH_EVICTION) {
   process.env.BENCH_EVICTION = "1";
   log(
-    `open-file limit ${openFileLimit()} is too low to keep ${MAX_TENANTS} objects resident: workerd's eviction stays on`,
+    `open-file limit ${openFileLimit()} is too low to keep ${MAX_TENANTS} objects resident (largest resident level ${RESIDENT}): workerd's eviction stays on`,
   );
 }
 log("building the Worker (wrangler) and the comparators (esbuild)");
@@ -206,14 +235,24 @@ const vars = {
 };
 const sign = tokenSigner(vars, "2h");
 
-const silo = await startSilo({ vars, persistDir });
-const comparators = await startComparators({ vars, persistDir });
-log(`Silo on ${silo.base} (workerd pid ${silo.pid}), comparators on ${comparators.base}`);
-if (PIN) {
-  // Every thread of both runtimes on one core, wrk on the other (BENCH_PIN=0: the scheduler decides).
-  for (const pid of [silo.pid, comparators.pid]) spawnSync("taskset", ["-a", "-pc", PIN.runtime, String(pid)]);
-  log(`pinned: runtimes on CPU ${PIN.runtime}, wrk on CPU ${PIN.load}`);
+// Both runtimes keep their objects' SQLite in the persist folder (on tmpfs), so a restart finds
+// them: the cold scenarios read every tenant once from a runtime started again on that folder.
+let silo;
+let comparators;
+async function startRuntimes() {
+  silo = await startSilo({ vars, persistDir, objectsOnDisk: true });
+  comparators = await startComparators({ vars, persistDir, objectsOnDisk: true });
+  if (PIN) {
+    // Every thread of both runtimes on one core, wrk and this process (the Node client) on the
+    // other (BENCH_PIN=0: the scheduler decides).
+    for (const pid of [silo.pid, comparators.pid]) spawnSync("taskset", ["-a", "-pc", PIN.runtime, String(pid)]);
+    spawnSync("taskset", ["-a", "-pc", PIN.load, String(process.pid)]);
+  }
 }
+await startRuntimes();
+const server = (name) => (name === "silo" ? silo : comparators);
+log(`Silo on ${silo.base} (workerd pid ${silo.pid}), comparators on ${comparators.base}`);
+if (PIN) log(`pinned: runtimes on CPU ${PIN.runtime}, wrk and the Node client on CPU ${PIN.load}`);
 const report = {
   machine: machine(),
   date: new Date().toISOString(),
@@ -223,6 +262,10 @@ const report = {
     connections: CONNECTIONS,
     threads: THREADS,
     repeats: REPEATS,
+    levels: LEVELS,
+    residentLevel: RESIDENT,
+    openFileLimit: openFileLimit(),
+    cold: COLD,
     objectsResident: !process.env.BENCH_EVICTION,
     objectStorage: STORAGE_DIR === "/dev/shm" ? "tmpfs (/dev/shm)" : `files under ${STORAGE_DIR}`,
   },
@@ -263,7 +306,7 @@ try {
     );
     const seconds = (Date.now() - t0) / 1000;
     const cpuMsPerTenant = ((cpuSeconds(silo.pid) - cpu0) * 1000) / slice.length;
-    if (stop) console.log(await stop(`${OUT}/provisioning`));
+    if (stop) console.log((await stop(`${OUT}/provisioning`)).text);
     await pool(slice, 16, async (t) => {
       await api(silo.base, t.token, "POST", "/v1/collections", {
         name: "notes",
@@ -281,9 +324,20 @@ try {
     return { tenants: slice.length, seconds, perSecond: slice.length / seconds, cpuMsPerTenant };
   }
 
+  const files0 = openFiles(silo.pid);
   log(`provisioning ${SWEEP_TENANTS} tenants`);
   const first = await provision(0, SWEEP_TENANTS);
-  log(`  ${first.perSecond.toFixed(0)} tenants/s, runtime CPU ${first.cpuMsPerTenant.toFixed(1)} ms per tenant`);
+  // Files per resident object, as counted: what the largest resident level is computed from.
+  const filesPerObject = (openFiles(silo.pid) - files0) / SWEEP_TENANTS;
+  log(
+    `  ${first.perSecond.toFixed(0)} tenants/s, runtime CPU ${first.cpuMsPerTenant.toFixed(1)} ms per tenant; ${filesPerObject.toFixed(2)} open files per object (limit ${openFileLimit()}, largest resident level ${RESIDENT})`,
+  );
+  report.settings.openFilesPerObject = filesPerObject;
+  if (!process.env.BENCH_EVICTION && files0 + filesPerObject * MAX_TENANTS > openFileLimit() - 500) {
+    throw new Error(
+      `${MAX_TENANTS} resident objects would need ~${Math.round(files0 + filesPerObject * MAX_TENANTS)} open files (limit ${openFileLimit()}): pass a lower --resident`,
+    );
+  }
 
   log(`retention sweep over ${SWEEP_TENANTS} tenants`);
   const sweepStart = Date.now();
@@ -329,98 +383,177 @@ try {
       data: { title: "note of the only tenant", body: "The quick brown fox jumps over the lazy dog." },
     },
   ]);
-  // Every tenant's record into the shared table, then the spread baseline's into each tenant's
-  // own object, 1,000 rows a request.
+  // Every tenant's record into its own bare object (and, with --shared, the shared table),
+  // 1,000 rows a request.
   const note = (t) => ({
     id: t.record,
     data: { title: `note of ${t.id}`, body: "The quick brown fox jumps over the lazy dog." },
   });
   const rows = [
-    ...tenants.map((t) => ({ tenant: t.id, ...note(t) })),
-    ...tenants.slice(0, SPREAD_TENANTS).map((t) => ({ object: t.id, ...note(t) })),
+    ...(values.shared ? tenants.map((t) => ({ tenant: t.id, ...note(t) })) : []),
+    ...tenants.map((t) => ({ object: t.id, ...note(t) })),
   ];
   for (let i = 0; i < rows.length; i += 1000) {
     await api(comparators.base, single, "POST", "/seed", rows.slice(i, i + 1000));
   }
 
   const read = (t) => `GET /v1/collections/notes/records/${t.record} ${t.token}`;
-  const scenarios = [
-    { name: "healthz", base: silo.base, lines: ["GET /healthz -"] },
-    { name: "ladder-auth", base: comparators.base, lines: [`GET /ladder/auth ${single}`] },
-    { name: "ladder-rpc", base: comparators.base, lines: [`GET /ladder/rpc ${single}`] },
+  const bareRead = (t) => `GET /spread/collections/notes/records/${t.record} ${t.token}`;
+  const writeBody = '{"title":"written","body":"a benchmark write"}';
+  const t0 = tenants[0];
+  const level = (n) => [
     {
-      name: "baseline",
-      base: comparators.base,
-      lines: [`GET /v1/collections/notes/records/${tenants[0].record} ${single}`],
-    },
-    ...LEVELS.map((n) => ({
       name: `silo-read-${n}`,
-      base: silo.base,
+      server: "silo",
       lines: tenants.slice(0, n).map(read),
       tenants: n,
-      targets: tenants.slice(0, n),
-    })),
+      touch: tenants.slice(0, n).map(read),
+    },
+    ...(n === MID
+      ? [
+          {
+            name: `fixed-silo-read-${n}`,
+            server: "silo",
+            lines: tenants.slice(0, n).map(read),
+            fixed: `silo-read-${n}`,
+          },
+        ]
+      : []),
+    // One bare object per tenant beside every level but one tenant (there: the baseline).
+    ...(n > 1
+      ? [
+          {
+            name: `bare-${n}`,
+            server: "bare",
+            lines: tenants.slice(0, n).map(bareRead),
+            touch: tenants.slice(0, n).map(bareRead),
+          },
+        ]
+      : []),
+  ];
+  const scenarios = [
+    { name: "healthz", server: "silo", lines: ["GET /healthz -"] },
+    { name: "fixed-healthz", server: "silo", lines: ["GET /healthz -"], fixed: "healthz" },
+    { name: "ladder-auth", server: "bare", lines: [`GET /ladder/auth ${single}`] },
+    { name: "ladder-rpc", server: "bare", lines: [`GET /ladder/rpc ${single}`] },
+    { name: "baseline", server: "bare", lines: [`GET /v1/collections/notes/records/${t0.record} ${single}`] },
+    ...LEVELS.flatMap(level),
+    ...(values.shared
+      ? [
+          {
+            name: `shared-${MAX_TENANTS}`,
+            server: "bare",
+            lines: tenants.map((t) => `GET /shared/collections/notes/records/${t.record} ${t.token}`),
+          },
+        ]
+      : []),
+    { name: "silo-write", server: "silo", lines: [`POST /v1/collections/notes/records ${t0.token} ${writeBody}`] },
     {
-      name: "silo-write",
-      base: silo.base,
-      lines: [`POST /v1/collections/notes/records ${tenants[0].token} {"title":"written","body":"a benchmark write"}`],
+      name: "fixed-silo-write",
+      server: "silo",
+      lines: [`POST /v1/collections/notes/records ${t0.token} ${writeBody}`],
+      fixed: "silo-write",
     },
     {
-      name: `spread-${SPREAD_TENANTS}`,
-      base: comparators.base,
-      lines: tenants
-        .slice(0, SPREAD_TENANTS)
-        .map((t) => `GET /spread/collections/notes/records/${t.record} ${t.token}`),
+      name: "silo-write-idem",
+      server: "silo",
+      lines: [`POST /v1/collections/notes/records ${t0.token}+idem ${writeBody}`],
+    },
+    { name: "bare-write", server: "bare", lines: [`POST /spread/collections/notes/records ${t0.token} ${writeBody}`] },
+    {
+      name: "bare-write-audit",
+      server: "bare",
+      lines: [`POST /ladder/audit/collections/notes/records ${t0.token} ${writeBody}`],
     },
     {
-      name: `shared-${MAX_TENANTS}`,
-      base: comparators.base,
-      lines: tenants.map((t) => `GET /shared/collections/notes/records/${t.record} ${t.token}`),
+      name: "bare-write-fts",
+      server: "bare",
+      lines: [`POST /ladder/fts/collections/notes/records ${t0.token} ${writeBody}`],
     },
   ];
-  if (values.only) {
-    const keep = new Set(values.only.split(","));
-    scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => keep.has(s.name)));
-  }
-  const results = Object.fromEntries(scenarios.map((s) => [s.name, []]));
+  // Cold reads: after a restart of both runtimes on the same storage, each of COLD tenants read
+  // once, CONNECTIONS in flight: every request is the first to its tenant's object.
+  const colds = [
+    { name: `cold-silo-${COLD}`, server: "silo", lines: tenants.slice(0, COLD).map(read), cold: true },
+    { name: `cold-bare-${COLD}`, server: "bare", lines: tenants.slice(0, COLD).map(bareRead), cold: true },
+  ];
+  const keep = values.only ? new Set(values.only.split(",")) : null;
+  const measured = (s) => !keep || keep.has(s.name);
+  const all = [...colds, ...scenarios];
+  const results = Object.fromEntries(all.filter(measured).map((s) => [s.name, []]));
   const memory = {};
+  const budgets = {};
   for (let r = 1; r <= REPEATS; r++) {
     log(`repeat ${r} of ${REPEATS}`);
-    for (const s of scenarios) {
-      // --idle: let the tenants' objects go idle (and be evicted) first, to measure cold reads.
-      if (Number(values.idle) > 0) await new Promise((r) => setTimeout(r, Number(values.idle) * 1000));
-      const onSilo = s.base === silo.base;
-      const pid = onSilo ? silo.pid : comparators.pid;
-      s.settle = [...(s.settle ?? []), await settle(pid)];
-      // With workerd's eviction on (not enough open files to keep them all), a pass over more
-      // objects than start in its 10 s idle window cannot warm them: skip it.
-      const warmable = !process.env.BENCH_EVICTION || (s.tenants ?? 0) <= 1000;
-      if (s.tenants && warmable && !(Number(values.idle) > 0)) {
-        // Every tenant's object started before measuring: the scenario is the steady state.
-        const t0 = Date.now();
-        await pool(s.targets, 32, (t) => api(silo.base, t.token, "GET", `/v1/collections/notes/records/${t.record}`));
-        const touch = s.targets.length / ((Date.now() - t0) / 1000);
-        s.touch = [...(s.touch ?? []), touch];
-        log(`  ${s.name}: first touch of ${s.targets.length} tenants at ${touch.toFixed(0)}/s`);
+    if (colds.some(measured)) {
+      log("  restarting both runtimes on the same storage (cold objects)");
+      await silo.mf.dispose();
+      await comparators.mf.dispose();
+      await startRuntimes();
+      // The Worker isolates loaded (module, router, key import), no tenant object started.
+      for (let i = 0; i < 50; i++) {
+        await fetch(`${silo.base}/healthz`);
+        await fetch(`${comparators.base}/ladder/auth`, { headers: { authorization: `Bearer ${single}` } });
       }
-      if (WARMUP > 0) await wrk(s.base, s.lines, WARMUP);
-      const stop = profiled(s.name) ? await startProfile(onSilo ? INSPECTOR : INSPECTOR + 1) : null;
+      for (const s of colds.filter(measured)) {
+        const { pid, base } = server(s.server);
+        await settle(pid);
+        const cpu0 = cpuSeconds(pid);
+        const m = await onePass(base, s.lines, CONNECTIONS);
+        m.cpuUsPerRequest = ((cpuSeconds(pid) - cpu0) * 1e6) / m.requests;
+        results[s.name].push(m);
+        logResult(s.name, m);
+      }
+    }
+    for (const s of scenarios.filter(measured)) {
+      const { pid, base } = server(s.server);
+      s.settle = [...(s.settle ?? []), await settle(pid)];
+      if (s.touch) {
+        // Every tenant's object started before measuring: the scenario is the steady state.
+        const t1 = Date.now();
+        await onePass(base, s.touch, CONNECTIONS);
+        const touch = s.touch.length / ((Date.now() - t1) / 1000);
+        s.touchRates = [...(s.touchRates ?? []), touch];
+        log(`  ${s.name}: first touch of ${s.touch.length} tenants at ${touch.toFixed(0)}/s`);
+      }
+      const stop = profiled(s.name) ? await startProfile(s.server === "silo" ? INSPECTOR : INSPECTOR + 1) : null;
+      let m;
       const cpu0 = cpuSeconds(pid);
-      const m = await wrk(s.base, s.lines, DURATION);
+      if (s.fixed) {
+        // Half the maximum this repeat measured for the same requests, offered on a schedule.
+        const max = results[s.fixed]?.[r - 1]?.rps;
+        if (!max) throw new Error(`${s.name} needs ${s.fixed} measured first (--only ${s.fixed},${s.name})`);
+        m = await fixedRate(base, s.lines, max / 2, DURATION, CONNECTIONS * 2, Math.max(WARMUP, 0.5));
+      } else {
+        if (WARMUP > 0) await wrk(base, s.lines, WARMUP);
+        m = await wrk(base, s.lines, DURATION);
+      }
       // The runtime's CPU per request: steadier than req/s when wrk and workerd share 2 cores.
-      m.cpuUsPerRequest = ((cpuSeconds(pid) - cpu0) * 1e6) / m.requests;
-      if (stop) console.log(await stop(`${OUT}/${s.name}`));
+      m.cpuUsPerRequest = ((cpuSeconds(pid) - cpu0) * 1e6) / (m.sent ?? m.requests);
+      if (stop) {
+        const { text, profiles, stalls } = await stop(`${OUT}/${s.name}`);
+        console.log(text);
+        budgets[s.name] = [...(budgets[s.name] ?? []), layerBudget(profiles, m.requests, m.cpuUsPerRequest)];
+        m.stalls = stalls;
+        const b = budgets[s.name].at(-1);
+        log(
+          `  ${s.name} CPU budget (µs/req): ${Object.entries(b)
+            .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+            .join(", ")}`,
+        );
+      }
       results[s.name].push(m);
-      if (s.tenants) {
+      if (s.tenants && s.server === "silo") {
         const heap = process.env.BENCH_NO_HEAP ? 0 : await heapAfterGc(INSPECTOR, silo.base);
         memory[s.tenants] = [...(memory[s.tenants] ?? []), { rss: rssMiB(silo.pid), heap }];
-        log(`  heap after GC ${heap.toFixed(1)} MiB, RSS ${rssMiB(silo.pid).toFixed(0)} MiB`);
+        log(
+          `  heap after GC ${heap.toFixed(1)} MiB, RSS ${rssMiB(silo.pid).toFixed(0)} MiB, open files ${openFiles(silo.pid)}`,
+        );
       }
-      log(
-        `  ${s.name.padEnd(18)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  errors ${m.errors}${m.errors ? ` ${JSON.stringify(m.errorKinds)}` : ""}  cpu ${m.cpuUsPerRequest.toFixed(0)} µs/req`,
-      );
+      logResult(s.name, m);
     }
   }
+  report.seconds = (Date.now() - started) / 1000;
   // --only runs a subset for investigation; the report needs every scenario.
   if (!values.only) {
     report.memory.levels = Object.fromEntries(
@@ -430,27 +563,24 @@ try {
       ]),
     );
     // Per warm object: the isolate's heap between the smallest level and the largest whose objects
-    // all stayed resident (with workerd's eviction on, 10,000 do not). Not from RSS: the process
-    // keeps what provisioning 10,000 objects took, and the databases' mapped files count in it.
+    // all stayed resident. Not from RSS: the process keeps what provisioning took, and the
+    // databases' mapped files count in it.
     const lo = Math.min(...LEVELS);
-    const hi = Math.max(...LEVELS.filter((n) => !process.env.BENCH_EVICTION || n <= 1000));
     const level = (n) => report.memory.levels[n];
     report.memory.perWarmTenant =
-      hi > lo
-        ? {
-            between: [lo, hi],
-            heapKiB: ((level(hi).heapMiB - level(lo).heapMiB) * 1024) / (hi - lo),
-          }
-        : null;
+      TOP > lo ? { between: [lo, TOP], heapKiB: ((level(TOP).heapMiB - level(lo).heapMiB) * 1024) / (TOP - lo) } : null;
 
-    const byName = Object.fromEntries(scenarios.map((s) => [s.name, s]));
+    const byName = Object.fromEntries(all.map((s) => [s.name, s]));
     report.scenarios = Object.fromEntries(
       Object.entries(results).map(([name, runs]) => [
         name,
         {
+          kind: byName[name].cold ? "cold" : byName[name].fixed ? "fixed" : "closed",
           rps: spread(runs.map((m) => m.rps)),
           p50Ms: median(runs.map((m) => m.p50Ms)),
           p99Ms: median(runs.map((m) => m.p99Ms)),
+          p999Ms: runs[0].p999Ms === undefined ? undefined : median(runs.map((m) => m.p999Ms)),
+          offered: byName[name].fixed ? median(runs.map((m) => m.offered)) : undefined,
           cpuUsPerRequest: median(runs.map((m) => m.cpuUsPerRequest)),
           errors: runs.reduce((a, m) => a + m.errors, 0),
           errorKinds: runs.reduce((a, m) => {
@@ -459,39 +589,67 @@ try {
           }, {}),
           requests: runs.reduce((a, m) => a + m.requests, 0),
           settleSeconds: byName[name].settle,
-          firstTouchPerSecond: byName[name].touch ? median(byName[name].touch) : undefined,
+          firstTouchPerSecond: byName[name].touchRates ? median(byName[name].touchRates) : undefined,
           runs,
         },
       ]),
     );
-    // Ratios are taken within each repeat (side by side), then summarised.
-    const per = (a, b) => results[a].map((m, i) => m.rps / results[b][i].rps);
-    const low = Math.min(...LEVELS.filter((n) => n >= 100));
+    // Ratios are taken within each repeat (side by side), then summarised; null where a smaller
+    // run (--tenants) has no such level.
+    const has = (...names) => names.every((n) => results[n]?.length);
+    const per = (a, b) => (has(a, b) ? spread(results[a].map((m, i) => m.rps / results[b][i].rps)) : null);
+    const fixedName = `fixed-silo-read-${MID}`;
+    report.headlineLevels = { vs_bare: MID, cold_vs_bare: COLD, scale_resident: [TOP, LOW], p99: MID };
     report.ratios = {
-      tenancy_overhead: spread(per("silo-read-1", "baseline")),
-      [`scale_${MAX_TENANTS / 1000}k_vs_${low}`]: spread(per(`silo-read-${MAX_TENANTS}`, `silo-read-${low}`)),
-      ceiling_fraction: spread(per("silo-read-1", "healthz")),
-      vs_shared_table: spread(per(`silo-read-${MAX_TENANTS}`, `shared-${MAX_TENANTS}`)),
+      vs_bare: per(`silo-read-${MID}`, `bare-${MID}`),
+      cold_vs_bare: per(`cold-silo-${COLD}`, `cold-bare-${COLD}`),
+      write_vs_bare: per("silo-write", "bare-write"),
+      scale_resident: TOP > LOW ? per(`silo-read-${TOP}`, `silo-read-${LOW}`) : null,
+      hot_vs_bare: per("silo-read-1", "baseline"),
+      p99_ms: has(fixedName) ? spread(results[fixedName].map((m) => m.p99Ms)) : null,
+      p99_over_p50: has(fixedName) ? spread(results[fixedName].map((m) => m.p99Ms / m.p50Ms)) : null,
     };
-    // Not targets: what tells Silo's own cost from the runtime's.
-    const cpu = (a, b) => results[a].map((m, i) => results[b][i].cpuUsPerRequest / m.cpuUsPerRequest);
+    report.targets = {
+      vs_bare: [">=", 0.9],
+      cold_vs_bare: [">=", 0.8],
+      write_vs_bare: [">=", 0.7],
+      scale_resident: [">=", 0.9],
+      hot_vs_bare: [">=", 0.9],
+      p99_over_p50: ["<=", 10],
+    };
+    // Not targets: what tells Silo's own cost from the runtime's (runtime CPU per request, bare's
+    // over Silo's, so a higher figure is better for Silo like the throughput ratios).
+    const cpu = (a, b) =>
+      has(a, b) ? spread(results[a].map((m, i) => results[b][i].cpuUsPerRequest / m.cpuUsPerRequest)) : null;
     report.diagnostics = {
-      // Runtime CPU per request, baseline's over Silo's: tenancy overhead without wrk's share of the cores.
-      tenancy_overhead_cpu: spread(cpu("silo-read-1", "baseline")),
-      // Silo over N tenants against the same read with one bare object per tenant.
-      [`vs_spread_${SPREAD_TENANTS}`]: spread(per(`silo-read-${SPREAD_TENANTS}`, `spread-${SPREAD_TENANTS}`)),
+      vs_bare_cpu: cpu(`silo-read-${MID}`, `bare-${MID}`),
+      cold_vs_bare_cpu: cpu(`cold-silo-${COLD}`, `cold-bare-${COLD}`),
+      write_vs_bare_cpu: cpu("silo-write", "bare-write"),
+      hot_vs_bare_cpu: cpu("silo-read-1", "baseline"),
+      ...Object.fromEntries(
+        LEVELS.filter((n) => n > 1 && n !== MID).map((n) => [`vs_bare_${n}`, per(`silo-read-${n}`, `bare-${n}`)]),
+      ),
+      fixed_healthz_p99_ms: has("fixed-healthz") ? spread(results["fixed-healthz"].map((m) => m.p99Ms)) : null,
+      fixed_write_p99_over_p50: has("fixed-silo-write")
+        ? spread(results["fixed-silo-write"].map((m) => m.p99Ms / m.p50Ms))
+        : null,
     };
-    report.seconds = (Date.now() - started) / 1000;
+    if (Object.keys(budgets).length) {
+      report.budget = Object.fromEntries(Object.entries(budgets).map(([k, xs]) => [k, xs.at(-1)]));
+    }
 
     mkdirSync(OUT, { recursive: true });
     writeFileSync(join(OUT, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(OUT, "scaling.svg"), scalingChart(report, LEVELS));
+    writeFileSync(join(OUT, "scaling.svg"), scalingChart(report, LEVELS, COLD));
     const table = markdown(report);
-    updateBenchmarksMd(table);
+    if (WRITE_MD) updateBenchmarksMd(table);
     console.log(`\n${table}`);
-    console.log(`Wrote ${OUT}/latest.json, ${OUT}/scaling.svg and the results in test/bench/BENCHMARKS.md.\n`);
-    for (const [k, v] of Object.entries(report.diagnostics)) console.log(`(diagnostic) ${k}=${v.median.toFixed(3)}`);
-    for (const [k, v] of Object.entries(report.ratios)) console.log(`${k}=${v.median.toFixed(3)}`);
+    console.log(
+      `Wrote ${OUT}/latest.json, ${OUT}/scaling.svg${WRITE_MD ? " and the results in test/bench/BENCHMARKS.md" : " (BENCHMARKS.md only from a run without options, or with --md)"}.\n`,
+    );
+    const fmt = (v) => (v ? v.median.toFixed(3) : "n/a");
+    for (const [k, v] of Object.entries(report.diagnostics)) console.log(`(diagnostic) ${k}=${fmt(v)}`);
+    for (const [k, v] of Object.entries(report.ratios)) console.log(`${k}=${fmt(v)}`);
   }
 } finally {
   await silo.mf.dispose().catch(() => {});
@@ -500,41 +658,142 @@ try {
   rmSync(TARGETS_DIR, { recursive: true, force: true });
 }
 
+function logResult(name, m) {
+  const tail = m.p999Ms === undefined ? "" : `  p99.9 ${m.p999Ms.toFixed(2)} ms`;
+  const offered = m.offered
+    ? `  (offered ${m.offered.toFixed(0)}/s, client lag ≤ ${m.lagMs.toFixed(1)} ms, ≤ ${m.maxOpen} outstanding)`
+    : "";
+  log(
+    `  ${name.padEnd(20)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms${tail}  errors ${m.errors}${m.errors ? ` ${JSON.stringify(m.errorKinds)}` : ""}  cpu ${m.cpuUsPerRequest.toFixed(0)} µs/req${offered}`,
+  );
+}
+
 function markdown(r) {
   const m = r.machine;
-  const rows = Object.entries(r.scenarios).map(
-    ([name, s]) =>
-      `| ${name} | ${s.rps.median.toFixed(0)} | ${s.rps.min.toFixed(0)} – ${s.rps.max.toFixed(0)} | ${s.p50Ms.toFixed(2)} | ${s.p99Ms.toFixed(2)} | ${s.errors}${
-        s.errors
-          ? ` (${Object.entries(s.errorKinds)
-              .map(([k, n]) => `${k}: ${n}`)
-              .join(", ")})`
-          : ""
-      } | ${s.cpuUsPerRequest.toFixed(0)} |`,
+  const s = r.scenarios;
+  const n0 = (v) => (v === undefined || v === null || Number.isNaN(v) ? "–" : v.toFixed(0));
+  const n2 = (v) => (v === undefined || v === null || Number.isNaN(v) ? "–" : v.toFixed(2));
+  const rps = (x) => (x ? `${n0(x.rps.median)} (${n0(x.rps.min)} – ${n0(x.rps.max)})` : "–");
+  const lat = (x) => (x ? `${n2(x.p50Ms)} / ${n2(x.p99Ms)}` : "–");
+  const errs = (x) =>
+    x?.errors
+      ? `${x.errors} (${Object.entries(x.errorKinds)
+          .map(([k, n]) => `${k}: ${n}`)
+          .join(", ")})`
+      : "0";
+  const ratio = (a, b) =>
+    a && b
+      ? (() => {
+          const xs = a.runs.map((x, i) => x.rps / b.runs[i].rps);
+          return `${Math.min(...xs).toFixed(2)} – ${median(xs).toFixed(2)} – ${Math.max(...xs).toFixed(2)}`;
+        })()
+      : "–";
+  const levels = r.settings.levels;
+  const readRows = [
+    ...levels.map((n) => {
+      const a = s[`silo-read-${n}`];
+      const b = n === 1 ? s.baseline : s[`bare-${n}`];
+      const label = `${n.toLocaleString("en")}${n === 1 ? " (bare: baseline)" : ""}${n === r.settings.residentLevel ? " (largest resident)" : ""}`;
+      return `| ${label} | warm | ${rps(a)} | ${rps(b)} | ${ratio(a, b)} | ${n0(a?.cpuUsPerRequest)} / ${n0(b?.cpuUsPerRequest)} | ${lat(a)} | ${lat(b)} | ${errs(a)} / ${errs(b)} |`;
+    }),
+    (() => {
+      const a = s[`cold-silo-${r.settings.cold}`];
+      const b = s[`cold-bare-${r.settings.cold}`];
+      return `| ${r.settings.cold.toLocaleString("en")} | cold | ${rps(a)} | ${rps(b)} | ${ratio(a, b)} | ${n0(a?.cpuUsPerRequest)} / ${n0(b?.cpuUsPerRequest)} | ${lat(a)} | ${lat(b)} | ${errs(a)} / ${errs(b)} |`;
+    })(),
+  ];
+  const simple = (names) =>
+    names
+      .filter((k) => s[k])
+      .map(
+        (k) =>
+          `| ${k} | ${rps(s[k])} | ${n0(s[k].cpuUsPerRequest)} | ${lat(s[k])} | ${n2(s[k].p999Ms)} | ${errs(s[k])} |`,
+      );
+  const fixedRows = Object.entries(s)
+    .filter(([, x]) => x.kind === "fixed")
+    .map(
+      ([k, x]) =>
+        `| ${k} | ${n0(x.offered)} | ${n0(x.rps.median)} | ${n2(x.p50Ms)} | ${n2(x.p99Ms)} | ${n2(x.p999Ms)} | ${n2(
+          median(x.runs.map((y) => y.maxMs)),
+        )} | ${(x.p99Ms / x.p50Ms).toFixed(1)} | ${n2(median(x.runs.map((y) => y.lagMs)))} | ${errs(x)} |`,
+    );
+  const target = (k) => r.targets[k];
+  const headline = Object.entries(r.ratios).map(([k, v]) => {
+    const t = target(k);
+    const met = v && t ? ((t[0] === ">=" ? v.median >= t[1] : v.median <= t[1]) ? "yes" : "no") : "–";
+    return `| ${k} | ${v ? v.median.toFixed(3) : "n/a"} | ${v ? `${v.min.toFixed(3)} – ${v.max.toFixed(3)}` : "–"} | ${t ? `${t[0]} ${t[1]}` : "–"} | ${met} |`;
+  });
+  const diag = Object.entries(r.diagnostics).map(
+    ([k, v]) =>
+      `| ${k} | ${v ? v.median.toFixed(3) : "n/a"} | ${v ? `${v.min.toFixed(3)} – ${v.max.toFixed(3)}` : "–"} |`,
   );
-  const ratios = [
-    ...Object.entries(r.ratios),
-    ...Object.entries(r.diagnostics).map(([k, v]) => [`${k} (diagnostic)`, v]),
-  ].map(([k, v]) => `| ${k} | ${v.median.toFixed(3)} | ${v.min.toFixed(3)} – ${v.max.toFixed(3)} |`);
   const mem = Object.entries(r.memory.levels)
     .map(([n, v]) => `${n} tenants: heap ${v.heapMiB.toFixed(1)} MiB, RSS ${v.rssMiB.toFixed(0)} MiB`)
     .join("; ");
+  const budget = r.budget
+    ? [
+        "",
+        "CPU budget per request by layer (µs: each layer's share of the isolate's busy samples × the runtime's CPU per request; `--profile`, the last profiled repeat):",
+        "",
+        `| layer | ${Object.keys(r.budget).join(" | ")} |`,
+        `| --- | ${Object.keys(r.budget)
+          .map(() => "---:")
+          .join(" | ")} |`,
+        ...[...new Set(Object.values(r.budget).flatMap((b) => Object.keys(b)))].map(
+          (layer) =>
+            `| ${layer} | ${Object.values(r.budget)
+              .map((b) => n0(b[layer]))
+              .join(" | ")} |`,
+        ),
+      ]
+    : [];
   return [
     `Run of ${r.date.slice(0, 16).replace("T", " ")} UTC on ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.kernel}, Node ${m.node}.`,
-    `Storage (tenant objects' SQLite, D1, R2): ${r.settings.objectStorage}; tenant objects ${r.settings.objectsResident ? "kept resident" : "workerd's 10 s idle eviction on (open-file limit too low to keep every object resident)"}.`,
-    `wrk: ${r.settings.threads} thread(s), ${r.settings.connections} connections, ${r.settings.warmup} s warm-up + ${r.settings.duration} s per scenario, ${r.settings.repeats} repeats (min – max shows the noise). Whole run: ${r.seconds.toFixed(0)} s.`,
+    `Storage (tenant objects' SQLite, D1, R2): ${r.settings.objectStorage}; tenant objects ${r.settings.objectsResident ? "kept resident" : "workerd's 10 s idle eviction on (open-file limit too low to keep every object resident)"}; open-file limit ${r.settings.openFileLimit}, ${n2(r.settings.openFilesPerObject)} files per object, largest resident level ${r.settings.residentLevel}.`,
+    `Closed loop (wrk): ${r.settings.threads} thread(s), ${r.settings.connections} connections, ${r.settings.warmup} s warm-up + ${r.settings.duration} s per scenario; fixed rate (Node client): ${r.settings.duration} s at half the repeat's closed-loop maximum; cold: each of ${r.settings.cold} tenants read once after a restart, ${r.settings.connections} in flight. ${r.settings.repeats} repeats (min – max shows the noise). Whole run: ${r.seconds.toFixed(0)} s.`,
     "",
-    "| scenario | req/s (median) | req/s (min – max) | p50 ms | p99 ms | errors | runtime CPU µs/req |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows,
+    "| headline | median | min – max | target | met? |",
+    "| --- | ---: | ---: | ---: | :---: |",
+    ...headline,
     "",
-    "| ratio | median | min – max |",
+    "Reads by tenant count (req/s median (min – max); ratio Silo / bare per repeat: min – median – max; CPU: runtime µs per request; p50 / p99 ms):",
+    "",
+    "| tenants | objects | Silo req/s | bare req/s | Silo / bare | CPU µs Silo / bare | Silo p50 / p99 | bare p50 / p99 | errors Silo / bare |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...readRows,
+    "",
+    "Writes, one tenant (the ladder from the bare minimum to Silo's create):",
+    "",
+    "| scenario | req/s median (min – max) | CPU µs/req | p50 / p99 ms | p99.9 ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...simple(["bare-write", "bare-write-audit", "bare-write-fts", "silo-write", "silo-write-idem"]),
+    "",
+    "Tails at a fixed rate (open loop, latency from the intended send time):",
+    "",
+    "| scenario | offered /s | served /s | p50 ms | p99 ms | p99.9 ms | max ms | p99 / p50 | client lag ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...fixedRows,
+    "",
+    "The read ladder (closed loop): from a trivial route to the bare read:",
+    "",
+    "| scenario | req/s median (min – max) | CPU µs/req | p50 / p99 ms | p99.9 ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...simple([
+      "healthz",
+      "ladder-auth",
+      "ladder-rpc",
+      "baseline",
+      ...Object.keys(s).filter((k) => k.startsWith("shared-")),
+    ]),
+    "",
+    "| diagnostic | median | min – max |",
     "| --- | ---: | ---: |",
-    ...ratios,
+    ...diag,
+    ...budget,
     "",
     `Provisioning: ${r.provisioning.tenants} tenants in ${r.provisioning.seconds.toFixed(1)} s = ${r.provisioning.perSecond.toFixed(0)} tenants/s through POST /v1/tenants (16 in flight; runtime CPU ${r.provisioning.cpuMsPerTenant.toFixed(1)} ms per tenant).`,
     `Retention sweep: ${r.sweep.tenants} tenants in ${r.sweep.seconds.toFixed(1)} s (${r.sweep.cronInvocations} cron invocations back to back, ${r.sweep.failures} failures).`,
-    `Memory after each scale scenario (the Worker isolate's heap after a full GC, median over repeats; the runtime process's RSS, max): at start RSS ${r.memory.startMiB.toFixed(0)} MiB; ${mem}. ${
+    `Memory after each Silo level (the Worker isolate's heap after a full GC, median over repeats; the runtime process's RSS, max): at start RSS ${r.memory.startMiB.toFixed(0)} MiB; ${mem}.${
       r.memory.perWarmTenant
         ? ` Per warm tenant object (from ${r.memory.perWarmTenant.between.join(" to ")} tenants): heap ≈ ${r.memory.perWarmTenant.heapKiB.toFixed(1)} KiB of JavaScript heap.`
         : ""

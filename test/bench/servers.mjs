@@ -4,7 +4,7 @@
 // (workerd listening for it itself), not through Miniflare's entry worker, which is a second
 // JavaScript hop inside workerd that caps a hello-world route at ~8k req/s here (~25k direct).
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare4";
@@ -14,6 +14,9 @@ export const BENCH_COMPAT_DATE = "2026-07-01";
 const BUILD = "node_modules/.cache/silo-bench";
 
 export async function buildBundles() {
+  // Fresh files, never written in place: a node_modules copied with hard links shares these
+  // files' inodes between checkouts, and a build in one would rewrite the others' bundles.
+  rmSync(BUILD, { recursive: true, force: true });
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
   const silo = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${BUILD}/silo`], {
     env,
@@ -66,6 +69,9 @@ async function serve({ directPort = 0, ...options }) {
   const pid = workerdPids().find((p) => !before.has(p));
   return { mf, base: direct.origin, entry: entry.origin, pid };
 }
+
+/** Files a process holds open now. */
+export const openFiles = (pid) => readdirSync(`/proc/${pid}/fd`).length;
 
 /** The soft limit on open files: every resident object keeps its database files open. */
 export function openFileLimit() {
@@ -127,13 +133,19 @@ export async function startSilo({ vars, persistDir, objectsOnDisk = false, direc
   return server;
 }
 
-export async function startComparators({ vars, persistDir }) {
+/**
+ * The comparators on Miniflare: the same eviction rule as Silo's objects, and with
+ * `objectsOnDisk` their objects' SQLite in the persist folder (kept over a restart, for cold reads).
+ */
+export async function startComparators({ vars, persistDir, objectsOnDisk = false }) {
   return serve({
     scriptPath: `${BUILD}/comparators/index.js`,
-    durableObjects: { BENCH_DB: { className: "BenchDatabase", useSQLite: true } },
+    durableObjects: {
+      BENCH_DB: { className: "BenchDatabase", useSQLite: true, unsafePreventEviction: !process.env.BENCH_EVICTION },
+    },
     // Like Silo's, its request log is off: a console line per request would cost it throughput.
     bindings: { ...vars, TENANT_CLAIM: "tenant_id", LOG_REQUESTS: "off" },
-    durableObjectsPersist: process.env.BENCH_PERSIST === "disk" ? join(persistDir, "bench-do") : false,
+    durableObjectsPersist: objectsOnDisk || process.env.BENCH_PERSIST === "disk" ? join(persistDir, "bench-do") : false,
     // Its own inspector (next to Silo's), so `--profile baseline` can sample it too.
     ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) + 1 } : {}),
   });

@@ -323,3 +323,25 @@ describe("portal pages and forms", () => {
     expect(text).not.toMatch(/<script/i);
   });
 });
+
+describe("portal: the change feed on the tenant page", () => {
+  it("shows the latest changes and each webhook's deliveries", async () => {
+    const t = await createTenant();
+    await call("/v1/collections", {
+      method: "POST",
+      token: t.ownerToken,
+      body: { name: "notes", fields: [{ name: "title", type: "string" }] },
+    });
+    await call("/v1/webhooks", { method: "POST", token: t.ownerToken, body: { url: "https://hooks.example/portal" } });
+    const rec = await (
+      await call("/v1/collections/notes/records", { method: "POST", token: t.ownerToken, body: { title: "shown" } })
+    ).json<{ id: string }>();
+    const { cookie } = await signIn();
+    const html = await (await browse(`/admin/tenants/${t.id}`, { cookie })).text();
+    const changes = html.slice(html.indexOf('id="changes"'), html.indexOf('id="webhooks"'));
+    expect(changes).toContain(`notes/${rec.id} v1`);
+    expect(changes).toContain("record.created");
+    const hooks = html.slice(html.indexOf('id="webhooks"'));
+    expect(hooks).toContain("https://hooks.example/portal");
+  });
+});

@@ -4,6 +4,7 @@ import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Backup, backupSection } from "./backup-pages";
+import { changePanels, loadChangePanels } from "./change-panels";
 import {
   formatBytes,
   formatCount,
@@ -138,7 +139,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
     const t = tenant.body;
     const live = t.status === "active";
     const reason = { "x-silo-tenant": t.id, "x-silo-reason": "Admin portal: tenant page" };
-    const [usage, audit, verify, members, backups] = await Promise.all([
+    const [usage, audit, verify, members, backups, changes] = await Promise.all([
       api<{
         period: string;
         current: Record<string, number>;
@@ -154,6 +155,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
         : null,
       live ? api<{ items: { sub: string; roles: string[] }[] }>("GET", "/v1/members", undefined, reason) : null,
       api<{ items: Backup[] }>("GET", `/v1/tenants/${t.id}/backups?limit=30`),
+      live ? loadChangePanels(api, reason) : null,
     ]);
     const u = usage.ok ? usage.body : null;
     // Past periods oldest first, then the current one with its live counters.
@@ -229,7 +231,8 @@ ${members?.ok ? html`<ul>${members.body.items.map((m) => html`<li>${m.sub}: ${m.
 <form method="post" action="/admin/tenants/${t.id}/export">${csrfField(csrf)}<button type="submit">Start an export</button></form>
 ${exportId ? html`<p>Export <code>${exportId}</code> started. <a href="/admin/tenants/${t.id}/exports/${exportId}">Check it and download</a></p>` : ""}
 </section>
-${backupSection(t.id, backups.ok ? backups.body.items : null, csrf)}`,
+${backupSection(t.id, backups.ok ? backups.body.items : null, csrf)}
+${changePanels(changes)}`,
         { csrf, flash: flash ? `Tenant ${flash}.` : undefined },
       ),
     );

@@ -11,6 +11,7 @@
 //   npm run silo -- usage acme
 //   npm run silo -- sweeps list | sweeps run retention|billing|backup|migrate|reconcile [--no-wait]
 //   npm run silo -- fleet schema | fleet alerts
+//   npm run silo -- changes acme [--since 0] [--collection notes] [--follow]   the change log
 //   npm run silo -- plans list
 // Options: --url (or SILO_URL, default http://localhost:8787), --token (or SILO_TOKEN; locally a
 // platform-admin token is minted from .dev.vars when neither is set), --json for raw output.
@@ -30,6 +31,7 @@ import {
   limitLabel,
   metricLabel,
 } from "../portal/format.ts";
+import { changes } from "./silo-changes.mjs";
 import { fleet } from "./silo-fleet.mjs";
 
 const USAGE = `usage: npm run silo -- <command> [options]
@@ -45,6 +47,8 @@ const USAGE = `usage: npm run silo -- <command> [options]
   sweeps list | sweeps run <retention|billing|backup|migrate|reconcile> [--no-wait]
   fleet schema                 which tenant-schema migration each tenant is on; failed migrations
   fleet alerts                 tenants that need an operator
+  changes <id> [--since SEQ] [--collection C] [--follow] [--reason TEXT]
+                               the tenant's change log (audited as an admin's access, with the reason)
   plans list
 
   --url URL      the deployment (SILO_URL; default http://localhost:8787)
@@ -68,6 +72,10 @@ const options = {
   "legal-hold": { type: "string" },
   files: { type: "boolean", default: false },
   out: { type: "string" },
+  since: { type: "string" },
+  collection: { type: "string" },
+  follow: { type: "boolean", default: false },
+  reason: { type: "string" },
   "no-wait": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 };
@@ -84,7 +92,7 @@ async function adminToken(values) {
 }
 
 function client(base, token) {
-  async function call(method, path, body) {
+  async function call(method, path, body, extra = {}) {
     let res;
     try {
       res = await fetch(new URL(path, base), {
@@ -92,6 +100,7 @@ function client(base, token) {
         headers: {
           authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...extra,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -105,7 +114,7 @@ function client(base, token) {
     throw new CliError(`${res.status} ${problem.code ?? ""} ${detail}${fields}`.replace(/ +/g, " "));
   }
   return {
-    json: async (method, path, body) => (await call(method, path, body)).json(),
+    json: async (method, path, body, extra) => (await call(method, path, body, extra)).json(),
     raw: call,
   };
 }
@@ -385,6 +394,8 @@ async function main() {
       return plans(api, values);
     case "fleet":
       return fleet(api, rest, values, (message) => new CliError(`${message}\n\n${USAGE}`));
+    case "changes":
+      return changes(api, rest, values, (message) => new CliError(`${message}\n\n${USAGE}`));
     default:
       throw new CliError(`Unknown command '${command}'.\n\n${USAGE}`);
   }

@@ -213,4 +213,36 @@ export const cliTests = [
       assert.ok(!existsSync("no-such-tenant-export"));
     },
   ],
+  [
+    "changes prints the tenant's change log, audited as an admin's access with its reason",
+    async (ctx) => {
+      const tenant = `${id}-ch`;
+      assert.equal((await silo(ctx, ["tenants", "create", tenant, "--owner", "bob"])).code, 0);
+      const token = await ctx.token({ sub: "bob", tenant });
+      const post = async (path, body) => {
+        const res = await fetch(`${ctx.base}${path}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        assert.ok(res.ok, `${path}: ${res.status}`);
+        return res.json();
+      };
+      await post("/v1/collections", { name: "notes", fields: [{ name: "title", type: "string" }] });
+      const note = await post("/v1/collections/notes/records", { title: "hello" });
+      const r = await silo(ctx, ["changes", tenant, "--reason", "e2e check"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /collection\.changed\s+notes/);
+      assert.match(r.stdout, new RegExp(`record\\.created\\s+notes/${note.id} v1\\s+user:bob`));
+      const json = (await silo(ctx, ["changes", tenant, "--json", "--since", "1"])).stdout.trim().split("\n");
+      assert.deepEqual(
+        json.map((l) => JSON.parse(l).id),
+        [note.id],
+      );
+      const audit = await fetch(`${ctx.base}/v1/audit?action=platform_admin.access`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.match(JSON.stringify(await audit.json()), /e2e check/);
+    },
+  ],
 ];

@@ -1,18 +1,6 @@
 #!/usr/bin/env node
 // The operator CLI: runs a Silo deployment through its admin API.
-//   npm run silo -- tenants list [--status active] [--tier pro] [--q acme] [--all]
-//   npm run silo -- tenants create acme --tier pro [--name "Acme"] [--owner alice] [--jurisdiction eu]
-//                                       [--external-id org_9ybsU1dN2dKfDkBi]
-//   npm run silo -- tenants get|suspend|resume|cancel|restore acme
-//   npm run silo -- tenants update acme [--tier enterprise] [--name N] [--legal-hold on|off] [--external-id ID]
-//   npm run silo -- export acme [--files] [--out ./acme-export]      waits, shows progress, downloads
-//   npm run silo -- backups acme | backups take acme [--no-wait]    list; take one now
-//   npm run silo -- restore acme <backupId> [--no-wait]             restore it (the tenant answers 503 meanwhile)
-//   npm run silo -- usage acme
-//   npm run silo -- sweeps list | sweeps run retention|billing|backup|migrate|reconcile [--no-wait]
-//   npm run silo -- fleet schema | fleet alerts
-//   npm run silo -- changes acme [--since 0] [--collection notes] [--follow]   the change log
-//   npm run silo -- plans list
+//   npm run silo -- <command> ...   (the commands and their options: USAGE below, or --help)
 // Options: --url (or SILO_URL, default http://localhost:8787), --token (or SILO_TOKEN; locally a
 // platform-admin token is minted from .dev.vars when neither is set), --json for raw output.
 // Numbers read as the portal shows them (its format module; Node 22.18+ runs it as TypeScript,

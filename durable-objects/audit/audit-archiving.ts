@@ -9,7 +9,7 @@ import type { Store } from "../db/store";
 import { readCheckpoint } from "../lifecycle/retention";
 import { ARCHIVE_FORMAT, ARCHIVE_PART_EVENTS, type ArchivePart, auditArchive } from "../storage/audit-archive";
 import type { ChainRow } from "./audit-chain";
-import { redactions } from "./audit-log";
+import { chainRowOf, redactions } from "./audit-log";
 
 /** Parts one call writes before it yields (the deletion sweep calls again). */
 const MAX_PARTS_PER_CALL = 20;
@@ -22,22 +22,7 @@ function eventsAfter(store: Store, after: number, redacted: Map<number, string>)
       ARCHIVE_PART_EVENTS,
     )
     .toArray()
-    .map((row) => {
-      const seq = row.seq as number;
-      const event: ChainRow = {
-        seq,
-        at: row.at as string,
-        actor: row.actor as string,
-        action: row.action as string,
-        resource: row.resource as string,
-        success: row.success === 1,
-        details: JSON.parse(row.details as string),
-        hash: row.hash as string,
-        prevHash: row.prev_hash as string,
-      };
-      const signature = redacted.get(seq);
-      return signature ? { ...event, redaction: signature } : event;
-    });
+    .map((row) => chainRowOf(row, redacted));
 }
 
 export async function archiveAuditChain(

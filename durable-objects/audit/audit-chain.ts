@@ -29,11 +29,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-export function eventHash(
-  prevHash: string,
-  e: Omit<AuditEvent, "hash" | "prevHash" | "details"> & { details: Record<string, unknown> },
-): string {
-  const body = canonicalJson({
+/** The hashed content of an event: its fields without the hashes (and without anything else). */
+function contentOf<E extends Omit<ChainEvent, "details"> & { details: unknown }>(e: E) {
+  return {
     seq: e.seq,
     at: e.at,
     actor: e.actor,
@@ -41,7 +39,14 @@ export function eventHash(
     resource: e.resource,
     success: e.success,
     details: e.details,
-  });
+  };
+}
+
+export function eventHash(
+  prevHash: string,
+  e: Omit<AuditEvent, "hash" | "prevHash" | "details"> & { details: Record<string, unknown> },
+): string {
+  const body = canonicalJson(contentOf(e));
   return createHash("sha256").update(prevHash).update("\n").update(body).digest("hex");
 }
 
@@ -70,16 +75,6 @@ export function redactionSignature(masterKey: string, seq: number, hash: string,
 
 /** The hashed content of an event (without its hashes). */
 export type ChainEvent = Omit<AuditEvent, "hash" | "prevHash">;
-
-const contentOf = (e: ChainEvent): ChainEvent => ({
-  seq: e.seq,
-  at: e.at,
-  actor: e.actor,
-  action: e.action,
-  resource: e.resource,
-  success: e.success,
-  details: e.details,
-});
 
 /** One stored event as verification reads it: `redaction` is the signature of a rewritten event. */
 export type ChainRow = AuditEvent & { redaction?: string | null };

@@ -6,6 +6,7 @@ import { fail, ok, type Result } from "../contract/result";
 import { auditEvents } from "../db/schema";
 import type { Store } from "../db/store";
 import { readCheckpoint } from "../lifecycle/retention";
+import type { ChainRow } from "./audit-chain";
 import { ChainVerifier } from "./audit-chain";
 
 export interface AuditFilter {
@@ -59,6 +60,24 @@ export function listAudit(store: Store, query: AuditQuery): Result<{ items: Audi
   return ok({ items, nextCursor: rows.length > limit ? String(items.at(-1)?.seq) : null });
 }
 
+/** A stored audit row as verification reads it, with its redaction signature if an erasure rewrote it. */
+export function chainRowOf(row: Record<string, SqlStorageValue>, redacted: Map<number, string>): ChainRow {
+  const seq = row.seq as number;
+  const redaction = redacted.get(seq);
+  return {
+    seq,
+    at: row.at as string,
+    actor: row.actor as string,
+    action: row.action as string,
+    resource: row.resource as string,
+    success: row.success === 1,
+    details: JSON.parse(row.details as string),
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string,
+    ...(redaction ? { redaction } : {}),
+  };
+}
+
 /** The signatures of events an erasure rewrote, by sequence number (meta rows). */
 export function redactions(store: Store): Map<number, string> {
   const rows = store.sql
@@ -76,19 +95,7 @@ export function verifyAudit(store: Store, masterKey: string): Verification {
     "SELECT seq, at, actor, action, resource, success, details, prev_hash, hash FROM audit_events ORDER BY seq",
   );
   for (const row of cursor) {
-    const seq = row.seq as number;
-    const intact = verifier.push({
-      seq,
-      at: row.at as string,
-      actor: row.actor as string,
-      action: row.action as string,
-      resource: row.resource as string,
-      success: row.success === 1,
-      details: JSON.parse(row.details as string),
-      prevHash: row.prev_hash as string,
-      hash: row.hash as string,
-      redaction: redacted.get(seq) ?? null,
-    });
+    const intact = verifier.push(chainRowOf(row, redacted));
     if (!intact) break;
   }
   return verifier.result();

@@ -55,6 +55,14 @@ export function trimmedThrough(store: Store): number {
   return row ? Number(row.value) : 0;
 }
 
+/** The newest seq: of the newest event, or the trim floor when every event was trimmed. */
+export function latestSeq(store: Store): number {
+  return (
+    store.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM change_events").one().seq ??
+    trimmedThrough(store)
+  );
+}
+
 /** Events after `after` in seq order, optionally of one collection. */
 export function changesAfter(store: Store, after: number, collection: string | null, limit: number): ChangeEvent[] {
   const where = collection

@@ -10,7 +10,7 @@ import type { Caller } from "../contract/caller";
 import type { Result } from "../contract/result";
 import type { Store } from "../db/store";
 import { visibleEvent } from "./change-feed";
-import { changesAfter, trimmedThrough } from "./change-log";
+import { changesAfter, latestSeq, trimmedThrough } from "./change-log";
 
 /** What a socket remembers across hibernation (its attachment, at most 2 KiB). */
 interface Subscriber {
@@ -161,11 +161,6 @@ export class Realtime {
     await this.ctx.storage.delete(key);
     return ticket.expiresAt > Date.now() ? ticket.caller : null;
   }
-}
-
-function latestSeq(store: Store): number {
-  const row = store.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM change_events").one();
-  return row.seq ?? trimmedThrough(store);
 }
 
 function parse(data: string | ArrayBuffer): { collection: string | null; since: number | null } | null {

@@ -13,7 +13,7 @@ import { fail, ok, type Result } from "../contract/result";
 import { webhookDeliveries, webhooks } from "../db/schema";
 import type { Store } from "../db/store";
 import { visibleEvent } from "./change-feed";
-import { changesAfter } from "./change-log";
+import { changesAfter, latestSeq } from "./change-log";
 
 export const MAX_WEBHOOKS = 10;
 /** Deliveries sent per alarm, across endpoints: a tenant's outbox never floods one step. */
@@ -77,9 +77,6 @@ const view = (row: typeof webhooks.$inferSelect): WebhookView => ({
   createdAt: row.createdAt,
   createdBy: row.createdBy,
 });
-
-const latestSeq = (store: Store) =>
-  store.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM change_events").one().seq ?? 0;
 
 export function createWebhook(
   store: Store,

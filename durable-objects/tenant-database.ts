@@ -22,6 +22,7 @@ import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type Upload
 import { commitUpload, deleteFileRow, listFiles, readFile } from "./files/file-catalog";
 import { clearIntent } from "./files/file-intents";
 import { erase } from "./privacy/erasure";
+import { aggregateRecords } from "./records/record-aggregate";
 import * as records from "./records/records";
 import { searchRecords } from "./records/search-records";
 import { TenantPlatform } from "./tenant-platform";
@@ -82,6 +83,9 @@ export class TenantDatabase extends TenantPlatform {
   }
   async restoreRecord(caller: Caller, name: string, id: string) {
     return this.admit(caller, "records:write", (s, p) => records.restoreRecord(s, p, name, id));
+  }
+  async aggregateRecords(caller: Caller, name: string, params: Record<string, string>) {
+    return this.admit(caller, "records:read", (s, p) => aggregateRecords(s, p, name, params));
   }
   async recordHistory(caller: Caller, name: string, id: string, params: { cursor?: string; limit?: string }) {
     return this.admit(caller, "records:read", (s, p) => records.recordHistory(s, p, name, id, params));

@@ -12,6 +12,7 @@ import { newRouter, withPostConventions } from "./openapi";
 import { createPortal } from "./portal/portal";
 import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
+import { aggregateRoutes } from "./routes/aggregate";
 import { auditRoutes } from "./routes/audit";
 import { backupRoutes } from "./routes/backups";
 import { billingRoutes } from "./routes/billing";
@@ -49,6 +50,7 @@ export function createApp() {
   app.route("/", meRoutes);
   app.route("/", collectionRoutes);
   app.route("/", recordRoutes);
+  app.route("/", aggregateRoutes);
   app.route("/", searchRoutes);
   app.route("/", auditRoutes);
   app.route("/", changeRoutes);

@@ -4,6 +4,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Caller } from "../durable-objects/contract/caller";
+import { featureOfRoute } from "../durable-objects/contract/features";
 import { isTenantId } from "../durable-objects/contract/tenant-id";
 import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
@@ -21,6 +22,8 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
   const principal = c.get("principal");
   const requestId = c.get("requestId");
   const headerTenant = c.req.header("x-silo-tenant");
+  // The plan feature this route needs: the tenant's object refuses it when the plan lacks it.
+  const feature = featureOfRoute(c.req.path);
   if (principal.kind !== "admin") {
     for (const named of [headerTenant, pathTenant]) {
       if (named !== undefined && named !== principal.tenantId) throw notFound();
@@ -28,7 +31,7 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
     await resolveJurisdiction(c.env, principal.tenantId);
     const caller: Caller =
       principal.kind === "user"
-        ? { kind: "user", sub: principal.sub, tokenRoles: principal.tokenRoles, reason: null, requestId }
+        ? { kind: "user", sub: principal.sub, tokenRoles: principal.tokenRoles, reason: null, requestId, feature }
         : {
             kind: "apikey",
             sub: principal.keyId,
@@ -36,6 +39,7 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
             tokenRoles: null,
             reason: null,
             requestId,
+            feature,
           };
     return { tenantId: principal.tenantId, caller };
   }
@@ -53,7 +57,7 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
     path: c.req.path,
   });
   await resolveJurisdiction(c.env, tenantId);
-  return { tenantId, caller: { kind: "admin", sub: principal.sub, tokenRoles: null, reason, requestId } };
+  return { tenantId, caller: { kind: "admin", sub: principal.sub, tokenRoles: null, reason, requestId, feature } };
 }
 
 /** The admin actor for control-plane routes; anyone else is refused. */

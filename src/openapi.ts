@@ -36,6 +36,8 @@ export const ProblemSchema = z
     config: z.object({ version: z.number().int(), applied: z.number().int() }).optional().openapi({
       description: "service_unavailable after a saved tenant change: the version saved and the one applied.",
     }),
+    feature: z.string().optional().openapi({ description: "feature_not_in_plan: the plan feature the route needs." }),
+    tier: z.string().optional().openapi({ description: "feature_not_in_plan: the tenant's tier." }),
     missing: z
       .array(z.string())
       .optional()
@@ -62,7 +64,7 @@ export const rateLimited = problem("Rate limited (rate_limited).", {
 export const commonErrors = {
   400: problem("Invalid request (validation_failed)."),
   401: problem("Missing or invalid credential (unauthenticated)."),
-  403: problem("Not allowed (forbidden, tenant_suspended, quota_exceeded)."),
+  403: problem("Not allowed (forbidden, tenant_suspended, quota_exceeded, feature_not_in_plan)."),
   404: problem("Not found, or not visible to this credential (not_found)."),
   410: problem("The tenant has been cancelled (tenant_cancelled)."),
   413: problem("The request body is over the limit (payload_too_large)."),

@@ -39,7 +39,33 @@ export function statusFailure(config: TenantConfig | null): Failure | null {
   return null;
 }
 
+/**
+ * The refusal for a route behind a feature the tenant's plan (and subscription) lacks, or null.
+ * A configuration pushed before features existed grants them all.
+ */
+export function featureFailure(config: TenantConfig, caller: Pick<Caller, "feature">): Failure | null {
+  const feature = caller.feature;
+  if (!feature || !config.features || config.features.includes(feature)) return null;
+  return fail("feature_not_in_plan", `This tenant's plan does not include '${feature}'.`, {
+    feature,
+    tier: config.tier,
+  });
+}
+
+/** The caller's principal, when the tenant serves, they may act in it, hold `permission` and the route's feature is in the plan. */
 export function authorize(
+  db: LazyDb,
+  storage: DurableObjectStorage,
+  config: TenantConfig | null,
+  caller: Caller,
+  permission: Permission | null,
+): Result<Principal> {
+  const p = admitCaller(db, storage, config, caller, permission);
+  // Judged after membership: only the tenant's own callers learn what its plan holds.
+  return (p.ok && config && featureFailure(config, caller)) || p;
+}
+
+function admitCaller(
   db: LazyDb,
   storage: DurableObjectStorage,
   config: TenantConfig | null,

@@ -1,5 +1,6 @@
 // Who is calling, as the Worker established it from a verified credential: the one principal
 // shape that crosses the seam. The object adds the member's roles and permissions to it.
+import type { Feature } from "./features";
 
 export interface Caller {
   /** "apikey": a machine client; `sub` is the key's id and `keyHash` the SHA-256 of its secret. */
@@ -13,6 +14,8 @@ export interface Caller {
   keyHash?: string;
   /** A POST's Idempotency-Key: the object replays the first answer to it (gate/idempotency.ts). */
   idempotency?: IdempotencyInput | null;
+  /** The plan feature the request's route needs (contract/features.ts); the gate checks it. */
+  feature?: Feature | null;
 }
 
 export interface IdempotencyInput {

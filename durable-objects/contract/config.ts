@@ -3,7 +3,8 @@
 import { z } from "zod";
 import type { Json } from "./result";
 
-export type TenantStatus = "active" | "suspended" | "cancelled";
+/** A trial tenant serves exactly as an active one does (the control plane suspends it when the trial ends). */
+export type TenantStatus = "active" | "trial" | "suspended" | "cancelled";
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -42,6 +43,8 @@ export interface TenantConfig {
   limits: Limits;
   settings: Settings;
   legalHold: boolean;
+  /** Features the plan and subscription grant (contract/features.ts); absent in configs pushed before features existed: all. */
+  features?: string[];
   wrappedKey: string;
   /** Earlier wrapped data keys still needed to read values not yet re-encrypted. */
   retiredKeys?: string[];

@@ -33,3 +33,10 @@ export interface BatchAnswer {
   [key: string]: Json;
   results: ApiRecord[];
 }
+
+/** One group of an aggregate: the group's value (null when not grouped) and the metric's. */
+export interface AggregateItem {
+  [key: string]: Json;
+  group: string | number | boolean | null;
+  value: string | number | null;
+}

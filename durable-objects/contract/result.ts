@@ -30,6 +30,7 @@ export type ErrorCode =
   | "quota_exceeded"
   | "tenant_suspended"
   | "tenant_cancelled"
+  | "feature_not_in_plan"
   | "changes_expired"
   | "service_unavailable"
   | "not_available_locally"

@@ -6,7 +6,7 @@ export const MeSchema = z.object({
   tenant: z.object({
     id: z.string(),
     name: z.string(),
-    status: z.enum(["active", "suspended", "cancelled"]),
+    status: z.enum(["active", "trial", "suspended", "cancelled"]),
     tier: z.string(),
   }),
   principal: z.object({

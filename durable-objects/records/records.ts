@@ -56,7 +56,7 @@ export function getRecord(
   return rec ? ok(rec) : notFound(id);
 }
 
-function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
+export function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
   if (p.permissions.has("pii:read")) return null;
   const pii = new Set(def.fields.filter((f) => f.pii).map((f) => f.name));
   const used = [...query.filters.map((f) => f.field), ...query.sort.map((s) => s.field)].find((f) => pii.has(f));
@@ -69,7 +69,7 @@ function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
  * Filters on encrypted fields compare blind indexes: only eq, in and is apply, never on as_of
  * snapshots; sorting by an encrypted field is refused.
  */
-function sealedFilters(store: Store, def: CollectionDef, query: RecordQuery): Result<sel.Filter[]> {
+export function sealedFilters(store: Store, def: CollectionDef, query: RecordQuery): Result<sel.Filter[]> {
   const encrypted = new Map(def.fields.filter((f) => f.encrypted).map((f) => [f.name, f]));
   if (encrypted.size === 0) return ok(query.filters);
   const sorted = query.sort.find((s) => encrypted.has(s.field));

@@ -41,7 +41,7 @@ export async function finishProvisioning(env: Env, row: TenantRow): Promise<Reco
   if (!report.ok) {
     const plan = await requirePlan(db, row.tier);
     const made = await stub.provision({
-      config: tenantConfig(row, plan.limits),
+      config: tenantConfig(row, plan),
       owner: { sub: row.ownerSub },
       actor: actorName(RECONCILER),
     });

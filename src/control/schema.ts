@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { Limits, Settings } from "../../durable-objects/contract/config";
+import { FEATURES } from "../../durable-objects/contract/features";
 
 export interface PlanPrices {
   baseCents: number;
@@ -15,6 +16,11 @@ export const plans = sqliteTable("plans", {
   name: text().notNull(),
   limits: text({ mode: "json" }).$type<Limits>().notNull(),
   prices: text({ mode: "json" }).$type<PlanPrices>().notNull(),
+  /** The features (contract/features.ts) the plan grants; plans made before features grant all. */
+  features: text({ mode: "json" })
+    .$type<string[]>()
+    .notNull()
+    .default([...FEATURES]),
   updatedAt: text("updated_at").notNull(),
 });
 
@@ -55,11 +61,18 @@ export const tenants = sqliteTable(
     updatedAt: text("updated_at").notNull(),
     cancelledAt: text("cancelled_at"),
     deletedAt: text("deleted_at"),
+    /** Set while the tenant is on trial (the API shows status `trial`); cleared when converted. */
+    trialEndsAt: text("trial_ends_at"),
+    /** The subscription's dates (informational: billing reads them) and features beyond the plan's. */
+    subscriptionStart: text("subscription_start"),
+    subscriptionEnd: text("subscription_end"),
+    extraFeatures: text("extra_features", { mode: "json" }).$type<string[]>().notNull().default([]),
   },
   (t) => [
     index("tenants_status").on(t.status, t.id),
     index("tenants_tier").on(t.tier, t.id),
     uniqueIndex("tenants_external_id").on(t.externalId),
+    index("tenants_trial_ends").on(t.trialEndsAt),
     check("tenants_status_check", sql`status IN ('provisioning', 'active', 'suspended', 'cancelled', 'deleted')`),
   ],
 );

@@ -1,6 +1,6 @@
 // Tenant management: provisioning, listing, updates and status transitions. D1 is the registry;
 // every change is pushed to the tenant's object at once so the request path never reads D1.
-import { and, asc, eq, gt, like, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, like, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Limits, Settings } from "../../durable-objects/contract/config";
 import { LATEST_SCHEMA } from "../../durable-objects/contract/fleet";
 import type { Result } from "../../durable-objects/contract/result";
@@ -13,6 +13,7 @@ import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb
 import { forgetExternalId } from "./external-ids";
 import { requirePlan } from "./plans";
 import { type RegistryStatus, type TenantRow, tenants } from "./schema";
+import { isoOrNull, type SubscriptionPatch, subscriptionChanges, trialEnd } from "./subscriptions";
 import { tenantConfig } from "./tenant-config";
 import { graceDays, graceOver } from "./tenant-deletion";
 
@@ -26,6 +27,10 @@ export interface CreateTenantInput {
   owner: { sub: string; email?: string | null; displayName?: string | null };
   settings?: Partial<Settings>;
   limits?: Partial<Limits>;
+  /** `trial` (or a trialDays) starts the tenant on a trial ending after trialDays (default 14). */
+  status?: "active" | "trial";
+  trialDays?: number;
+  subscription?: SubscriptionPatch;
 }
 
 export async function createTenant(env: Env, actor: AdminActor, input: CreateTenantInput): Promise<TenantRow> {
@@ -33,6 +38,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
   const id = input.id ?? generateTenantId();
   const plan = await requirePlan(db, input.tier);
   const now = new Date().toISOString();
+  const trialEndsAt = trialEnd(input, Date.parse(now));
   // The registry row is the claim on the id: of concurrent creates exactly one inserts it.
   const [row] = await db
     .insert(tenants)
@@ -48,6 +54,10 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       wrappedKey: wrapNewDataKey(env),
       ownerSub: input.owner.sub,
       externalId: input.externalId ?? null,
+      trialEndsAt,
+      subscriptionStart: isoOrNull(input.subscription?.startDate) ?? now,
+      subscriptionEnd: isoOrNull(input.subscription?.endDate),
+      extraFeatures: input.subscription?.extraFeatures ?? [],
       revision: 1,
       createdAt: now,
       updatedAt: now,
@@ -70,7 +80,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
   let provisioned: Result<unknown>;
   try {
     provisioned = await tenantStub(env, id).provision({
-      config: tenantConfig(row, plan.limits),
+      config: tenantConfig(row, plan),
       owner: input.owner,
       actor: actorName(actor),
     });
@@ -100,6 +110,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       tier: input.tier,
       owner: input.owner.sub,
       externalId: input.externalId ?? null,
+      trialEndsAt,
     }),
   ]);
   // This isolate may remember the external id as unknown: let it reach the new tenant at once.
@@ -108,7 +119,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
 }
 
 export interface ListQuery {
-  status?: RegistryStatus;
+  status?: RegistryStatus | "trial";
   tier?: string;
   q?: string;
   after?: string;
@@ -118,7 +129,9 @@ export interface ListQuery {
 export async function listTenants(env: Env, query: ListQuery): Promise<TenantRow[]> {
   // A row still provisioning is no tenant yet (the reconcile sweep finishes or rolls it back).
   const where: SQL[] = [ne(tenants.status, "provisioning")];
-  if (query.status) where.push(eq(tenants.status, query.status));
+  if (query.status === "trial") where.push(eq(tenants.status, "active"), isNotNull(tenants.trialEndsAt));
+  else if (query.status === "active") where.push(eq(tenants.status, "active"), isNull(tenants.trialEndsAt));
+  else if (query.status) where.push(eq(tenants.status, query.status));
   if (query.tier) where.push(eq(tenants.tier, query.tier));
   if (query.after) where.push(gt(tenants.id, query.after));
   if (query.q) {
@@ -153,6 +166,9 @@ export interface TenantPatch {
   limits?: Partial<Record<keyof Limits, number | null>>;
   /** Set once: while the tenant has none; the same value again changes nothing. */
   externalId?: string;
+  /** null converts a trial; a time moves its end (a past one ends it at the next reconcile sweep). */
+  trialEndsAt?: string | null;
+  subscription?: SubscriptionPatch;
 }
 
 export async function updateTenant(env: Env, actor: AdminActor, id: string, patch: TenantPatch): Promise<TenantRow> {
@@ -177,6 +193,7 @@ export async function updateTenant(env: Env, actor: AdminActor, id: string, patc
     settings: { ...row.settings, ...patch.settings },
     legalHold: patch.legalHold ?? row.legalHold,
     limitOverrides: overrides,
+    ...subscriptionChanges(row, patch),
   };
   return commit(db, env, actor, row, changes, "tenant.update", { fields: Object.keys(patch) });
 }
@@ -214,6 +231,12 @@ export async function transitionTenant(
     throw new ApiError("conflict", `Cannot ${action} a tenant that is ${row.status}.`, { status: row.status });
   }
   const now = new Date();
+  if (action === "resume" && row.trialEndsAt && Date.parse(row.trialEndsAt) <= now.getTime()) {
+    throw new ApiError(
+      "conflict",
+      `The trial of tenant '${id}' ended ${row.trialEndsAt}: convert it (PUT {"trialEndsAt":null}) or move its end first.`,
+    );
+  }
   if (action === "restore" && graceOver(env, row, now.getTime())) {
     throw new ApiError("conflict", `The ${graceDays(env)}-day grace period for restoring '${id}' has passed.`);
   }
@@ -273,7 +296,7 @@ export async function pushConfig(env: Env, db: ControlDb, actor: AdminActor, row
   const plan = await requirePlan(db, row.tier);
   let pushed: Result<{ revision: number }>;
   try {
-    pushed = await tenantStub(env, row.id).configure(tenantConfig(row, plan.limits), actorName(actor));
+    pushed = await tenantStub(env, row.id).configure(tenantConfig(row, plan), actorName(actor));
   } catch (err) {
     console.error(JSON.stringify({ msg: "config push failed", tenant: row.id, error: String(err) }));
     pushed = { ok: false, code: "service_unavailable", detail: String(err) };

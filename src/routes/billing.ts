@@ -1,6 +1,7 @@
 // Plans and billing statements (platform admins).
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { FEATURES, isFeature } from "../../durable-objects/contract/features";
 import { adminOnly, requireAdmin } from "../caller";
 import { statements } from "../control/billing";
 import { adminAuditInsert, controlDb } from "../control/control-db";
@@ -25,8 +26,20 @@ const PricesSchema = z
   })
   .openapi("PlanPrices");
 
+const FeaturesSchema = z
+  .array(z.enum(FEATURES))
+  .max(FEATURES.length)
+  .openapi({ description: "The data-plane features the plan grants (README: Plans and features)." });
+
 const PlanSchema = z
-  .object({ tier: z.string(), name: z.string(), limits: LimitsSchema, prices: PricesSchema, updatedAt: z.string() })
+  .object({
+    tier: z.string(),
+    name: z.string(),
+    limits: LimitsSchema,
+    prices: PricesSchema,
+    features: FeaturesSchema,
+    updatedAt: z.string(),
+  })
   .openapi("Plan");
 
 const StatementSchema = z
@@ -54,15 +67,20 @@ export const billingRoutes = newRouter()
       middleware: [adminOnly] as const,
       responses: { 200: jsonResponse(listOf(PlanSchema), "All plans."), ...commonErrors },
     }),
-    async (c) =>
-      c.json({ items: await controlDb(c.env).select().from(plans).orderBy(plans.tier), nextCursor: null }, 200),
+    async (c) => {
+      const rows = await controlDb(c.env).select().from(plans).orderBy(plans.tier);
+      return c.json(
+        { items: rows.map((p) => ({ ...p, features: p.features.filter(isFeature) })), nextCursor: null },
+        200,
+      );
+    },
   )
   .openapi(
     createRoute({
       method: "put",
       path: "/v1/plans/{tier}",
       tags: ["Billing"],
-      summary: "Create or change a plan; tenants on it get the new limits at once",
+      summary: "Create or change a plan; tenants on it get the new limits and features at once",
       security: bearerSecurity,
       middleware: [adminOnly] as const,
       request: {
@@ -73,7 +91,14 @@ export const billingRoutes = newRouter()
             .openapi({ param: { name: "tier", in: "path" } }),
         }),
         body: jsonBody(
-          z.strictObject({ name: z.string().min(1).max(100), limits: LimitsSchema.strict(), prices: PricesSchema }),
+          z.strictObject({
+            name: z.string().min(1).max(100),
+            limits: LimitsSchema.strict(),
+            prices: PricesSchema,
+            features: FeaturesSchema.optional().openapi({
+              description: "Left out: a new plan grants every feature, a changed one keeps its own.",
+            }),
+          }),
         ),
       },
       responses: { 200: jsonResponse(PlanSchema.extend({ tenantsUpdated: z.number() }), "The plan."), ...commonErrors },
@@ -83,10 +108,16 @@ export const billingRoutes = newRouter()
       const { tier } = c.req.valid("param");
       const body = c.req.valid("json");
       const db = controlDb(c.env);
-      const row = { tier, ...body, updatedAt: new Date().toISOString() };
-      await db.batch([
-        db.insert(plans).values(row).onConflictDoUpdate({ target: plans.tier, set: row }),
-        adminAuditInsert(db, actor, "plan.update", null, { tier }),
+      const { features, ...rest } = body;
+      const row = {
+        tier,
+        ...rest,
+        ...(features ? { features: [...new Set(features)] } : {}),
+        updatedAt: new Date().toISOString(),
+      };
+      const [[saved]] = await db.batch([
+        db.insert(plans).values(row).onConflictDoUpdate({ target: plans.tier, set: row }).returning(),
+        adminAuditInsert(db, actor, "plan.update", null, { tier, features: features ?? null }),
       ]);
       // Tenants on this tier get the new effective limits now: a new revision, pushed.
       const live = await db
@@ -97,7 +128,8 @@ export const billingRoutes = newRouter()
       for (let i = 0; i < live.length; i += PUSH_CONCURRENCY) {
         await Promise.all(live.slice(i, i + PUSH_CONCURRENCY).map((t) => pushConfig(c.env, db, actor, t)));
       }
-      return c.json({ ...row, tenantsUpdated: live.length }, 200);
+      const plan = saved ?? { ...row, features: [] };
+      return c.json({ ...plan, features: plan.features.filter(isFeature), tenantsUpdated: live.length }, 200);
     },
   )
   .openapi(

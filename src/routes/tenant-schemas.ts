@@ -2,6 +2,7 @@
 
 import { z } from "@hono/zod-openapi";
 import { LimitsSchema as LimitsView } from "../../durable-objects/contract/config";
+import { FEATURES } from "../../durable-objects/contract/features";
 import { SubjectSchema } from "../../durable-objects/contract/identifiers";
 import { JsonValueSchema } from "../../durable-objects/contract/result";
 import { TENANT_ID_PATTERN } from "../../durable-objects/contract/tenant-id";
@@ -97,7 +98,32 @@ export const TenantSettingsPatchSchema = z
 
 export const JurisdictionSchema = z.enum(["eu", "fedramp"]).nullable();
 
-export const TenantStatusSchema = z.enum(["active", "suspended", "cancelled", "deleted"]);
+export const TenantStatusSchema = z.enum(["active", "trial", "suspended", "cancelled", "deleted"]);
+
+const FeatureSchema = z.enum(FEATURES);
+const IsoTime = z.iso.datetime({ offset: true });
+
+export const SubscriptionSchema = z
+  .object({
+    tier: z.string(),
+    startDate: z.string().nullable(),
+    endDate: z.string().nullable(),
+    features: z
+      .array(FeatureSchema)
+      .openapi({ description: "What the tenant has: its plan's features and the extra ones." }),
+    extraFeatures: z
+      .array(FeatureSchema)
+      .openapi({ description: "Features granted beyond the plan's (an admin sets them)." }),
+  })
+  .openapi("Subscription");
+
+const SubscriptionPatchSchema = z
+  .strictObject({
+    startDate: IsoTime.nullable().optional(),
+    endDate: IsoTime.nullable().optional(),
+    extraFeatures: z.array(FeatureSchema).max(FEATURES.length).optional(),
+  })
+  .openapi("SubscriptionPatch");
 
 export const TenantSchema = z
   .object({
@@ -115,6 +141,11 @@ export const TenantSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     cancelledAt: z.string().nullable(),
+    trialEndsAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "When the trial ends (status trial; kept once it lapsed)." }),
+    subscription: SubscriptionSchema,
     config: z
       .object({ version: z.number().int(), applied: z.number().int() })
       .openapi({ description: "The registry's configuration version and the one the tenant's object applied." }),
@@ -135,6 +166,18 @@ export const CreateTenantSchema = z
     }),
     settings: SettingsPatchSchema.optional(),
     limits: LimitOverridesSchema.optional(),
+    status: z
+      .enum(["active", "trial"])
+      .optional()
+      .openapi({ description: "trial: a trial of trialDays (default 14)." }),
+    trialDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .optional()
+      .openapi({ description: "Starts a trial this many days long." }),
+    subscription: SubscriptionPatchSchema.optional(),
   })
   .openapi("CreateTenant", {
     example: { id: "acme", name: "Acme", tier: "pro", externalId: "org_9ybsU1dN2dKfDkBi", owner: { sub: "alice" } },
@@ -149,6 +192,11 @@ export const UpdateTenantSchema = z
     limits: LimitOverridesSchema.optional(),
     /** Set once while unset; the same value again is a no-op, another one a conflict. */
     externalId: ExternalIdSchema.optional(),
+    trialEndsAt: IsoTime.nullable().optional().openapi({
+      description:
+        "null converts a trial (for good; a lapsed one then resumes with POST .../resume); a time moves its end (a past one ends it at the next reconcile sweep).",
+    }),
+    subscription: SubscriptionPatchSchema.optional(),
   })
   .openapi("UpdateTenant", { example: { tier: "enterprise", limits: { requestsPerSecond: 5, burst: 5 } } });
 

@@ -2,13 +2,14 @@
 // read their own tenant).
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { isFeature } from "../../durable-objects/contract/features";
 import { adminOnly, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
 import { auditFloorLowered, belowFloorReason } from "../control/audit-floor";
 import { controlDb } from "../control/control-db";
 import type { Plan } from "../control/plans";
 import { plans, type TenantRow } from "../control/schema";
-import { effectiveLimits, effectiveSettings } from "../control/tenant-config";
+import { apiStatus, effectiveFeatures, effectiveLimits, effectiveSettings } from "../control/tenant-config";
 import { createTenant, getTenant, listTenants, transitionTenant, updateTenant } from "../control/tenant-service";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
@@ -25,15 +26,18 @@ const IdParam = z.object({ id: TenantIdSchema.openapi({ param: { name: "id", in:
 
 async function planLimits(c: Context<AppEnv>) {
   const rows: Plan[] = await controlDb(c.env).select().from(plans);
-  return new Map(rows.map((p) => [p.tier, p.limits]));
+  return new Map(rows.map((p) => [p.tier, p]));
 }
 
-function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<typeof TenantSchema> {
-  const planLimits = limits.get(row.tier);
+const asFeatures = (names: string[]) => names.filter(isFeature);
+
+function view(row: TenantRow, byTier: Map<string, Plan>): z.infer<typeof TenantSchema> {
+  const plan = byTier.get(row.tier);
+  const planLimits = plan?.limits;
   return {
     id: row.id,
     name: row.name,
-    status: row.status === "provisioning" ? "active" : row.status,
+    status: apiStatus(row),
     tier: row.tier,
     jurisdiction: (row.jurisdiction as "eu" | "fedramp" | null) ?? null,
     limits: planLimits ? effectiveLimits(planLimits, row.limitOverrides) : (row.limitOverrides as never),
@@ -45,6 +49,14 @@ function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<type
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     cancelledAt: row.cancelledAt,
+    trialEndsAt: row.trialEndsAt,
+    subscription: {
+      tier: row.tier,
+      startDate: row.subscriptionStart,
+      endDate: row.subscriptionEnd,
+      features: asFeatures(effectiveFeatures(plan?.features ?? [], row.extraFeatures)),
+      extraFeatures: asFeatures(row.extraFeatures),
+    },
     config: { version: row.revision, applied: row.configApplied },
   };
 }

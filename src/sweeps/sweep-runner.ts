@@ -1,7 +1,7 @@
 // Advances open sweep runs across the tenant registry: a page of tenants at a time (progress
 // saved after each page), a bounded number of tenant calls in flight, and a budget per
 // invocation so a sweep over more tenants than one invocation can reach continues next tick.
-import { and, asc, count, gt, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, lt, lte, or, type SQL } from "drizzle-orm";
 import { controlDb } from "../control/control-db";
 import { type SweepKind, type SweepRun, type TenantRow, tenants } from "../control/schema";
 import { rememberJurisdiction } from "../jurisdiction";
@@ -26,7 +26,7 @@ const LIVE = inArray(tenants.status, ["active", "suspended", "cancelled"]);
 
 /**
  * Which registry rows each kind visits. Reconcile visits only the rows that need it: a
- * configuration the object has not applied, or a create that never finished.
+ * configuration the object has not applied, a trial that has ended, or a create that never finished.
  */
 function visits(kind: SweepKind): SQL {
   if (kind === "backup") return inArray(tenants.status, ["active"]);
@@ -36,6 +36,8 @@ function visits(kind: SweepKind): SQL {
   const stuckBefore = new Date(Date.now() - STUCK_PROVISIONING_MS).toISOString();
   return or(
     and(LIVE, lt(tenants.configApplied, tenants.revision)),
+    // Trials whose end has passed: suspended now (a converted trial has no end date).
+    and(eq(tenants.status, "active"), lte(tenants.trialEndsAt, new Date().toISOString())),
     and(inArray(tenants.status, ["provisioning"]), lt(tenants.createdAt, stuckBefore)),
   ) as SQL;
 }

@@ -7,8 +7,9 @@ import { controlDb } from "../control/control-db";
 import { finishProvisioning, RECONCILER, recordReport } from "../control/fleet-reports";
 import { finalizeRotation } from "../control/key-rotation";
 import { type SweepKind, type TenantRow, usageRollups } from "../control/schema";
+import { trialEnded } from "../control/subscriptions";
 import { graceOver, hardDeleteTenant } from "../control/tenant-deletion";
-import { pushConfig } from "../control/tenant-service";
+import { commit, pushConfig } from "../control/tenant-service";
 import { tenantStub } from "../tenant-client";
 
 type Task = (env: Env, tenant: TenantRow) => Promise<Record<string, number>>;
@@ -83,9 +84,14 @@ const migrate: Task = async (env, tenant): Promise<Record<string, number>> => {
   return report.schema === tenant.schemaTag ? { current: 1 } : { migrated: 1 };
 };
 
-/** Pushes a configuration the object has not applied, or finishes a create that never did. */
+/** Pushes a configuration the object has not applied, suspends an ended trial, or finishes a create that never did. */
 const reconcile: Task = async (env, tenant) => {
   if (tenant.status === "provisioning") return finishProvisioning(env, tenant);
+  if (trialEnded(tenant, Date.now())) {
+    const details = { from: "trial", trialEndsAt: tenant.trialEndsAt };
+    await commit(controlDb(env), env, RECONCILER, tenant, { status: "suspended" }, "tenant.trial_expired", details);
+    return { trialsExpired: 1 };
+  }
   await pushConfig(env, controlDb(env), RECONCILER, tenant);
   return { configPushed: 1 };
 };

@@ -111,7 +111,7 @@ describe("aggregates equal a hand count", () => {
     const sums = await aggregate(alice, "metric=sum:amount&groupBy=region");
     const expected = byGroup(ALL, (s) => s.region, sum);
     expect(sums.map((i) => i.group)).toEqual(expected.map((i) => i.group));
-    sums.forEach((i, n) => expect(i.value).toBeCloseTo(expected[n]?.value as number));
+    for (const [n, i] of sums.entries()) expect(i.value).toBeCloseTo(expected[n]?.value as number);
     expect(await aggregate(alice, "groupBy=day(closed_at)")).toEqual(byGroup(ALL, utcDay, (rs) => rs.length));
     expect(await aggregate(alice, "metric=sum:qty&groupBy=month(closed_at)")).toEqual(
       byGroup(ALL, utcMonth, (rs) => rs.reduce((n, r) => n + r.qty, 0)),

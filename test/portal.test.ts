@@ -3,7 +3,7 @@
 // go through the API (and land in the admin audit); bad input comes back as a form error.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminToken, call, callRaw, createTenant, uniqueId } from "./helpers";
+import { adminToken, call, callRaw, createTenant, json, uniqueId } from "./helpers";
 import { checkedFetch } from "./openapi-check";
 
 const BASE = "https://silo.test";
@@ -133,6 +133,37 @@ describe("portal pages and forms", () => {
       .bind(id)
       .first<{ actor: string }>();
     expect(row?.actor).toBe("admin:wizard-admin");
+  });
+
+  it("starts a trial with extra features and a subscription end from the wizard, and shows them", async () => {
+    const { cookie, csrf } = await signIn("trial-admin");
+    const id = uniqueId("wiztrial");
+    const form = { _csrf: csrf, id, name: "Trial Co", tier: "basic", owner: "wendy", jurisdiction: "" };
+    const created = await browse("/admin/tenants", {
+      method: "POST",
+      cookie,
+      form: { ...form, trialDays: "10", endDate: "2027-06-30", extraFeatures: "webhooks" },
+    });
+    expect(created.status).toBe(303);
+    const tenant = await json<{ status: string; trialEndsAt: string; subscription: Record<string, unknown> }>(
+      await call(`/v1/tenants/${id}`, { token: await adminToken() }),
+    );
+    expect(tenant.status).toBe("trial");
+    expect(Math.round((Date.parse(tenant.trialEndsAt) - Date.now()) / 86_400_000)).toBe(10);
+    expect(tenant.subscription).toMatchObject({ endDate: "2027-06-30T00:00:00.000Z", extraFeatures: ["webhooks"] });
+    const page = await (await browse(`/admin/tenants/${id}`, { cookie })).text();
+    expect(page).toContain("trial (trial ends");
+    const wizardPage = await (await browse("/admin/tenants/new", { cookie })).text();
+    expect(wizardPage).toContain('name="trialDays"');
+    expect(wizardPage).toContain('name="extraFeatures" value="aggregate"');
+    // The API's refusal of a bad trial length comes back as the form's error, the values kept.
+    const bad = await browse("/admin/tenants", {
+      method: "POST",
+      cookie,
+      form: { ...form, id: uniqueId("wiztrial"), trialDays: "999" },
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('value="999"');
   });
 
   it("sets an external id with the wizard or once on the tenant page, shows it, and refuses a taken one", async () => {

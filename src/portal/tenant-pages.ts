@@ -3,6 +3,7 @@
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { FEATURES } from "../../durable-objects/contract/features";
 import { type Backup, backupSection } from "./backup-pages";
 import { changePanels, loadChangePanels } from "./change-panels";
 import {
@@ -33,14 +34,16 @@ interface Tenant {
   externalId: string | null;
   createdAt: string;
   updatedAt: string;
+  trialEndsAt?: string | null;
+  subscription?: { startDate: string | null; endDate: string | null; features: string[]; extraFeatures: string[] };
 }
 
 const TIERS = ["basic", "pro", "enterprise"];
-const STATUSES = ["active", "suspended", "cancelled", "deleted"];
+const STATUSES = ["active", "trial", "suspended", "cancelled", "deleted"];
 const ACTIONS: Record<string, { label: string; from: string[] }> = {
-  suspend: { label: "Suspend", from: ["active"] },
+  suspend: { label: "Suspend", from: ["active", "trial"] },
   resume: { label: "Resume", from: ["suspended"] },
-  cancel: { label: "Cancel (data kept for the grace period)", from: ["active", "suspended"] },
+  cancel: { label: "Cancel (data kept for the grace period)", from: ["active", "trial", "suspended"] },
   restore: { label: "Restore", from: ["cancelled"] },
 };
 
@@ -61,6 +64,14 @@ function wizard(csrf: string, values: Record<string, string> = {}, error?: strin
   <label for="externalId">External id (optional)</label>
   <input id="externalId" name="externalId" maxlength="255" value="${values.externalId ?? ""}" aria-describedby="externalId-hint">
   <p id="externalId-hint" class="hint">The identity provider's organisation id (Auth0 or Clerk <code>org_…</code>) whose users' tokens reach this tenant. Set once, never reused.</p>
+  <label for="trialDays">Trial days (optional)</label>
+  <input id="trialDays" name="trialDays" type="number" min="1" max="365" value="${values.trialDays ?? ""}" aria-describedby="trialDays-hint">
+  <p id="trialDays-hint" class="hint">Empty: the tenant starts active. Otherwise it is on trial, and suspended when the trial ends unless converted.</p>
+  <label for="endDate">Subscription end (optional)</label><input id="endDate" name="endDate" type="date" value="${values.endDate ?? ""}">
+  <fieldset><legend>Features beyond the plan's</legend>${FEATURES.map(
+    (f) =>
+      html`<label><input type="checkbox" name="extraFeatures" value="${f}" ${values.extraFeatures?.split(",").includes(f) ? "checked" : ""}> ${f}</label>`,
+  )}</fieldset>
   <label for="owner">Owner (user id, the token's sub)</label><input id="owner" name="owner" required value="${values.owner ?? ""}">
   <label for="email">Owner e-mail (optional)</label><input id="email" name="email" type="email" value="${values.email ?? ""}">
   <button type="submit">Create tenant</button>
@@ -115,8 +126,18 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
   pages.get("/admin/tenants/new", (c) => c.html(wizard(c.get("session").csrf)));
 
   pages.post("/admin/tenants", async (c) => {
-    const form = Object.fromEntries(Object.entries(await c.req.parseBody()).map(([k, v]) => [k, String(v)]));
+    const form = Object.fromEntries(
+      Object.entries(await c.req.parseBody({ all: true })).map(([k, v]) => [
+        k,
+        Array.isArray(v) ? v.join(",") : String(v),
+      ]),
+    );
+    const extraFeatures = form.extraFeatures ? form.extraFeatures.split(",") : [];
     const body = {
+      ...(form.trialDays ? { trialDays: Number(form.trialDays) } : {}),
+      ...(form.endDate || extraFeatures.length
+        ? { subscription: { extraFeatures, ...(form.endDate ? { endDate: `${form.endDate}T00:00:00Z` } : {}) } }
+        : {}),
       ...(form.id ? { id: form.id } : {}),
       name: form.name,
       tier: form.tier,
@@ -137,7 +158,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
     if (!tenant.ok)
       return c.html(page("Tenant", html`<h1>Tenant</h1>`, { csrf, error: tenant.error ?? "" }), tenant.status as 404);
     const t = tenant.body;
-    const live = t.status === "active";
+    const live = t.status === "active" || t.status === "trial";
     const reason = { "x-silo-tenant": t.id, "x-silo-reason": "Admin portal: tenant page" };
     const [usage, audit, verify, members, backups, changes] = await Promise.all([
       api<{
@@ -176,7 +197,9 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
 <div class="grid">
 <section aria-labelledby="state"><h2 id="state">State</h2>
 <table><tbody>
-<tr><th scope="row">Status</th><td>${t.status}</td></tr><tr><th scope="row">Tier</th><td>${t.tier}</td></tr>
+<tr><th scope="row">Status</th><td>${t.status}${t.trialEndsAt ? html` (trial ends ${formatDateTime(t.trialEndsAt)})` : ""}</td></tr><tr><th scope="row">Tier</th><td>${t.tier}</td></tr>
+<tr><th scope="row">Features</th><td>${t.subscription?.features.join(", ") || "none"}</td></tr>
+<tr><th scope="row">Subscription</th><td>${t.subscription?.startDate ? formatDate(t.subscription.startDate) : "?"} – ${t.subscription?.endDate ? formatDate(t.subscription.endDate) : "open"}</td></tr>
 <tr><th scope="row">Jurisdiction</th><td>${t.jurisdiction ?? "none"}</td></tr><tr><th scope="row">Owner</th><td>${t.owner}</td></tr>
 <tr><th scope="row">External id</th><td>${t.externalId ? html`<code>${t.externalId}</code>` : "none"}</td></tr>
 <tr><th scope="row">Legal hold</th><td>${t.legalHold ? "yes" : "no"}</td></tr><tr><th scope="row">Created</th><td>${formatDateTime(t.createdAt)}</td></tr>

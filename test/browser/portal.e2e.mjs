@@ -100,6 +100,21 @@ export const portalTests = [
     },
   ],
   [
+    "the wizard starts a trial with a feature beyond the plan",
+    async ({ page, url, id }) => {
+      await page.goto(url("/admin/tenants/new"));
+      await page.getByLabel("Id", { exact: true }).fill(`${id}-trial`);
+      await page.getByLabel("Name").fill("Trial Shop");
+      await page.getByLabel("Owner (user id, the token's sub)").fill("carol");
+      await page.getByLabel("Trial days (optional)").fill("7");
+      await page.getByLabel("webhooks").check();
+      await page.getByRole("button", { name: "Create tenant" }).click();
+      await page.waitForURL(new RegExp(`/admin/tenants/${id}-trial\\?flash=created$`));
+      assert.match(await stateOf(page, "Status").innerText(), /^trial \(trial ends /);
+      assert.match(await stateOf(page, "Features").innerText(), /webhooks/);
+    },
+  ],
+  [
     "the list finds the tenant by search and filters by status and tier",
     async ({ page, url, id }) => {
       await page.goto(url("/admin/tenants"));

@@ -25,6 +25,7 @@ import { fleetReport } from "./lifecycle/fleet-report";
 import { applyRetention } from "./lifecycle/retention";
 import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
 import { aggregate } from "./records/admin-aggregate";
+import { currentPeriod } from "./usage/usage-meter";
 import { closedUsage, usageReport } from "./usage/usage-report";
 
 type Work<T> = (store: Store, p: Principal) => Result<T>;
@@ -46,7 +47,10 @@ export abstract class TenantPlatform extends DurableObject<Env> {
         ? authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read")
         : fail("not_found", "Tenant not found."),
     );
-    ctx.blockConcurrencyWhile(() => this.tenant.start(env.FILES));
+    ctx.blockConcurrencyWhile(async () => {
+      const usage = await this.tenant.start(env.FILES, currentPeriod());
+      if (usage) this.gate.meter.prime(usage.period, usage.values);
+    });
   }
 
   // ---- Platform calls: the control plane, sweeps and jobs (no caller; checked by the Worker) ----

@@ -13,6 +13,7 @@ import { KeyCache } from "../crypto/key-cache";
 import { INTENTS_OPEN_SQL } from "../files/file-intents";
 import { settleFiles } from "../files/file-recovery";
 import { RESTORE_OPEN_SQL, restoreOpen } from "../jobs/restore-job";
+import type { StartFacts } from "../lifecycle/tenant-lifecycle";
 import * as lifecycle from "../lifecycle/tenant-lifecycle";
 import type { Db, Store } from "./store";
 
@@ -91,10 +92,14 @@ export class TenantState {
    * request, so this is on the path of every tenant that calls now and then: a few small
    * queries when the schema is current, no query builder at all.
    */
-  async start(bucket: R2Bucket): Promise<void> {
+  /**
+   * Starts the object; answers the stored usage of `period` when the start query read it (the
+   * gate's meter takes it, so the first request's quota check needs no query of its own).
+   */
+  async start(bucket: R2Bucket, period: string | null = null): Promise<StartFacts["usage"] | undefined> {
     const sql = this.storage.sql;
     if (!lifecycle.hasDatabase(sql)) return;
-    let facts = lifecycle.startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL);
+    let facts = lifecycle.startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL, period);
     if (facts) {
       this.migrationError = null;
     } else {
@@ -106,6 +111,7 @@ export class TenantState {
     // File writes an earlier instance left between R2 and the catalogue (a crash, an eviction).
     const store = this.store();
     if (store && facts.fileIntents) await settleFiles(store, bucket);
+    return facts.usage;
   }
 
   /**

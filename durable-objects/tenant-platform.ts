@@ -25,7 +25,6 @@ import { fleetReport } from "./lifecycle/fleet-report";
 import { applyRetention } from "./lifecycle/retention";
 import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
 import { aggregate } from "./records/admin-aggregate";
-import { currentPeriod } from "./usage/usage-meter";
 import { closedUsage, usageReport } from "./usage/usage-report";
 
 type Work<T> = (store: Store, p: Principal) => Result<T>;
@@ -47,10 +46,7 @@ export abstract class TenantPlatform extends DurableObject<Env> {
         ? authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read")
         : fail("not_found", "Tenant not found."),
     );
-    ctx.blockConcurrencyWhile(async () => {
-      const usage = await this.tenant.start(env.FILES, currentPeriod());
-      if (usage) this.gate.meter.prime(usage.period, usage.values);
-    });
+    ctx.blockConcurrencyWhile(() => this.tenant.start(env.FILES));
   }
 
   // ---- Platform calls: the control plane, sweeps and jobs (no caller; checked by the Worker) ----

@@ -13,7 +13,6 @@ import { KeyCache } from "../crypto/key-cache";
 import { INTENTS_OPEN_SQL } from "../files/file-intents";
 import { settleFiles } from "../files/file-recovery";
 import { RESTORE_OPEN_SQL, restoreOpen } from "../jobs/restore-job";
-import type { StartFacts } from "../lifecycle/tenant-lifecycle";
 import * as lifecycle from "../lifecycle/tenant-lifecycle";
 import type { Db, Store } from "./store";
 
@@ -92,14 +91,10 @@ export class TenantState {
    * request, so this is on the path of every tenant that calls now and then: a few small
    * queries when the schema is current, no query builder at all.
    */
-  /**
-   * Starts the object; answers the stored usage of `period` when the start query read it (the
-   * gate's meter takes it, so the first request's quota check needs no query of its own).
-   */
-  async start(bucket: R2Bucket, period: string | null = null): Promise<StartFacts["usage"] | undefined> {
+  async start(bucket: R2Bucket): Promise<void> {
     const sql = this.storage.sql;
     if (!lifecycle.hasDatabase(sql)) return;
-    let facts = lifecycle.startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL, period);
+    let facts = lifecycle.startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL);
     if (facts) {
       this.migrationError = null;
     } else {
@@ -111,7 +106,6 @@ export class TenantState {
     // File writes an earlier instance left between R2 and the catalogue (a crash, an eviction).
     const store = this.store();
     if (store && facts.fileIntents) await settleFiles(store, bucket);
-    return facts.usage;
   }
 
   /**

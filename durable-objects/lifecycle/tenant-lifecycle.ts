@@ -38,8 +38,6 @@ export interface StartFacts {
   config: TenantConfig | null;
   restoring: boolean;
   fileIntents: boolean;
-  /** The stored usage counters of `period` (metric → value), for the first request's quota check. */
-  usage?: { period: string; values: Record<string, number> };
 }
 
 /**
@@ -48,21 +46,14 @@ export interface StartFacts {
  * checks are SQL expressions of their own modules. Null when the schema is behind (or a table
  * the expressions read does not exist yet): the caller migrates and asks them one by one.
  */
-export function startFacts(
-  sql: SqlStorage,
-  restoringSql: string,
-  intentsSql: string,
-  period: string | null = null,
-): StartFacts | null {
-  let row: { migrated: number | null; config: string | null; restoring: number; intents: number; usage: string };
+export function startFacts(sql: SqlStorage, restoringSql: string, intentsSql: string): StartFacts | null {
+  let row: { migrated: number | null; config: string | null; restoring: number; intents: number };
   try {
     row = sql
       .exec<typeof row>(
         `SELECT (SELECT max(created_at) FROM __drizzle_migrations) AS migrated,
                 (SELECT value FROM meta WHERE key = 'config') AS config,
-                ${restoringSql} AS restoring, ${intentsSql} AS intents,
-                (SELECT json_group_object(metric, value) FROM usage_counters WHERE period = ?) AS usage`,
-        period,
+                ${restoringSql} AS restoring, ${intentsSql} AS intents`,
       )
       .one();
   } catch {
@@ -73,7 +64,6 @@ export function startFacts(
     config: row.config === null ? null : (JSON.parse(row.config) as TenantConfig),
     restoring: row.restoring === 1,
     fileIntents: row.intents === 1,
-    ...(period ? { usage: { period, values: JSON.parse(row.usage) as Record<string, number> } } : {}),
   };
 }
 

@@ -88,16 +88,6 @@ export class UsageMeter {
     return (this.stored.get(metric) ?? 0) + (this.pending.get(`${period}|${metric}`) ?? 0);
   }
 
-  /**
-   * Takes the stored values of a period read elsewhere (the object's start query), so the first
-   * quota check reads no rows; nothing is pending yet when an object starts.
-   */
-  prime(period: string, values: Record<string, number>): void {
-    if (this.pending.size > 0) return;
-    this.stored = new Map(Object.entries({ ...Object.fromEntries(METRICS.map((m) => [m, 0])), ...values }));
-    this.storedPeriod = period;
-  }
-
   /** Writes pending increments; call inside a transaction that writes anyway, or from the alarm. */
   flush(sql: SqlStorage): void {
     for (const [key, n] of this.pending) {

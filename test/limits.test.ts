@@ -1,6 +1,6 @@
 // Rate limits (a token bucket in each tenant's object), the monthly request quota and usage
 // metering: exact, isolated per tenant, and keyed on the verified tenant only.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TokenBucket } from "../durable-objects/gate/rate-limit";
@@ -103,6 +103,18 @@ describe("quotas and usage", () => {
   it("refuses requests past the monthly quota with the limit and current use", async () => {
     const t = await createTenant(uniqueId(), "alice", { limits: { maxRequestsPerMonth: 3 } });
     for (let i = 0; i < 3; i++) expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(200);
+    const res = await call("/v1/me", { token: t.ownerToken });
+    expect(res.status).toBe(403);
+    expect(await json(res)).toMatchObject({ code: "quota_exceeded", limit: 3, current: 3 });
+  });
+
+  it("keeps the quota across a restart: a started object's first request sees the month's stored use", async () => {
+    const t = await createTenant(uniqueId(), "alice", { limits: { maxRequestsPerMonth: 3 } });
+    // The first request of a started object writes its counts at once, the two after it with a write.
+    for (let i = 0; i < 2; i++) expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(200);
+    await call("/v1/collections", { method: "POST", token: t.ownerToken, body: { name: "n", fields: [] } });
+    const stub = env.TENANT_DB.get(env.TENANT_DB.idFromName(t.id));
+    await evictDurableObject(stub);
     const res = await call("/v1/me", { token: t.ownerToken });
     expect(res.status).toBe(403);
     expect(await json(res)).toMatchObject({ code: "quota_exceeded", limit: 3, current: 3 });

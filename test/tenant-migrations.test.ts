@@ -6,6 +6,9 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { describe, expect, it } from "vitest";
 import migrations from "../durable-objects/drizzle/migrations.js";
+import { INTENTS_OPEN_SQL, noteIntent } from "../durable-objects/files/file-intents";
+import { RESTORE_OPEN_SQL } from "../durable-objects/jobs/restore-job";
+import { loadConfig, startFacts } from "../durable-objects/lifecycle/tenant-lifecycle";
 import { call, createTenant, json, uniqueId } from "./helpers";
 
 const entries = migrations.journal.entries;
@@ -46,5 +49,28 @@ describe("tenant schema migrations", () => {
     );
     expect(me.tenant.id).toBe(t.id);
     expect(me.principal.roles).toEqual(["owner"]);
+  });
+
+  it("a current schema starts with one statement that reads what the start needs; a schema behind falls back", async () => {
+    const t = await createTenant();
+    const stub = env.TENANT_DB.get(env.TENANT_DB.idFromName(t.id));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql;
+      const facts = startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL);
+      expect(facts).toEqual({ config: loadConfig(sql), restoring: false, fileIntents: false });
+      expect(facts?.config?.id).toBe(t.id);
+      // An open file intent and an open restore are seen by the same statement.
+      const store = { sql, storage: state.storage } as Parameters<typeof noteIntent>[0];
+      noteIntent(store, "tok", { path: "a.txt", op: "put", sub: "alice" });
+      sql.exec(
+        "INSERT INTO meta (key, value) VALUES ('file-op;', 'not an intent'), ('file-op', 'not an intent either')",
+      );
+      expect(startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL)?.fileIntents).toBe(true);
+      sql.exec("DELETE FROM meta WHERE key = 'file-op:tok'");
+      expect(startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL)?.fileIntents).toBe(false);
+      // A database whose newest migration is not recorded is behind: the caller migrates first.
+      sql.exec("UPDATE __drizzle_migrations SET created_at = 0");
+      expect(startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL)).toBeNull();
+    });
   });
 });

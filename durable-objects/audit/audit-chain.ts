@@ -2,10 +2,8 @@
 // own canonical content. Appends are synchronous so they run inside the mutation's transactionSync.
 
 import { createHash, createHmac } from "node:crypto";
-import { desc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { AuditEvent, Verification } from "../contract/audit";
-import { auditEvents, meta } from "../db/schema";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -133,23 +131,29 @@ export class ChainVerifier {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the schema type parameter is irrelevant here
-type Db = DrizzleSqliteDODatabase<any>;
+type Db = DrizzleSqliteDODatabase<any> & { $client: DurableObjectStorage };
 
-function checkpointOf(db: Db): { seq: number; hash: string } | undefined {
-  const row = db.select({ value: meta.value }).from(meta).where(eq(meta.key, "audit_checkpoint")).get();
+/** The SQL handle of either kind of argument the appenders take (callers hold one or the other). */
+export const sqlOf = (target: Db | SqlStorage): SqlStorage => ("exec" in target ? target : target.$client.sql);
+
+function checkpointOf(sql: SqlStorage): { seq: number; hash: string } | undefined {
+  const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_checkpoint'").toArray()[0];
   return row ? (JSON.parse(row.value) as { seq: number; hash: string }) : undefined;
 }
 
-/** Appends one event; call inside the transaction of the change it describes. */
-export function appendAudit(db: Db, input: AuditInput, now = new Date()): void {
-  const last = db
-    .select({ seq: auditEvents.seq, hash: auditEvents.hash })
-    .from(auditEvents)
-    .orderBy(desc(auditEvents.seq))
-    .limit(1)
-    .get();
+/**
+ * Appends one event; call inside the transaction of the change it describes. Plain statements,
+ * not the query builder: every mutation runs this, and building the queries cost more than
+ * running them (test/bench/BENCHMARKS.md, the write ladder). The columns are stored as drizzle
+ * would (success 0/1, details as JSON), which the readers in audit-log.ts expect.
+ */
+export function appendAudit(target: Db | SqlStorage, input: AuditInput, now = new Date()): void {
+  const sql = sqlOf(target);
+  const last = sql
+    .exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    .toArray()[0];
   // With every earlier event trimmed by retention, the chain continues from its checkpoint.
-  const anchor = last ?? checkpointOf(db);
+  const anchor = last ?? checkpointOf(sql);
   const event = {
     seq: (anchor?.seq ?? 0) + 1,
     at: now.toISOString(),
@@ -160,7 +164,17 @@ export function appendAudit(db: Db, input: AuditInput, now = new Date()): void {
     details: input.details ?? {},
   };
   const prevHash = anchor?.hash ?? GENESIS_HASH;
-  db.insert(auditEvents)
-    .values({ ...event, prevHash, hash: eventHash(prevHash, event) })
-    .run();
+  sql.exec(
+    `INSERT INTO audit_events (seq, at, actor, action, resource, success, details, prev_hash, hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    event.seq,
+    event.at,
+    event.actor,
+    event.action,
+    event.resource,
+    event.success ? 1 : 0,
+    JSON.stringify(event.details),
+    prevHash,
+    eventHash(prevHash, event),
+  );
 }

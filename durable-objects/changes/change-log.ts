@@ -2,15 +2,16 @@
 // appends one event inside its own transactionSync, so an aborted write leaves none and `seq` is
 // gapless. Trimming by retention moves a floor (meta 'changes_trimmed'): a reader behind it has
 // lost events and is told so (410 changes_expired) rather than served a silent gap.
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { sqlOf } from "../audit/audit-chain";
 import type { ChangeEvent, ChangeType } from "../contract/changes";
 import type { ApiRecord } from "../contract/records";
 import { changeEvents } from "../db/schema";
 import type { Store } from "../db/store";
 
 // biome-ignore lint/suspicious/noExplicitAny: the schema type parameter is irrelevant here
-type Db = DrizzleSqliteDODatabase<any>;
+type Db = DrizzleSqliteDODatabase<any> & { $client: DurableObjectStorage };
 
 export interface ChangeInput {
   type: ChangeType;
@@ -23,22 +24,25 @@ export interface ChangeInput {
 
 const TRIMMED_KEY = "changes_trimmed";
 
-/** Appends one event; call inside the transaction of the change it describes (no await). */
-export function appendChange(db: Db, input: ChangeInput, now = new Date()): void {
+/**
+ * Appends one event; call inside the transaction of the change it describes (no await). A plain
+ * statement (every mutation runs it); `record` is stored as drizzle's JSON column would be.
+ */
+export function appendChange(target: Db | SqlStorage, input: ChangeInput, now = new Date()): void {
   // The next seq follows the newest event, or the trim floor when every event was trimmed.
-  const next = sql`(SELECT coalesce(max(seq), (SELECT CAST(value AS INTEGER) FROM meta WHERE key = ${TRIMMED_KEY}), 0) + 1 FROM change_events)`;
-  db.insert(changeEvents)
-    .values({
-      seq: next,
-      at: now.toISOString(),
-      type: input.type,
-      collection: input.collection ?? null,
-      resourceId: input.id ?? null,
-      version: input.version ?? null,
-      actor: input.actor,
-      record: input.record ?? null,
-    })
-    .run();
+  sqlOf(target).exec(
+    `INSERT INTO change_events (seq, at, type, collection, resource_id, version, actor, record)
+     VALUES ((SELECT coalesce(max(seq), (SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0) + 1 FROM change_events),
+             ?, ?, ?, ?, ?, ?, ?)`,
+    TRIMMED_KEY,
+    now.toISOString(),
+    input.type,
+    input.collection ?? null,
+    input.id ?? null,
+    input.version ?? null,
+    input.actor,
+    input.record === undefined || input.record === null ? null : JSON.stringify(input.record),
+  );
 }
 
 /** The record event of a record write (record-writes.ts calls this beside its audit event). */

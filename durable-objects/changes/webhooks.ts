@@ -154,9 +154,11 @@ export function deliveries(store: Store, id: string, limit: number): Result<Page
   });
 }
 
-/** Whether any endpoint is registered (the object then wakes its alarm after writes). */
-export const hasWebhooks = (store: Store) =>
-  store.db.select({ id: webhooks.id }).from(webhooks).limit(1).all().length > 0;
+/**
+ * Whether any endpoint is registered (the object then wakes its alarm after writes). Asked after
+ * every write: a plain statement, not the query builder (building it cost ~5% of a write).
+ */
+export const hasWebhooks = (store: Store) => store.sql.exec("SELECT 1 FROM webhooks LIMIT 1").toArray().length > 0;
 
 /** Takes new events into the outbox, as each registrant may see them. */
 export function enqueue(store: Store, authorize: Authorize, now = new Date()): void {

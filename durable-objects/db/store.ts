@@ -7,7 +7,7 @@ import type { Failure } from "../contract/result";
 import type { KeyRing } from "../crypto/field-cipher";
 
 /** Drizzle without the relational schema: Silo never uses db.query, and it costs heap per object. */
-export type Db = DrizzleSqliteDODatabase;
+export type Db = DrizzleSqliteDODatabase & { $client: DurableObjectStorage };
 
 export interface Store {
   storage: DurableObjectStorage;

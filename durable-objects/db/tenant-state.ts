@@ -10,8 +10,9 @@ import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
 import type { MasterKeys } from "../contract/wrapped-key";
 import { KeyCache } from "../crypto/key-cache";
+import { INTENTS_OPEN_SQL } from "../files/file-intents";
 import { settleFiles } from "../files/file-recovery";
-import { restoreOpen } from "../jobs/restore-job";
+import { RESTORE_OPEN_SQL, restoreOpen } from "../jobs/restore-job";
 import * as lifecycle from "../lifecycle/tenant-lifecycle";
 import type { Db, Store } from "./store";
 
@@ -91,13 +92,20 @@ export class TenantState {
    * queries when the schema is current, no query builder at all.
    */
   async start(bucket: R2Bucket): Promise<void> {
-    if (!lifecycle.hasDatabase(this.storage.sql)) return;
-    await this.migrate();
-    this.config = lifecycle.loadConfig(this.storage.sql);
-    this.restoring = restoreOpen(this.storage.sql);
+    const sql = this.storage.sql;
+    if (!lifecycle.hasDatabase(sql)) return;
+    let facts = lifecycle.startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL);
+    if (facts) {
+      this.migrationError = null;
+    } else {
+      await this.migrate();
+      facts = { config: lifecycle.loadConfig(sql), restoring: restoreOpen(sql), fileIntents: true };
+    }
+    this.config = facts.config;
+    this.restoring = facts.restoring;
     // File writes an earlier instance left between R2 and the catalogue (a crash, an eviction).
     const store = this.store();
-    if (store) await settleFiles(store, bucket);
+    if (store && facts.fileIntents) await settleFiles(store, bucket);
   }
 
   /**

@@ -12,6 +12,12 @@ export interface Intent {
   sub: string;
 }
 
+/**
+ * Whether any intent is open, as an SQL expression (the object's start query asks it): keys after
+ * "file-op:" and before "file-op;" (';' follows ':') are exactly the intents.
+ */
+export const INTENTS_OPEN_SQL = `EXISTS (SELECT 1 FROM meta WHERE key > '${PREFIX}' AND key < '${PREFIX.slice(0, -1)};')`;
+
 /** The token of a path's delete: one at a time per path is enough (deletes of a path are alike). */
 export const deleteToken = (path: string) => `delete:${path}`;
 

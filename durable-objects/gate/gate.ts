@@ -72,15 +72,28 @@ export class Gate {
       return { ...p, rate };
     }
     const principal = p.value;
-    const result = caller.idempotency
-      ? once(store, actorOf(caller), caller.idempotency, () => work(store, principal))
-      : work(store, principal);
+    const run = () =>
+      caller.idempotency
+        ? once(store, actorOf(caller), caller.idempotency, () => work(store, principal))
+        : work(store, principal);
     const writes = permission !== null && WRITE_PERMISSIONS.has(permission);
-    this.meter.count(writes ? "writes" : "reads");
-    // A just-started object writes its counts at once: it is most likely a tenant that calls now
-    // and then, and an alarm would cost more than the write (and start the object again later).
-    if (writes || this.meter.due || this.fresh) this.flush(store);
-    else this.scheduleFlush();
+    let result: Result<T>;
+    if (writes) {
+      // A write's counts go into its own transaction (the work's nests inside): one commit, not two.
+      result = store.storage.transactionSync(() => {
+        const done = run();
+        this.meter.count("writes");
+        this.meter.flush(store.sql);
+        return done;
+      });
+    } else {
+      result = run();
+      this.meter.count("reads");
+      // A just-started object writes its counts at once: it is most likely a tenant that calls now
+      // and then, and an alarm would cost more than the write (and start the object again later).
+      if (this.meter.due || this.fresh) this.flush(store);
+      else this.scheduleFlush();
+    }
     this.fresh = false;
     return { ...result, rate };
   }

@@ -36,10 +36,13 @@ export interface RestoreState {
 const PIECE = 512 * 1024;
 const stageKey = (jobId: string, index: number, piece: number) => `restore/${jobId}/${index}/${piece}`;
 
-/** Whether a restore is pending or running (a plain query: it runs on every object start). */
+/** Whether a restore is pending or running, as an SQL expression (the object's start query asks it). */
+export const RESTORE_OPEN_SQL =
+  "EXISTS (SELECT 1 FROM export_jobs WHERE kind = 'restore' AND status IN ('pending', 'running'))";
+
+/** Whether a restore is pending or running. */
 export const restoreOpen = (sql: SqlStorage) =>
-  sql.exec("SELECT 1 FROM export_jobs WHERE kind = 'restore' AND status IN ('pending', 'running') LIMIT 1").toArray()
-    .length > 0;
+  sql.exec<{ open: number }>(`SELECT ${RESTORE_OPEN_SQL} AS open`).one().open === 1;
 
 export const newRestoreState = (backupId: string): RestoreState => ({
   backupId,

@@ -33,6 +33,40 @@ export function schemaIsCurrent(sql: SqlStorage): boolean {
   return Number(row.at ?? 0) >= LATEST_MIGRATION;
 }
 
+/** What a starting object must know before it serves. */
+export interface StartFacts {
+  config: TenantConfig | null;
+  restoring: boolean;
+  fileIntents: boolean;
+}
+
+/**
+ * What a starting object reads when its schema is current, in one statement: every cold start
+ * runs it (it was five statements, each compiled afresh by a new object). The restore and file
+ * checks are SQL expressions of their own modules. Null when the schema is behind (or a table
+ * the expressions read does not exist yet): the caller migrates and asks them one by one.
+ */
+export function startFacts(sql: SqlStorage, restoringSql: string, intentsSql: string): StartFacts | null {
+  let row: { migrated: number | null; config: string | null; restoring: number; intents: number };
+  try {
+    row = sql
+      .exec<typeof row>(
+        `SELECT (SELECT max(created_at) FROM __drizzle_migrations) AS migrated,
+                (SELECT value FROM meta WHERE key = 'config') AS config,
+                ${restoringSql} AS restoring, ${intentsSql} AS intents`,
+      )
+      .one();
+  } catch {
+    return null;
+  }
+  if (Number(row.migrated ?? 0) < LATEST_MIGRATION) return null;
+  return {
+    config: row.config === null ? null : (JSON.parse(row.config) as TenantConfig),
+    restoring: row.restoring === 1,
+    fileIntents: row.intents === 1,
+  };
+}
+
 /**
  * Applies the bundled migrations the database lacks, all in one transaction. drizzle reports a
  * failure only as "Rollback", so the failing statement is found by replaying the pending ones

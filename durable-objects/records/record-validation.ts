@@ -38,7 +38,25 @@ export function fieldValueSchema(f: FieldDef): z.ZodType {
   return valueSchema(f);
 }
 
-function schemaFor(def: CollectionDef, mode: WriteMode) {
+// Built once per definition and mode: a definition is never changed in place (a collection
+// change makes a new one), so the definition object is the key. Building it was ~7% of a write.
+const schemas = new WeakMap<CollectionDef, Map<WriteMode, z.ZodType>>();
+
+function schemaFor(def: CollectionDef, mode: WriteMode): z.ZodType {
+  let byMode = schemas.get(def);
+  if (!byMode) {
+    byMode = new Map();
+    schemas.set(def, byMode);
+  }
+  let schema = byMode.get(mode);
+  if (!schema) {
+    schema = buildSchema(def, mode);
+    byMode.set(mode, schema);
+  }
+  return schema;
+}
+
+function buildSchema(def: CollectionDef, mode: WriteMode) {
   const shape: Record<string, z.ZodType> = {};
   for (const f of def.fields) {
     const base = valueSchema(f);
@@ -58,7 +76,7 @@ export function validateWrite(def: CollectionDef, mode: WriteMode, body: unknown
   }
   const parsed = schemaFor(def, mode).safeParse(body);
   if (!parsed.success) return describe(parsed.error);
-  const data: Record<string, unknown> = { ...parsed.data };
+  const data: Record<string, unknown> = { ...(parsed.data as Record<string, unknown>) };
   if (mode !== "patch") {
     for (const f of def.fields) if (data[f.name] === undefined && f.default !== undefined) data[f.name] = f.default;
   }

@@ -7,7 +7,6 @@ import { appendChange, RECORD_CHANGE } from "../changes/change-log";
 import type { CollectionDef } from "../collections/collection-schema";
 import type { ApiRecord } from "../contract/records";
 import { fail } from "../contract/result";
-import { recordVersions } from "../db/schema";
 import { Abort, type Store } from "../db/store";
 import * as ddl from "../sql/ddl";
 import * as ids from "../sql/identifiers";
@@ -43,19 +42,18 @@ export function recordCount(store: Store): number {
   );
 }
 
+/** The immutable version row (a plain statement: every record write runs it). */
 function writeVersion(store: Store, def: CollectionDef, rec: ApiRecord, op: string, actor: string, at: string) {
-  store.db
-    .insert(recordVersions)
-    .values({
-      collection: def.name,
-      recordId: rec.id as string,
-      version: rec.version as number,
-      op,
-      data: rec,
-      actor,
-      at,
-    })
-    .run();
+  store.sql.exec(
+    "INSERT INTO record_versions (collection, record_id, version, op, data, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    def.name,
+    rec.id as string,
+    rec.version as number,
+    op,
+    JSON.stringify(rec),
+    actor,
+    at,
+  );
 }
 
 /** The audit event and the change event of a record write: both in the write's transaction. */
@@ -95,9 +93,9 @@ function checkRefs(store: Store, def: CollectionDef, data: Record<string, unknow
   }
 }
 
-function runWrite(store: Store, s: ids.Statement): void {
+function runWrite(store: Store, s: ids.Statement): Row | undefined {
   try {
-    ids.exec(store.sql, s);
+    return ids.exec<Row>(store.sql, s).toArray()[0];
   } catch (err) {
     const message = String(err);
     const unique = /UNIQUE constraint failed: [^.]+\.(\w+)/.exec(message);
@@ -130,10 +128,10 @@ export function createRow(store: Store, p: Principal, def: CollectionDef, data: 
     row.visibility = (data.visibility as string) ?? "private";
     row.classification = (data.classification as string) ?? "internal";
   }
-  runWrite(store, ddl.insertRow(def.name, row));
-  const rec = rowToRecord(def, readRow(store, def.name, id) as Row);
+  // The stored row as SQLite keeps it (RETURNING *): the same row a read would give, without the read.
+  const rec = rowToRecord(def, runWrite(store, ddl.insertRow(def.name, row, true)) as Row);
   writeVersion(store, def, rec, "create", actorOf(p), now);
-  indexRecord(store, def, rec);
+  indexRecord(store, def, rec, true);
   bumpRecords(store, 1);
   audit(store, p, "record.create", def, rec);
   return rec;

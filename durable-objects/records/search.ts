@@ -13,8 +13,9 @@ export function searchableText(def: CollectionDef, rec: ApiRecord): string {
     .join("\n");
 }
 
-export function indexRecord(store: Store, def: CollectionDef, rec: ApiRecord): void {
-  unindexRecord(store, def.name, rec.id as string);
+/** Indexes a record's text; `fresh`: a record just created, which has no index row to replace. */
+export function indexRecord(store: Store, def: CollectionDef, rec: ApiRecord, fresh = false): void {
+  if (!fresh) unindexRecord(store, def.name, rec.id as string);
   const text = searchableText(def, rec);
   if (text) {
     store.sql.exec(

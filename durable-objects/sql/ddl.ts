@@ -48,10 +48,10 @@ export function createIndex(collection: string, name: string, columns: string[],
 export const dropIndex = (collection: string, name: string) =>
   statement(`DROP INDEX IF EXISTS ${indexName(collection, name)}`);
 
-export function insertRow(collection: string, row: Record<string, SqlStorageValue>): Statement {
+export function insertRow(collection: string, row: Record<string, SqlStorageValue>, returning = false): Statement {
   const names = Object.keys(row);
   return statement(
-    `INSERT INTO ${collectionTable(collection)} (${names.map(ident).join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
+    `INSERT INTO ${collectionTable(collection)} (${names.map(ident).join(", ")}) VALUES (${names.map(() => "?").join(", ")})${returning ? " RETURNING *" : ""}`,
     names.map((n) => row[n] as SqlStorageValue),
   );
 }

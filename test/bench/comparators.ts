@@ -15,9 +15,12 @@
 //                                   object that returns a constant (no SQL).
 //   POST /spread/collections/{name}/records   bare-write: the data-vault minimum in the tenant's
 //                                   own object, the row and its version row in one transaction;
-//   POST /ladder/audit/..., POST /ladder/fts/...   the write ladder towards Silo's create: plus an
-//                                   audit event on a SHA-256 hash chain (Silo's eventHash); plus
-//                                   that and a full-text index row (FTS5).
+//   POST /ladder/{audit,fts,usage,changes}/...   the write ladder towards Silo's create, each rung
+//                                   adding to the one before: an audit event on a SHA-256 hash
+//                                   chain (Silo's eventHash); a full-text index row (FTS5); usage
+//                                   counters (the record-count check and gauge, the request and
+//                                   write counts, in the same transaction); a change-log event
+//                                   carrying the record (Silo's gapless seq).
 // POST /seed loads rows (into the tenant's own object when a row names `object`). Bundled and
 // served only by `npm run bench`.
 
@@ -36,6 +39,8 @@ interface BenchEnv {
 }
 
 type Row = Record<string, SqlStorageValue>;
+/** How far up the write ladder a write goes (each rung includes the ones before). */
+type Steps = "bare" | "audit" | "fts" | "usage" | "changes";
 const view = (row: Row | undefined) =>
   row
     ? {
@@ -67,10 +72,14 @@ export class BenchDatabase extends DurableObject<BenchEnv> {
     this.sql.exec(
       "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(collection UNINDEXED, record_id UNINDEXED, body)",
     );
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS usage_counters (period TEXT NOT NULL, metric TEXT NOT NULL,
+      value INTEGER NOT NULL, PRIMARY KEY (period, metric))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS change_events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, type TEXT NOT NULL,
+      collection TEXT, resource_id TEXT, version INTEGER, actor TEXT NOT NULL, record TEXT)`);
   }
 
   /** A create: the row and its version row in one transaction, then (ladder) audit and index. */
-  write(collection: string, actor: string, data: Record<string, unknown>, steps: "bare" | "audit" | "fts") {
+  write(collection: string, actor: string, data: Record<string, unknown>, steps: Steps) {
     const id = crypto.randomUUID();
     const now = new Date().toISOString();
     const json = JSON.stringify(data);
@@ -108,12 +117,36 @@ export class BenchDatabase extends DurableObject<BenchEnv> {
         prevHash,
         hash,
       );
-      if (steps === "fts") {
-        const body = Object.values(data)
-          .filter((v) => typeof v === "string")
-          .join(" ");
-        this.sql.exec("INSERT INTO search_index VALUES (?, ?, ?)", collection, id, body);
+      if (steps === "audit") return;
+      const body = Object.values(data)
+        .filter((v) => typeof v === "string")
+        .join(" ");
+      this.sql.exec("INSERT INTO search_index VALUES (?, ?, ?)", collection, id, body);
+      if (steps === "fts") return;
+      const period = now.slice(0, 7);
+      this.sql.exec("SELECT value FROM usage_counters WHERE period = 'all' AND metric = 'records'").toArray();
+      for (const [p, metric] of [
+        ["all", "records"],
+        [period, "requests"],
+        [period, "writes"],
+      ]) {
+        this.sql.exec(
+          `INSERT INTO usage_counters VALUES (?, ?, 1)
+           ON CONFLICT (period, metric) DO UPDATE SET value = value + excluded.value`,
+          p,
+          metric,
+        );
       }
+      if (steps === "usage") return;
+      this.sql.exec(
+        `INSERT INTO change_events VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM change_events),
+         ?, 'record.created', ?, ?, 1, ?, ?)`,
+        now,
+        collection,
+        id,
+        actor,
+        JSON.stringify({ id, version: 1, createdAt: now, updatedAt: now, ...data }),
+      );
     });
     return { id, version: 1, createdAt: now, updatedAt: now, ...data };
   }
@@ -196,7 +229,7 @@ function recordRoute(prefix: string, read: (env: BenchEnv, tenant: () => string,
 }
 
 /** A record create at `{prefix}/collections/{name}/records` in the token's tenant's own object. */
-function writeRoute(prefix: string, steps: "bare" | "audit" | "fts") {
+function writeRoute(prefix: string, steps: Steps) {
   app.openapi(
     createRoute({
       method: "post",
@@ -224,6 +257,8 @@ function writeRoute(prefix: string, steps: "bare" | "audit" | "fts") {
 writeRoute("/spread", "bare");
 writeRoute("/ladder/audit", "audit");
 writeRoute("/ladder/fts", "fts");
+writeRoute("/ladder/usage", "usage");
+writeRoute("/ladder/changes", "changes");
 
 recordRoute("/v1", (env, _tenant, id) => db(env).read(id));
 recordRoute("/shared", (env, tenant, id) => db(env).readShared(tenant(), id));

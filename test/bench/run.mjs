@@ -470,6 +470,16 @@ try {
       server: "bare",
       lines: [`POST /ladder/fts/collections/notes/records ${t0.token} ${writeBody}`],
     },
+    {
+      name: "bare-write-usage",
+      server: "bare",
+      lines: [`POST /ladder/usage/collections/notes/records ${t0.token} ${writeBody}`],
+    },
+    {
+      name: "bare-write-changes",
+      server: "bare",
+      lines: [`POST /ladder/changes/collections/notes/records ${t0.token} ${writeBody}`],
+    },
   ];
   // Cold reads: after a restart of both runtimes on the same storage, each of COLD tenants read
   // once, CONNECTIONS in flight: every request is the first to its tenant's object.
@@ -498,9 +508,15 @@ try {
       for (const s of colds.filter(measured)) {
         const { pid, base } = server(s.server);
         await settle(pid);
+        const stop = profiled(s.name) ? await startProfile(s.server === "silo" ? INSPECTOR : INSPECTOR + 1) : null;
         const cpu0 = cpuSeconds(pid);
         const m = await onePass(base, s.lines, CONNECTIONS);
         m.cpuUsPerRequest = ((cpuSeconds(pid) - cpu0) * 1e6) / m.requests;
+        if (stop) {
+          const { text, profiles } = await stop(`${OUT}/${s.name}`);
+          console.log(text);
+          budgets[s.name] = [...(budgets[s.name] ?? []), layerBudget(profiles, m.requests, m.cpuUsPerRequest)];
+        }
         results[s.name].push(m);
         logResult(s.name, m);
       }
@@ -766,7 +782,15 @@ function markdown(r) {
     "",
     "| scenario | req/s median (min – max) | CPU µs/req | p50 / p99 ms | p99.9 ms | errors |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ...simple(["bare-write", "bare-write-audit", "bare-write-fts", "silo-write", "silo-write-idem"]),
+    ...simple([
+      "bare-write",
+      "bare-write-audit",
+      "bare-write-fts",
+      "bare-write-usage",
+      "bare-write-changes",
+      "silo-write",
+      "silo-write-idem",
+    ]),
     "",
     "Tails at a fixed rate (open loop, latency from the intended send time):",
     "",

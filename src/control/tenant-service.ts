@@ -11,6 +11,7 @@ import { rememberJurisdiction } from "../jurisdiction";
 import { tenantStub } from "../tenant-client";
 import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb } from "./control-db";
 import { forgetExternalId } from "./external-ids";
+import { checkParent, noCycle } from "./org-tree";
 import { requirePlan } from "./plans";
 import { type RegistryStatus, type TenantRow, tenants } from "./schema";
 import { tenantConfig } from "./tenant-config";
@@ -23,6 +24,8 @@ export interface CreateTenantInput {
   jurisdiction?: string | null;
   /** The identity provider's organisation id whose tokens reach this tenant. */
   externalId?: string;
+  /** The tenant this one belongs to (an organisation of at most three levels). */
+  parent?: string;
   owner: { sub: string; email?: string | null; displayName?: string | null };
   settings?: Partial<Settings>;
   limits?: Partial<Limits>;
@@ -32,6 +35,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
   const db = controlDb(env);
   const id = input.id ?? generateTenantId();
   const plan = await requirePlan(db, input.tier);
+  if (input.parent) await checkParent(env, id, input.parent);
   const now = new Date().toISOString();
   // The registry row is the claim on the id: of concurrent creates exactly one inserts it.
   const [row] = await db
@@ -48,6 +52,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       wrappedKey: wrapNewDataKey(env),
       ownerSub: input.owner.sub,
       externalId: input.externalId ?? null,
+      parent: input.parent ?? null,
       revision: 1,
       createdAt: now,
       updatedAt: now,
@@ -100,6 +105,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       tier: input.tier,
       owner: input.owner.sub,
       externalId: input.externalId ?? null,
+      parent: input.parent ?? null,
     }),
   ]);
   // This isolate may remember the external id as unknown: let it reach the new tenant at once.
@@ -153,6 +159,8 @@ export interface TenantPatch {
   limits?: Partial<Record<keyof Limits, number | null>>;
   /** Set once: while the tenant has none; the same value again changes nothing. */
   externalId?: string;
+  /** Moves the tenant (with its subtree) under another tenant; null makes it a root. */
+  parent?: string | null;
 }
 
 export async function updateTenant(env: Env, actor: AdminActor, id: string, patch: TenantPatch): Promise<TenantRow> {
@@ -170,7 +178,10 @@ export async function updateTenant(env: Env, actor: AdminActor, id: string, patc
     throw new ApiError("conflict", `Tenant '${id}' already has external id '${row.externalId}'; it is set once.`);
   }
   if (externalId && externalId !== row.externalId) await requireFreeExternalId(db, externalId);
+  const parent = patch.parent === undefined ? row.parent : patch.parent;
+  if (parent && parent !== row.parent) await checkParent(env, id, parent);
   const changes = {
+    parent,
     name: patch.name ?? row.name,
     externalId,
     tier: patch.tier ?? row.tier,
@@ -178,7 +189,8 @@ export async function updateTenant(env: Env, actor: AdminActor, id: string, patc
     legalHold: patch.legalHold ?? row.legalHold,
     limitOverrides: overrides,
   };
-  return commit(db, env, actor, row, changes, "tenant.update", { fields: Object.keys(patch) });
+  const guard = parent && parent !== row.parent ? noCycle(id, parent) : undefined;
+  return commit(db, env, actor, row, changes, "tenant.update", { fields: Object.keys(patch) }, guard);
 }
 
 async function requireFreeExternalId(db: ControlDb, externalId: string): Promise<void> {
@@ -234,13 +246,15 @@ export async function commit(
   changes: Partial<TenantRow>,
   action: string,
   details: Record<string, unknown>,
+  /** A further condition the row must meet at the moment of the write (organisations: no cycle). */
+  guard?: SQL,
 ): Promise<TenantRow> {
   const [updated] = await db
     .batch([
       db
         .update(tenants)
         .set({ ...changes, revision: row.revision + 1, updatedAt: new Date().toISOString() })
-        .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision)))
+        .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision), guard))
         .returning(),
       adminAuditInsert(db, actor, action, row.id, details),
     ])

@@ -112,6 +112,7 @@ export const TenantSchema = z
     legalHold: z.boolean(),
     owner: z.string(),
     externalId: z.string().nullable(),
+    parent: z.string().nullable().openapi({ description: "The tenant this one belongs to (organisations)." }),
     createdAt: z.string(),
     updatedAt: z.string(),
     cancelledAt: z.string().nullable(),
@@ -128,6 +129,9 @@ export const CreateTenantSchema = z
     tier: z.string().min(1).max(40).default("basic"),
     jurisdiction: JurisdictionSchema.optional(),
     externalId: ExternalIdSchema.optional(),
+    parent: TenantIdSchema.optional().openapi({
+      description: "Makes this a child of that tenant (at most three levels, never a cycle).",
+    }),
     owner: z.strictObject({
       sub: SubjectSchema,
       email: z.email().max(320).nullable().optional(),
@@ -149,6 +153,8 @@ export const UpdateTenantSchema = z
     limits: LimitOverridesSchema.optional(),
     /** Set once while unset; the same value again is a no-op, another one a conflict. */
     externalId: ExternalIdSchema.optional(),
+    /** Moves the tenant with its subtree under another tenant; null makes it a root. */
+    parent: TenantIdSchema.nullable().optional(),
   })
   .openapi("UpdateTenant", { example: { tier: "enterprise", limits: { requestsPerSecond: 5, burst: 5 } } });
 

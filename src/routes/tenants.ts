@@ -28,7 +28,7 @@ async function planLimits(c: Context<AppEnv>) {
   return new Map(rows.map((p) => [p.tier, p.limits]));
 }
 
-function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<typeof TenantSchema> {
+export function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<typeof TenantSchema> {
   const planLimits = limits.get(row.tier);
   return {
     id: row.id,
@@ -42,6 +42,7 @@ function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<type
     legalHold: row.legalHold,
     owner: row.ownerSub,
     externalId: row.externalId,
+    parent: row.parent,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     cancelledAt: row.cancelledAt,

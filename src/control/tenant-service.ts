@@ -117,6 +117,8 @@ export interface ListQuery {
   status?: RegistryStatus;
   tier?: string;
   q?: string;
+  /** Only the children of this tenant. */
+  parent?: string;
   after?: string;
   limit: number;
 }
@@ -126,6 +128,7 @@ export async function listTenants(env: Env, query: ListQuery): Promise<TenantRow
   const where: SQL[] = [ne(tenants.status, "provisioning")];
   if (query.status) where.push(eq(tenants.status, query.status));
   if (query.tier) where.push(eq(tenants.tier, query.tier));
+  if (query.parent) where.push(eq(tenants.parent, query.parent));
   if (query.after) where.push(gt(tenants.id, query.after));
   if (query.q) {
     const pattern = `%${query.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;

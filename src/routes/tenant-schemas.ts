@@ -162,6 +162,7 @@ export const ListTenantsQuery = z.object({
   status: TenantStatusSchema.optional(),
   tier: z.string().max(40).optional(),
   q: z.string().max(100).optional(),
+  parent: TenantIdSchema.optional().openapi({ description: "Only the children of this tenant." }),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });

@@ -166,6 +166,17 @@ describe("org routes", () => {
     expect(events.map((e) => e.resource)).toEqual([`tenant:${grandchild.id}`]);
   });
 
+  it("resume only what an organisation suspended: a platform suspension stays", async () => {
+    const { root, child } = await org();
+    await post(`/v1/tenants/${child.id}/suspend`, await adminToken());
+    const res = await post(`/v1/org/tenants/${child.id}/resume`, root.ownerToken);
+    expect(res.status).toBe(403);
+    expect((await call("/v1/me", { token: child.ownerToken })).status).toBe(403);
+    await post(`/v1/tenants/${child.id}/resume`, await adminToken());
+    expect((await post(`/v1/org/tenants/${child.id}/suspend`, root.ownerToken)).status).toBe(200);
+    expect((await post(`/v1/org/tenants/${child.id}/resume`, root.ownerToken)).status).toBe(200);
+  });
+
   it("create children within the parent's plan and the three levels", async () => {
     const { root, grandchild } = await org();
     const id = uniqueId("made");

@@ -2,6 +2,7 @@
 // their tenant's descendants and run the read-only cross-tenant aggregate over them. Everything
 // outside the subtree answers 404, so the registry cannot be probed from here.
 import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { actorOf, type Caller } from "../../durable-objects/contract/caller";
 import { SubjectSchema } from "../../durable-objects/contract/identifiers";
@@ -12,6 +13,7 @@ import type { AdminActor } from "../control/control-db";
 import { controlDb } from "../control/control-db";
 import { ancestorsOf, type DescendantRow, descendantCount, descendantsOf, isDescendant } from "../control/org-tree";
 import { requirePlan } from "../control/plans";
+import { adminAudit } from "../control/schema";
 import { effectiveLimits } from "../control/tenant-config";
 import { createTenant, getTenant, transitionTenant } from "../control/tenant-service";
 import { decodeCursor, encodeCursor } from "../cursor";
@@ -119,6 +121,23 @@ async function requireWithinParent(env: Env, parentId: string, tier: string) {
     });
   }
   return parent;
+}
+
+/**
+ * An organisation resumes only what an organisation suspended: a tenant the platform suspended (an
+ * operator, or a sweep such as an expired trial) stays suspended until a platform admin resumes it.
+ */
+async function requireOrgSuspension(env: Env, id: string): Promise<void> {
+  const last = await controlDb(env)
+    .select({ actor: adminAudit.actor })
+    .from(adminAudit)
+    .where(and(eq(adminAudit.target, id), eq(adminAudit.action, "tenant.suspend"), eq(adminAudit.success, true)))
+    .orderBy(desc(adminAudit.id))
+    .limit(1)
+    .get();
+  if (last && !last.actor.startsWith("org:")) {
+    throw new ApiError("forbidden", `Tenant '${id}' was suspended by the platform; only a platform admin resumes it.`);
+  }
 }
 
 async function* descendantTargets(env: Env, root: string, spec: AggregateSpec): AsyncGenerator<AggregateTarget[]> {
@@ -250,6 +269,7 @@ for (const action of ["suspend", "resume"] as const) {
       const t = await orgScope(c);
       const { id } = c.req.valid("param");
       if (!(await isDescendant(c.env, t.tenantId, id))) throw notFound(`Tenant '${id}' not found.`);
+      if (action === "resume") await requireOrgSuspension(c.env, id);
       await transitionTenant(c.env, orgActor(t), id, action);
       await t.call((s, caller) => s.orgAction(caller, `org.tenant_${action}`, id, {}));
       return c.json(await descendantView(c.env, t.tenantId, id), 200);

@@ -28,7 +28,7 @@ async function planLimits(c: Context<AppEnv>) {
   return new Map(rows.map((p) => [p.tier, p.limits]));
 }
 
-export function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<typeof TenantSchema> {
+function view(row: TenantRow, limits: Map<string, Plan["limits"]>): z.infer<typeof TenantSchema> {
   const planLimits = limits.get(row.tier);
   return {
     id: row.id,

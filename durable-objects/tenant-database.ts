@@ -12,15 +12,17 @@ import { listAudit, verifyAudit } from "./audit/audit-log";
 import { type ChangeQuery, changesPage } from "./changes/change-feed";
 import * as webhooks from "./changes/webhooks";
 import * as collections from "./collections/collections";
-import type { Permission } from "./contract/access";
+import type { OrgAction, Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
-import type { Caller } from "./contract/caller";
+import type { Caller, ReferenceReader } from "./contract/caller";
 import type { WebhookInput } from "./contract/changes";
 import type { StoredObject } from "./contract/files";
-import { ok, type Result } from "./contract/result";
+import { type Json, ok, type Result } from "./contract/result";
 import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type UploadInput } from "./files/file-calls";
 import { commitUpload, deleteFileRow, listFiles, readFile } from "./files/file-catalog";
 import { clearIntent } from "./files/file-intents";
+import { recordOrgAction } from "./org/org-audit";
+import { readReference } from "./org/reference";
 import { erase } from "./privacy/erasure";
 import { aggregateRecords } from "./records/record-aggregate";
 import * as records from "./records/records";
@@ -139,6 +141,25 @@ export class TenantDatabase extends TenantPlatform {
       erase(s, this.env.FILES, this.env.MASTER_KEY ?? "", p, subject),
     );
     return this.published(await erased, "members:manage");
+  }
+
+  // ---- Organisations and reference data (DESIGN §13) ---------------------------------------
+  /** Records an org:manage holder's act on a descendant in this (the managing) tenant's chain. */
+  async orgAction(caller: Caller, action: OrgAction, target: string, details: { [key: string]: Json }) {
+    return this.admit(caller, "org:manage", (s, p) => recordOrgAction(s, p, action, target, details, caller.requestId));
+  }
+  /** Who a member is here, for reading an ancestor's reference data (records:read). */
+  async referenceReader(caller: Caller) {
+    return this.admit(caller, "records:read", (s, p) =>
+      ok<ReferenceReader>({ tenant: s.config.id, actor: p.actor, requestId: caller.requestId }),
+    );
+  }
+  /** A descendant's member reads this tenant's shared collection (the Worker checked the tree). */
+  async referenceRecords(reader: ReferenceReader, name: string, params: Record<string, string>) {
+    return readReference(this.tenant.store(), reader, name, (s, p) => records.listRecords(s, p, name, params));
+  }
+  async referenceRecord(reader: ReferenceReader, name: string, id: string) {
+    return readReference(this.tenant.store(), reader, name, (s, p) => records.getRecord(s, p, name, id, false));
   }
 
   // ---- Members, roles, API keys, shares ---------------------------------------------------

@@ -25,9 +25,11 @@ import { fleetRoutes } from "./routes/fleet";
 import { healthRoutes } from "./routes/health";
 import { keyRotationRoutes } from "./routes/key-rotation";
 import { meRoutes } from "./routes/me";
+import { orgRoutes } from "./routes/org";
 import { privacyRoutes } from "./routes/privacy";
 import { realtimeRoutes } from "./routes/realtime";
 import { recordRoutes } from "./routes/records";
+import { referenceRoutes } from "./routes/reference";
 import { searchRoutes } from "./routes/search";
 import { settingsRoutes } from "./routes/settings";
 import { sweepRoutes } from "./routes/sweeps";
@@ -68,6 +70,8 @@ export function createApp() {
   app.route("/", realtimeRoutes);
   app.route("/", webhookRoutes);
   app.route("/", adminQueryRoutes);
+  app.route("/", orgRoutes);
+  app.route("/", referenceRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

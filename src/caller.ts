@@ -10,13 +10,12 @@ import type { AppEnv } from "./context";
 import { adminAuditInsert, controlDb } from "./control/control-db";
 import { forbidden, invalid, notFound } from "./errors";
 import { resolveJurisdiction } from "./jurisdiction";
+import { MAX_REASON_LENGTH, orgCall } from "./org-access";
 
 export interface TenantCall {
   tenantId: string;
   caller: Caller;
 }
-
-const MAX_REASON_LENGTH = 500;
 
 export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promise<TenantCall> {
   const principal = c.get("principal");
@@ -25,10 +24,6 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
   // The plan feature this route needs: the tenant's object refuses it when the plan lacks it.
   const feature = featureOfRoute(c.req.path);
   if (principal.kind !== "admin") {
-    for (const named of [headerTenant, pathTenant]) {
-      if (named !== undefined && named !== principal.tenantId) throw notFound();
-    }
-    await resolveJurisdiction(c.env, principal.tenantId);
     const caller: Caller =
       principal.kind === "user"
         ? { kind: "user", sub: principal.sub, tokenRoles: principal.tokenRoles, reason: null, requestId, feature }
@@ -41,6 +36,15 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
             requestId,
             feature,
           };
+    // Another tenant named: reachable only as a descendant, by a member with org:manage.
+    const other = headerTenant !== undefined && headerTenant !== principal.tenantId;
+    if (other && (pathTenant === undefined || pathTenant === headerTenant)) {
+      return orgCall(c, principal.tenantId, caller, headerTenant);
+    }
+    for (const named of [headerTenant, pathTenant]) {
+      if (named !== undefined && named !== principal.tenantId) throw notFound();
+    }
+    await resolveJurisdiction(c.env, principal.tenantId);
     return { tenantId: principal.tenantId, caller };
   }
   const tenantId = pathTenant ?? headerTenant;

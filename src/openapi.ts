@@ -42,6 +42,10 @@ export const ProblemSchema = z
       .array(z.string())
       .optional()
       .openapi({ description: "forbidden by the grant rule: the permissions the caller would need." }),
+    reason: z
+      .enum(["cycle", "depth"])
+      .optional()
+      .openapi({ description: "conflict on a tenant's parent: it would make a cycle, or more than three levels." }),
   })
   .openapi("Problem");
 

@@ -155,6 +155,42 @@ const CASES: Record<string, () => Promise<Case>> = {
       other: { path: "/v1/admin/query", body: { ...body, collection: "other" } },
     };
   },
+  "/v1/org/tenants": async () => {
+    const root = await createTenant();
+    const id = uniqueId("kid");
+    const body = { id, name: "Once", owner: { sub: "kim" } };
+    return {
+      first: { path: "/v1/org/tenants", token: root.ownerToken, body },
+      other: { path: "/v1/org/tenants", body: { ...body, name: "Twice" } },
+      effect: () => count("/v1/org/tenants", root.ownerToken),
+    };
+  },
+  "/v1/org/tenants/{id}/suspend": async () => {
+    const root = await createTenant();
+    const kid = await createTenant(uniqueId("kid"), "kim", { parent: root.id });
+    return {
+      first: { path: `/v1/org/tenants/${kid.id}/suspend`, token: root.ownerToken },
+      other: { path: `/v1/org/tenants/${kid.id}/suspend?again=1` },
+    };
+  },
+  "/v1/org/tenants/{id}/resume": async () => {
+    const root = await createTenant();
+    const kid = await createTenant(uniqueId("kid"), "kim", { parent: root.id });
+    await call(`/v1/org/tenants/${kid.id}/suspend`, { method: "POST", token: root.ownerToken });
+    return {
+      first: { path: `/v1/org/tenants/${kid.id}/resume`, token: root.ownerToken },
+      other: { path: `/v1/org/tenants/${kid.id}/resume?again=1` },
+    };
+  },
+  "/v1/org/query": async () => {
+    const root = await createTenant();
+    await createTenant(uniqueId("kid"), "kim", { parent: root.id });
+    const body = { collection: "notes", aggregate: "count" };
+    return {
+      first: { path: "/v1/org/query", token: root.ownerToken, body },
+      other: { path: "/v1/org/query", body: { ...body, collection: "other" } },
+    };
+  },
   "/v1/collections": async () => {
     const t = await createTenant();
     return {

@@ -15,7 +15,8 @@ import { cachedPrincipal, principalKey, rememberPrincipal } from "./principal-ca
 import { customRole, roleExists } from "./role-definitions";
 
 export interface Principal {
-  kind: Caller["kind"];
+  /** "reference": a descendant tenant's member reading shared collections (org/reference.ts). */
+  kind: Caller["kind"] | "reference";
   sub: string;
   /** How the audit trail names this caller: user:<sub>, admin:<sub> or key:<id>. */
   actor: string;
@@ -26,6 +27,8 @@ export interface Principal {
    * holding `owner` (unless their token's roles leave it out) and platform admins.
    */
   owner?: boolean;
+  /** A reference reader: never an owner, never a share's grantee, a fixed clearance. */
+  reference?: boolean;
 }
 
 /** The query builder, built only when a decision has to write (audit, auto-join). */
@@ -93,7 +96,9 @@ function admitCaller(
     });
   }
   const resolved =
-    caller.kind === "admin" ? adminRoles(db, caller) : memberRoles(db, storage.sql, config as TenantConfig, caller);
+    caller.kind === "admin" || caller.kind === "org"
+      ? elevatedRoles(db, caller)
+      : memberRoles(db, storage.sql, config as TenantConfig, caller);
   if (!resolved.ok) return resolved;
   const lookup = (n: string) => customRole(storage.sql, n);
   const permissions = permissionsOf(resolved.value, lookup);
@@ -148,14 +153,18 @@ function keyPrincipal(
   return ok(principal);
 }
 
-function adminRoles(db: LazyDb, caller: Caller): Result<string[]> {
-  // A platform admin inside a tenant acts with owner rights; every such request is on the record.
+function elevatedRoles(db: LazyDb, caller: Caller): Result<string[]> {
+  // A platform admin inside a tenant, or a member of an ancestor tenant with org:manage, acts with
+  // owner rights; every such request is on the record (the ancestor's chain has it too).
   appendAudit(db(), {
     actor: actorOf(caller),
-    action: "platform_admin.access",
+    action: caller.kind === "org" ? "org_admin.access" : "platform_admin.access",
     resource: "tenant",
     success: true,
-    details: { reason: caller.reason, requestId: caller.requestId },
+    details:
+      caller.kind === "org"
+        ? { reason: caller.reason, org: caller.org ?? null, requestId: caller.requestId }
+        : { reason: caller.reason, requestId: caller.requestId },
   });
   return ok(["owner"]);
 }

@@ -19,6 +19,8 @@ export interface CollectionDef {
   name: string;
   fields: FieldDef[];
   acl: boolean;
+  /** Reference data for descendant tenants (GET /v1/reference/…); absent in older definitions. */
+  shared?: boolean;
   indexes: IndexDef[];
   /** Old field name → current name, so history and exports written under old names stay readable. */
   renames: Record<string, string>;

@@ -97,7 +97,7 @@ export function createCollection(store: Store, p: Principal, body: unknown): Res
       action: "collection.create",
       resource: `collection:${def.name}`,
       success: true,
-      details: { fields: def.fields.map((f) => f.name), acl: def.acl },
+      details: { fields: def.fields.map((f) => f.name), acl: def.acl, shared: def.shared === true },
     });
     appendChange(store.db, { type: "collection.changed", actor: actor(p), collection: def.name });
     return { ...def, createdAt: now, updatedAt: now };

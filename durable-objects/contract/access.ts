@@ -21,8 +21,20 @@ export const PERMISSIONS = [
   "tenant:read",
   "usage:read",
   "export",
+  /** Managing the tenant's organisation: its descendant tenants (DESIGN §13). */
+  "org:manage",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
+
+/** What an org:manage holder's acts on descendants are called in the managing tenant's audit. */
+export const ORG_ACTIONS = [
+  "org.data_access",
+  "org.tenant_create",
+  "org.tenant_suspend",
+  "org.tenant_resume",
+  "org.query",
+] as const;
+export type OrgAction = (typeof ORG_ACTIONS)[number];
 
 export const RoleNameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/);
 

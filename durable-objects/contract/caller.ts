@@ -4,7 +4,8 @@ import type { Feature } from "./features";
 
 export interface Caller {
   /** "apikey": a machine client; `sub` is the key's id and `keyHash` the SHA-256 of its secret. */
-  kind: "user" | "admin" | "apikey";
+  /** "org": a member of an ancestor tenant holding org:manage, acting here with a reason. */
+  kind: "user" | "admin" | "apikey" | "org";
   sub: string;
   /** Roles named in the token: they may only narrow the member's roles. */
   tokenRoles: string[] | null;
@@ -12,6 +13,8 @@ export interface Caller {
   reason: string | null;
   requestId: string;
   keyHash?: string;
+  /** For kind "org": the ancestor tenant the caller is a member of. */
+  org?: string;
   /** A POST's Idempotency-Key: the object replays the first answer to it (gate/idempotency.ts). */
   idempotency?: IdempotencyInput | null;
   /** The plan feature the request's route needs (contract/features.ts); the gate checks it. */
@@ -24,7 +27,21 @@ export interface IdempotencyInput {
   request: string;
 }
 
-/** How the audit trails name a caller: user:<sub>, admin:<sub> or key:<id>. */
-export function actorOf(caller: Pick<Caller, "kind" | "sub">): string {
+/** How the audit trails name a caller: user:<sub>, admin:<sub>, key:<id> or org:<tenant>:<sub>. */
+export function actorOf(caller: Pick<Caller, "kind" | "sub" | "org">): string {
+  if (caller.kind === "org") return `org:${caller.org ?? ""}:${caller.sub}`;
   return `${caller.kind === "apikey" ? "key" : caller.kind}:${caller.sub}`;
+}
+
+/**
+ * A member of a descendant tenant reading its ancestor's shared collection (GET /v1/reference/…):
+ * who they are where they are a member. The Worker vouches for it after the descendant's own
+ * object admitted them with records:read and the registry named this tenant as an ancestor.
+ */
+export interface ReferenceReader {
+  /** The descendant tenant the reader is a member of. */
+  tenant: string;
+  /** The reader's actor there (user:<sub>, key:<id>, admin:<sub>, org:…). */
+  actor: string;
+  requestId: string;
 }

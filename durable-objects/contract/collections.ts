@@ -7,6 +7,8 @@ export const CollectionSchema = z.object({
   name: z.string(),
   fields: z.array(z.record(z.string(), JsonValueSchema)),
   acl: z.boolean(),
+  /** Reference data: readable (never writable) by the members of descendant tenants. */
+  shared: z.boolean().optional(),
   indexes: z.array(z.object({ name: z.string(), fields: z.array(z.string()), unique: z.boolean() })),
   renames: z.record(z.string(), z.string()),
   /** Names under which history still holds values of pii fields since dropped (masked like pii). */
@@ -86,6 +88,7 @@ export const CreateCollectionSchema = z.strictObject({
   name: Name,
   fields: z.array(FieldSchema).max(MAX_FIELDS),
   acl: z.boolean().default(false),
+  shared: z.boolean().default(false),
   indexes: z.array(IndexSchema).max(20).default([]),
 });
 

@@ -12,6 +12,12 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * A tenant's answer to a reference read (DESIGN §13): `shared: false` when it has no shared
+ * collection of that name (a private one answers the same), so the Worker asks the next ancestor.
+ */
+export type ReferenceAnswer<T> = { shared: false } | { shared: true; value: T };
+
 export interface VersionView {
   version: number;
   op: string;

@@ -11,7 +11,7 @@ export const MeSchema = z.object({
   }),
   principal: z.object({
     sub: z.string(),
-    kind: z.enum(["user", "admin", "apikey"]),
+    kind: z.enum(["user", "admin", "apikey", "org", "reference"]),
     roles: z.array(z.string()),
     permissions: z.array(z.string()),
   }),

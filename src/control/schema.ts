@@ -45,6 +45,8 @@ export const tenants = sqliteTable(
     ownerSub: text("owner_sub").notNull(),
     /** The identity provider's organisation id that selects this tenant; set once, never reissued. */
     externalId: text("external_id"),
+    /** The tenant this one belongs to in an organisation (at most three levels; DESIGN §13). */
+    parent: text(),
     /** The configuration's version: every change bumps it (the object reports what it applied). */
     revision: integer().notNull().default(1),
     /** The revision the tenant's object last said it holds. */
@@ -73,6 +75,7 @@ export const tenants = sqliteTable(
     index("tenants_tier").on(t.tier, t.id),
     uniqueIndex("tenants_external_id").on(t.externalId),
     index("tenants_trial_ends").on(t.trialEndsAt),
+    index("tenants_parent").on(t.parent, t.id),
     check("tenants_status_check", sql`status IN ('provisioning', 'active', 'suspended', 'cancelled', 'deleted')`),
   ],
 );

@@ -11,6 +11,7 @@ import { rememberJurisdiction } from "../jurisdiction";
 import { tenantStub } from "../tenant-client";
 import { type AdminActor, actorName, adminAuditInsert, type ControlDb, controlDb } from "./control-db";
 import { forgetExternalId } from "./external-ids";
+import { checkParent, noCycle } from "./org-tree";
 import { requirePlan } from "./plans";
 import { type RegistryStatus, type TenantRow, tenants } from "./schema";
 import { isoOrNull, type SubscriptionPatch, subscriptionChanges, trialEnd } from "./subscriptions";
@@ -24,6 +25,8 @@ export interface CreateTenantInput {
   jurisdiction?: string | null;
   /** The identity provider's organisation id whose tokens reach this tenant. */
   externalId?: string;
+  /** The tenant this one belongs to (an organisation of at most three levels). */
+  parent?: string;
   owner: { sub: string; email?: string | null; displayName?: string | null };
   settings?: Partial<Settings>;
   limits?: Partial<Limits>;
@@ -37,6 +40,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
   const db = controlDb(env);
   const id = input.id ?? generateTenantId();
   const plan = await requirePlan(db, input.tier);
+  if (input.parent) await checkParent(env, id, input.parent);
   const now = new Date().toISOString();
   const trialEndsAt = trialEnd(input, Date.parse(now));
   // The registry row is the claim on the id: of concurrent creates exactly one inserts it.
@@ -58,6 +62,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       subscriptionStart: isoOrNull(input.subscription?.startDate) ?? now,
       subscriptionEnd: isoOrNull(input.subscription?.endDate),
       extraFeatures: input.subscription?.extraFeatures ?? [],
+      parent: input.parent ?? null,
       revision: 1,
       createdAt: now,
       updatedAt: now,
@@ -111,6 +116,7 @@ export async function createTenant(env: Env, actor: AdminActor, input: CreateTen
       owner: input.owner.sub,
       externalId: input.externalId ?? null,
       trialEndsAt,
+      parent: input.parent ?? null,
     }),
   ]);
   // This isolate may remember the external id as unknown: let it reach the new tenant at once.
@@ -122,6 +128,8 @@ export interface ListQuery {
   status?: RegistryStatus | "trial";
   tier?: string;
   q?: string;
+  /** Only the children of this tenant. */
+  parent?: string;
   after?: string;
   limit: number;
 }
@@ -133,6 +141,7 @@ export async function listTenants(env: Env, query: ListQuery): Promise<TenantRow
   else if (query.status === "active") where.push(eq(tenants.status, "active"), isNull(tenants.trialEndsAt));
   else if (query.status) where.push(eq(tenants.status, query.status));
   if (query.tier) where.push(eq(tenants.tier, query.tier));
+  if (query.parent) where.push(eq(tenants.parent, query.parent));
   if (query.after) where.push(gt(tenants.id, query.after));
   if (query.q) {
     const pattern = `%${query.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
@@ -169,6 +178,8 @@ export interface TenantPatch {
   /** null converts a trial; a time moves its end (a past one ends it at the next reconcile sweep). */
   trialEndsAt?: string | null;
   subscription?: SubscriptionPatch;
+  /** Moves the tenant (with its subtree) under another tenant; null makes it a root. */
+  parent?: string | null;
 }
 
 export async function updateTenant(env: Env, actor: AdminActor, id: string, patch: TenantPatch): Promise<TenantRow> {
@@ -186,7 +197,10 @@ export async function updateTenant(env: Env, actor: AdminActor, id: string, patc
     throw new ApiError("conflict", `Tenant '${id}' already has external id '${row.externalId}'; it is set once.`);
   }
   if (externalId && externalId !== row.externalId) await requireFreeExternalId(db, externalId);
+  const parent = patch.parent === undefined ? row.parent : patch.parent;
+  if (parent && parent !== row.parent) await checkParent(env, id, parent);
   const changes = {
+    parent,
     name: patch.name ?? row.name,
     externalId,
     tier: patch.tier ?? row.tier,
@@ -195,7 +209,8 @@ export async function updateTenant(env: Env, actor: AdminActor, id: string, patc
     limitOverrides: overrides,
     ...subscriptionChanges(row, patch),
   };
-  return commit(db, env, actor, row, changes, "tenant.update", { fields: Object.keys(patch) });
+  const guard = parent && parent !== row.parent ? noCycle(id, parent) : undefined;
+  return commit(db, env, actor, row, changes, "tenant.update", { fields: Object.keys(patch) }, guard);
 }
 
 async function requireFreeExternalId(db: ControlDb, externalId: string): Promise<void> {
@@ -257,13 +272,15 @@ export async function commit(
   changes: Partial<TenantRow>,
   action: string,
   details: Record<string, unknown>,
+  /** A further condition the row must meet at the moment of the write (organisations: no cycle). */
+  guard?: SQL,
 ): Promise<TenantRow> {
   const [updated] = await db
     .batch([
       db
         .update(tenants)
         .set({ ...changes, revision: row.revision + 1, updatedAt: new Date().toISOString() })
-        .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision)))
+        .where(and(eq(tenants.id, row.id), eq(tenants.revision, row.revision), guard))
         .returning(),
       adminAuditInsert(db, actor, action, row.id, details),
     ])

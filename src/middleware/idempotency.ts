@@ -20,7 +20,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** A claim without an answer this old is a request that died midway: the key may run again. */
 const ABANDONED_MS = 60_000;
 const MAX_KEY_LENGTH = 200;
-const SEVERAL_STEPS = /^\/v1\/((tenants|sweeps|admin|plans|billing|fleet)(\/|$)|files\/)/;
+const SEVERAL_STEPS = /^\/v1\/((tenants|sweeps|admin|plans|billing|fleet|org)(\/|$)|files\/)/;
 
 const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 

@@ -12,6 +12,7 @@ import { backupPages } from "./backup-pages";
 import { fleetPages } from "./fleet-pages";
 import { csrfField, page } from "./layout";
 import { opsPages } from "./ops-pages";
+import { orgPages } from "./org-pages";
 import { COOKIE, cookieHeader, csrfMatches, openSession, type Session, sealSession } from "./session";
 import { tenantPages } from "./tenant-pages";
 
@@ -92,6 +93,7 @@ export function createPortal(fetchApi: ApiFetch) {
   });
 
   portal.route("/", tenantPages());
+  portal.route("/", orgPages());
   portal.route("/", backupPages());
   portal.route("/", opsPages());
   portal.route("/", fleetPages());

@@ -194,6 +194,7 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
       page(
         t.name,
         html`<h1>${t.name} <span class="hint">(${t.id})</span></h1>
+<p><a href="/admin/tenants/${t.id}/org">Organisation: children, their usage, aggregate query</a></p>
 <div class="grid">
 <section aria-labelledby="state"><h2 id="state">State</h2>
 <table><tbody>

@@ -138,6 +138,7 @@ export const TenantSchema = z
     legalHold: z.boolean(),
     owner: z.string(),
     externalId: z.string().nullable(),
+    parent: z.string().nullable().openapi({ description: "The tenant this one belongs to (organisations)." }),
     createdAt: z.string(),
     updatedAt: z.string(),
     cancelledAt: z.string().nullable(),
@@ -159,6 +160,9 @@ export const CreateTenantSchema = z
     tier: z.string().min(1).max(40).default("basic"),
     jurisdiction: JurisdictionSchema.optional(),
     externalId: ExternalIdSchema.optional(),
+    parent: TenantIdSchema.optional().openapi({
+      description: "Makes this a child of that tenant (at most three levels, never a cycle).",
+    }),
     owner: z.strictObject({
       sub: SubjectSchema,
       email: z.email().max(320).nullable().optional(),
@@ -197,6 +201,8 @@ export const UpdateTenantSchema = z
         "null converts a trial (for good; a lapsed one then resumes with POST .../resume); a time moves its end (a past one ends it at the next reconcile sweep).",
     }),
     subscription: SubscriptionPatchSchema.optional(),
+    /** Moves the tenant with its subtree under another tenant; null makes it a root. */
+    parent: TenantIdSchema.nullable().optional(),
   })
   .openapi("UpdateTenant", { example: { tier: "enterprise", limits: { requestsPerSecond: 5, burst: 5 } } });
 
@@ -204,6 +210,7 @@ export const ListTenantsQuery = z.object({
   status: TenantStatusSchema.optional(),
   tier: z.string().max(40).optional(),
   q: z.string().max(100).optional(),
+  parent: TenantIdSchema.optional().openapi({ description: "Only the children of this tenant." }),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
 });

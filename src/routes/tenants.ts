@@ -46,6 +46,7 @@ function view(row: TenantRow, byTier: Map<string, Plan>): z.infer<typeof TenantS
     legalHold: row.legalHold,
     owner: row.ownerSub,
     externalId: row.externalId,
+    parent: row.parent,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     cancelledAt: row.cancelledAt,

@@ -1,0 +1,2 @@
+ALTER TABLE `tenants` ADD `parent` text;--> statement-breakpoint
+CREATE INDEX `tenants_parent` ON `tenants` (`parent`,`id`);

@@ -37,7 +37,7 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
             reason: null,
             requestId,
           };
-    return { tenantId: principal.tenantId, caller };
+    return { tenantId: principal.tenantId, caller: { ...caller, ...originOf(c) } };
   }
   const tenantId = pathTenant ?? headerTenant;
   const reason = c.req.header("x-silo-reason")?.trim();
@@ -53,7 +53,16 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
     path: c.req.path,
   });
   await resolveJurisdiction(c.env, tenantId);
-  return { tenantId, caller: { kind: "admin", sub: principal.sub, tokenRoles: null, reason, requestId } };
+  const caller: Caller = { kind: "admin", sub: principal.sub, tokenRoles: null, reason, requestId, ...originOf(c) };
+  return { tenantId, caller };
+}
+
+/** The client's address and agent as Cloudflare's edge reports them, bounded (audit events carry them). */
+export function originOf(c: Context<AppEnv>): { ip: string | null; userAgent: string | null } {
+  return {
+    ip: c.req.header("cf-connecting-ip")?.slice(0, 64) ?? null,
+    userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
+  };
 }
 
 /** The admin actor for control-plane routes; anyone else is refused. */
@@ -68,3 +77,9 @@ export const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
   requireAdmin(c);
   await next();
 });
+
+/** How the audit trails name an authenticated principal (as actorOf names a Caller). */
+export function principalActor(principal: AppEnv["Variables"]["principal"]): string {
+  if (principal.kind === "apikey") return `key:${principal.keyId}`;
+  return `${principal.kind}:${principal.sub}`;
+}

@@ -6,6 +6,7 @@ import { desc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { AuditEvent, Verification } from "../contract/audit";
 import { auditEvents, meta } from "../db/schema";
+import { currentOrigin, type Origin } from "./origin";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -29,7 +30,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** The hashed content of an event: its fields without the hashes (and without anything else). */
+/**
+ * The hashed content of an event: its fields without the hashes (and without anything else).
+ * `ip` and `userAgent` are hashed when present; an event without them (every event written
+ * before they existed) hashes exactly as it always did, since absent keys are left out.
+ */
 function contentOf<E extends Omit<ChainEvent, "details"> & { details: unknown }>(e: E) {
   return {
     seq: e.seq,
@@ -39,6 +44,8 @@ function contentOf<E extends Omit<ChainEvent, "details"> & { details: unknown }>
     resource: e.resource,
     success: e.success,
     details: e.details,
+    ip: e.ip ?? undefined,
+    userAgent: e.userAgent ?? undefined,
   };
 }
 
@@ -141,7 +148,12 @@ function checkpointOf(db: Db): { seq: number; hash: string } | undefined {
 }
 
 /** Appends one event; call inside the transaction of the change it describes. */
-export function appendAudit(db: Db, input: AuditInput, now = new Date()): void {
+export function appendAudit(
+  db: Db,
+  input: AuditInput,
+  now = new Date(),
+  origin: Origin | null = currentOrigin(),
+): void {
   const last = db
     .select({ seq: auditEvents.seq, hash: auditEvents.hash })
     .from(auditEvents)
@@ -158,6 +170,8 @@ export function appendAudit(db: Db, input: AuditInput, now = new Date()): void {
     resource: input.resource,
     success: input.success,
     details: input.details ?? {},
+    ip: origin?.ip ?? null,
+    userAgent: origin?.userAgent ?? null,
   };
   const prevHash = anchor?.hash ?? GENESIS_HASH;
   db.insert(auditEvents)

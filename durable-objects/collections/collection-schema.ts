@@ -19,6 +19,8 @@ export interface CollectionDef {
   name: string;
   fields: FieldDef[];
   acl: boolean;
+  /** Reads are audited (record.read events, buffered): set on create or by PATCH. */
+  auditReads?: boolean;
   indexes: IndexDef[];
   /** Old field name → current name, so history and exports written under old names stay readable. */
   renames: Record<string, string>;

@@ -13,6 +13,9 @@ export interface Caller {
   keyHash?: string;
   /** A POST's Idempotency-Key: the object replays the first answer to it (gate/idempotency.ts). */
   idempotency?: IdempotencyInput | null;
+  /** Where the request came from (CF-Connecting-IP, User-Agent): carried into its audit events. */
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 export interface IdempotencyInput {

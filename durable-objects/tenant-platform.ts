@@ -74,7 +74,10 @@ export abstract class TenantPlatform extends DurableObject<Env> {
     return this.platform((s) => ok(usageReport(s, this.gate.meter)));
   }
   async auditForPlatform(query: AuditQuery) {
-    return this.platform((s) => listAudit(s, query));
+    return this.platform((s) => {
+      this.gate.flush(s); // buffered access events first
+      return listAudit(s, query);
+    });
   }
   async verifyAuditForPlatform() {
     return this.platform((s) => ok(verifyAudit(s, this.env.MASTER_KEY ?? "")));

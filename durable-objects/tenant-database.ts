@@ -19,7 +19,7 @@ import type { WebhookInput } from "./contract/changes";
 import type { StoredObject } from "./contract/files";
 import { type Json, ok, type Result } from "./contract/result";
 import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type UploadInput } from "./files/file-calls";
-import { commitUpload, deleteFileRow, listFiles, readFile } from "./files/file-catalog";
+import { commitUpload, deleteFileRow, listFiles, readForDownload } from "./files/file-catalog";
 import { clearIntent } from "./files/file-intents";
 import { recordOrgAction } from "./org/org-audit";
 import { readReference } from "./org/reference";
@@ -99,7 +99,10 @@ export class TenantDatabase extends TenantPlatform {
     });
   }
   async audit(caller: Caller, query: AuditQuery) {
-    return this.admit(caller, "audit:read", (s) => listAudit(s, query));
+    return this.admit(caller, "audit:read", (s) => {
+      this.gate.flush(s); // buffered access events first: the trail shows every read so far
+      return listAudit(s, query);
+    });
   }
   async verifyAudit(caller: Caller) {
     return this.admit(caller, "audit:read", (s) => ok(verifyAudit(s, this.env.MASTER_KEY ?? "")));
@@ -220,8 +223,8 @@ export class TenantDatabase extends TenantPlatform {
   }
   /** Authorizes a download and meters it (the whole object's size counts as egress). */
   async fileRead(caller: Caller, path: string) {
-    return this.admit(caller, "files:read", (s) => {
-      const file = readFile(s, path);
+    return this.admit(caller, "files:read", (s, p) => {
+      const file = readForDownload(s, p, path);
       if (file.ok) this.gate.meter.count("egressBytes", file.value.size);
       return file;
     });

@@ -5,12 +5,14 @@
 // hierarchy: both halves are the same Durable Object's RPC surface.
 import { DurableObject } from "cloudflare:workers";
 import { authorize, type Principal, statusFailure } from "./access/authorize";
+import { noteAccess, noteRefused } from "./audit/access-audit";
 import { archiveAuditChain } from "./audit/audit-archiving";
 import { listAudit, verifyAudit } from "./audit/audit-log";
+import { withOrigin } from "./audit/origin";
 import { Realtime } from "./changes/realtime";
 import * as webhooks from "./changes/webhooks";
 import type { Permission } from "./contract/access";
-import type { AuditQuery } from "./contract/audit";
+import type { AccessNote, AuditQuery } from "./contract/audit";
 import type { Caller } from "./contract/caller";
 import type { TenantConfig } from "./contract/config";
 import type { JobSpec } from "./contract/jobs";
@@ -18,6 +20,7 @@ import type { AggregateSpec } from "./contract/lifecycle";
 import { fail, ok, type Result } from "./contract/result";
 import type { Store } from "./db/store";
 import { TenantState } from "./db/tenant-state";
+import { archiveStaleFiles } from "./files/file-archival";
 import { Reservations } from "./files/file-catalog";
 import { Gate, WRITE_PERMISSIONS } from "./gate/gate";
 import * as jobs from "./jobs/job-runner";
@@ -25,6 +28,7 @@ import { fleetReport } from "./lifecycle/fleet-report";
 import { applyRetention } from "./lifecycle/retention";
 import type { ProvisionInput } from "./lifecycle/tenant-lifecycle";
 import { aggregate } from "./records/admin-aggregate";
+import { meteredStorage } from "./usage/sql-meter";
 import { closedUsage, usageReport } from "./usage/usage-report";
 
 type Work<T> = (store: Store, p: Principal) => Result<T>;
@@ -39,8 +43,9 @@ export abstract class TenantPlatform extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.tenant = new TenantState(ctx.storage, env);
     this.gate = new Gate(ctx, () => this.tenant.db);
+    // Every statement through the tenant's state is counted (rows read and written, usage/sql-meter.ts).
+    this.tenant = new TenantState(meteredStorage(ctx.storage, this.gate.meter.sql), env);
     this.realtime = new Realtime(ctx, (s, caller) =>
       s
         ? authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read")
@@ -69,7 +74,10 @@ export abstract class TenantPlatform extends DurableObject<Env> {
     return this.platform((s) => ok(usageReport(s, this.gate.meter)));
   }
   async auditForPlatform(query: AuditQuery) {
-    return this.platform((s) => listAudit(s, query));
+    return this.platform((s) => {
+      this.gate.flush(s); // buffered access events first
+      return listAudit(s, query);
+    });
   }
   async verifyAuditForPlatform() {
     return this.platform((s) => ok(verifyAudit(s, this.env.MASTER_KEY ?? "")));
@@ -89,6 +97,20 @@ export abstract class TenantPlatform extends DurableObject<Env> {
       if (result.more) await this.ctx.storage.setAlarm(Date.now() + 1000);
       return ok(result);
     });
+  }
+  /** An access the Worker saw (an export part downloaded, a refused token naming this tenant). */
+  async noteAccess(note: AccessNote) {
+    return this.platform((s) => {
+      const { ip, userAgent, action, ...rest } = note;
+      const input = { ...rest, action, success: action !== "auth.refused" };
+      (action === "auth.refused" ? noteRefused : noteAccess)(s.storage, input, { ip, userAgent });
+      this.gate.flushSoon(s);
+      return ok({ noted: true });
+    });
+  }
+  /** Moves files not read for settings.archiveAfterDays to R2 Infrequent Access (the daily sweep). */
+  async archiveFiles(now: string) {
+    return this.platform((s) => archiveStaleFiles(s, this.env.FILES, new Date(now)));
   }
   /** Usage of every closed period (before the current month), for the billing rollup. */
   async closedUsage() {
@@ -162,11 +184,14 @@ export abstract class TenantPlatform extends DurableObject<Env> {
       })(),
     );
   }
+  /** The audit events a call appends carry its caller's ip and user agent (audit/origin.ts). */
   protected admit<T>(caller: Caller, permission: Permission | null, work: Work<T>) {
-    return this.published(this.gate.admit(this.tenant.store(), caller, permission, work), permission);
+    const answer = withOrigin(caller, () => this.gate.admit(this.tenant.store(), caller, permission, work));
+    return this.published(answer, permission);
   }
   protected followUp<T>(caller: Caller, permission: Permission, work: Work<T>) {
-    return this.published(this.gate.followUp(this.tenant.store(), caller, permission, work), permission);
+    const answer = withOrigin(caller, () => this.gate.followUp(this.tenant.store(), caller, permission, work));
+    return this.published(answer, permission);
   }
   /** After a write commits, live subscribers get its events (and lose a withdrawn access). */
   protected published<A extends { ok: boolean }>(answer: A, permission: Permission | null): A {

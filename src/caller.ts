@@ -36,16 +36,17 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
             requestId,
             feature,
           };
+    const located: Caller = { ...caller, ...originOf(c) };
     // Another tenant named: reachable only as a descendant, by a member with org:manage.
     const other = headerTenant !== undefined && headerTenant !== principal.tenantId;
     if (other && (pathTenant === undefined || pathTenant === headerTenant)) {
-      return orgCall(c, principal.tenantId, caller, headerTenant);
+      return orgCall(c, principal.tenantId, located, headerTenant);
     }
     for (const named of [headerTenant, pathTenant]) {
       if (named !== undefined && named !== principal.tenantId) throw notFound();
     }
     await resolveJurisdiction(c.env, principal.tenantId);
-    return { tenantId: principal.tenantId, caller };
+    return { tenantId: principal.tenantId, caller: located };
   }
   const tenantId = pathTenant ?? headerTenant;
   const reason = c.req.header("x-silo-reason")?.trim();
@@ -61,7 +62,24 @@ export async function tenantCall(c: Context<AppEnv>, pathTenant?: string): Promi
     path: c.req.path,
   });
   await resolveJurisdiction(c.env, tenantId);
-  return { tenantId, caller: { kind: "admin", sub: principal.sub, tokenRoles: null, reason, requestId, feature } };
+  const caller: Caller = {
+    kind: "admin",
+    sub: principal.sub,
+    tokenRoles: null,
+    reason,
+    requestId,
+    feature,
+    ...originOf(c),
+  };
+  return { tenantId, caller };
+}
+
+/** The client's address and agent as Cloudflare's edge reports them, bounded (audit events carry them). */
+export function originOf(c: Context<AppEnv>): { ip: string | null; userAgent: string | null } {
+  return {
+    ip: c.req.header("cf-connecting-ip")?.slice(0, 64) ?? null,
+    userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
+  };
 }
 
 /** The admin actor for control-plane routes; anyone else is refused. */
@@ -76,3 +94,9 @@ export const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
   requireAdmin(c);
   await next();
 });
+
+/** How the audit trails name an authenticated principal (as actorOf names a Caller). */
+export function principalActor(principal: AppEnv["Variables"]["principal"]): string {
+  if (principal.kind === "apikey") return `key:${principal.keyId}`;
+  return `${principal.kind}:${principal.sub}`;
+}

@@ -376,3 +376,24 @@ describe("portal: the change feed on the tenant page", () => {
     expect(hooks).toContain("https://hooks.example/portal");
   });
 });
+
+describe("portal: cost and margin on the billing page", () => {
+  it("shows each tenant's platform cost beside its price, and the margin", async () => {
+    const t = await createTenant();
+    const metrics = { requests: 1_000_000, rowsWritten: 2_000_000 }; // $0.45 + $2.00 at list prices
+    await env.CONTROL_DB.prepare(
+      "INSERT INTO usage_rollups (tenant_id, period, tier, metrics, rolled_at) VALUES (?, '2026-08', 'pro', ?, ?)",
+    )
+      .bind(t.id, JSON.stringify(metrics), new Date().toISOString())
+      .run();
+    const { cookie } = await signIn();
+    const res = await browse("/admin/billing?period=2026-08", { cookie });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<th scope="col" class="num">Platform cost</th><th scope="col" class="num">Margin</th>');
+    const row = html.slice(html.indexOf(`/admin/tenants/${t.id}`));
+    expect(row.slice(0, row.indexOf("</tr>"))).toContain(
+      '<td class="num">$99.00</td><td class="num">$2.45</td><td class="num">$96.55</td>',
+    );
+  });
+});

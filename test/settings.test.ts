@@ -26,6 +26,7 @@ describe("tenant settings", () => {
       allowedFileTypes: [],
       maxFileBytes: 100 * 1024 * 1024,
       autoJoinRole: null,
+      archiveAfterDays: null,
       branding: {},
     });
     expect((await call("/v1/settings", { token: await userToken(t.id, "stranger") })).status).toBe(403);

@@ -1,6 +1,7 @@
 // Decides whether a caller may act in this tenant: tenant status, membership (with just-in-time
 // joining), token-role narrowing and one named permission. Denials reaching the tenant are audited.
 
+import { noteRefused } from "../audit/access-audit";
 import { appendAudit } from "../audit/audit-chain";
 import { appendChange } from "../changes/change-log";
 import type { Permission } from "../contract/access";
@@ -138,9 +139,10 @@ function keyPrincipal(
     customRole(storage.sql, n),
   );
   if (!permissions) {
-    appendAudit(db(), {
+    // Buffered and capped (audit/access-audit.ts): guessed keys cannot make a write each.
+    noteRefused(storage, {
       actor: actorOf(caller),
-      action: "access.denied",
+      action: "auth.refused",
       resource: "tenant",
       success: false,
       details: { reason: "invalid API key", requestId: caller.requestId },

@@ -17,7 +17,7 @@ const MAX_PARTS_PER_CALL = 20;
 function eventsAfter(store: Store, after: number, redacted: Map<number, string>): ChainRow[] {
   return store.sql
     .exec<Record<string, SqlStorageValue>>(
-      "SELECT seq, at, actor, action, resource, success, details, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?",
+      "SELECT seq, at, actor, action, resource, success, details, prev_hash, hash, ip, user_agent FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?",
       after,
       ARCHIVE_PART_EVENTS,
     )

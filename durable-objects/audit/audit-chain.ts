@@ -4,6 +4,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type { AuditEvent, Verification } from "../contract/audit";
+import { currentOrigin, type Origin } from "./origin";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -27,7 +28,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** The hashed content of an event: its fields without the hashes (and without anything else). */
+/**
+ * The hashed content of an event: its fields without the hashes (and without anything else).
+ * `ip` and `userAgent` are hashed when present; an event without them (every event written
+ * before they existed) hashes exactly as it always did, since absent keys are left out.
+ */
 function contentOf<E extends Omit<ChainEvent, "details"> & { details: unknown }>(e: E) {
   return {
     seq: e.seq,
@@ -37,6 +42,8 @@ function contentOf<E extends Omit<ChainEvent, "details"> & { details: unknown }>
     resource: e.resource,
     success: e.success,
     details: e.details,
+    ip: e.ip ?? undefined,
+    userAgent: e.userAgent ?? undefined,
   };
 }
 
@@ -147,7 +154,12 @@ function checkpointOf(sql: SqlStorage): { seq: number; hash: string } | undefine
  * running them (test/bench/BENCHMARKS.md, the write ladder). The columns are stored as drizzle
  * would (success 0/1, details as JSON), which the readers in audit-log.ts expect.
  */
-export function appendAudit(target: Db | SqlStorage, input: AuditInput, now = new Date()): void {
+export function appendAudit(
+  target: Db | SqlStorage,
+  input: AuditInput,
+  now = new Date(),
+  origin: Origin | null = currentOrigin(),
+): void {
   const sql = sqlOf(target);
   const last = sql
     .exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
@@ -162,11 +174,13 @@ export function appendAudit(target: Db | SqlStorage, input: AuditInput, now = ne
     resource: input.resource,
     success: input.success,
     details: input.details ?? {},
+    ip: origin?.ip ?? null,
+    userAgent: origin?.userAgent ?? null,
   };
   const prevHash = anchor?.hash ?? GENESIS_HASH;
   sql.exec(
-    `INSERT INTO audit_events (seq, at, actor, action, resource, success, details, prev_hash, hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO audit_events (seq, at, actor, action, resource, success, details, ip, user_agent, prev_hash, hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     event.seq,
     event.at,
     event.actor,
@@ -174,6 +188,8 @@ export function appendAudit(target: Db | SqlStorage, input: AuditInput, now = ne
     event.resource,
     event.success ? 1 : 0,
     JSON.stringify(event.details),
+    event.ip,
+    event.userAgent,
     prevHash,
     eventHash(prevHash, event),
   );

@@ -74,6 +74,8 @@ export function chainRowOf(row: Record<string, SqlStorageValue>, redacted: Map<n
     details: JSON.parse(row.details as string),
     prevHash: row.prev_hash as string,
     hash: row.hash as string,
+    ip: (row.ip as string | null) ?? null,
+    userAgent: (row.user_agent as string | null) ?? null,
     ...(redaction ? { redaction } : {}),
   };
 }
@@ -92,7 +94,7 @@ export function verifyAudit(store: Store, masterKey: string): Verification {
   const verifier = new ChainVerifier(masterKey, readCheckpoint(store));
   const redacted = redactions(store);
   const cursor = store.sql.exec<Record<string, SqlStorageValue>>(
-    "SELECT seq, at, actor, action, resource, success, details, prev_hash, hash FROM audit_events ORDER BY seq",
+    "SELECT seq, at, actor, action, resource, success, details, prev_hash, hash, ip, user_agent FROM audit_events ORDER BY seq",
   );
   for (const row of cursor) {
     const intact = verifier.push(chainRowOf(row, redacted));

@@ -21,6 +21,8 @@ export interface CollectionDef {
   acl: boolean;
   /** Reference data for descendant tenants (GET /v1/reference/…); absent in older definitions. */
   shared?: boolean;
+  /** Reads are audited (record.read events, buffered): set on create or by PATCH. */
+  auditReads?: boolean;
   indexes: IndexDef[];
   /** Old field name → current name, so history and exports written under old names stay readable. */
   renames: Record<string, string>;

@@ -175,6 +175,7 @@ function plan(def: CollectionDef, change: PatchCollection): Result<CollectionDef
   }
   indexes.push(...(change.addIndex ?? []));
   const next: CollectionDef = { ...def, fields, renames, indexes };
+  if (change.auditReads !== undefined) next.auditReads = change.auditReads;
   if (formerPii.size) next.formerPii = [...formerPii];
   const problem = definitionProblem(next);
   return problem ? fail("validation_failed", problem) : ok(next);

@@ -13,6 +13,8 @@ export const AuditEventSchema = z.object({
   details: z.record(z.string(), JsonValueSchema),
   hash: z.string(),
   prevHash: z.string(),
+  ip: z.string().nullable().optional(),
+  userAgent: z.string().nullable().optional(),
 });
 export interface AuditEvent {
   seq: number;
@@ -24,6 +26,9 @@ export interface AuditEvent {
   details: JsonObject;
   hash: string;
   prevHash: string;
+  /** Where the request came from (CF-Connecting-IP, User-Agent); hashed with the event when present. */
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 export const AuditQuerySchema = z.object({
@@ -38,3 +43,13 @@ export type AuditQuery = z.infer<typeof AuditQuerySchema>;
 
 export const VerificationSchema = z.object({ ok: z.boolean(), count: z.number(), brokenAt: z.number().optional() });
 export type Verification = { ok: true; count: number } | { ok: false; brokenAt: number; count: number };
+
+/** An access the Worker saw and the tenant's trail records (buffered, like audited reads). */
+export interface AccessNote {
+  action: "export.downloaded" | "auth.refused";
+  actor: string;
+  resource: string;
+  details: JsonObject;
+  ip: string | null;
+  userAgent: string | null;
+}

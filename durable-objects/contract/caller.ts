@@ -19,6 +19,9 @@ export interface Caller {
   idempotency?: IdempotencyInput | null;
   /** The plan feature the request's route needs (contract/features.ts); the gate checks it. */
   feature?: Feature | null;
+  /** Where the request came from (CF-Connecting-IP, User-Agent): carried into its audit events. */
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 export interface IdempotencyInput {

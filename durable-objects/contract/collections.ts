@@ -9,6 +9,7 @@ export const CollectionSchema = z.object({
   acl: z.boolean(),
   /** Reference data: readable (never writable) by the members of descendant tenants. */
   shared: z.boolean().optional(),
+  auditReads: z.boolean().optional(),
   indexes: z.array(z.object({ name: z.string(), fields: z.array(z.string()), unique: z.boolean() })),
   renames: z.record(z.string(), z.string()),
   /** Names under which history still holds values of pii fields since dropped (masked like pii). */
@@ -89,6 +90,8 @@ export const CreateCollectionSchema = z.strictObject({
   fields: z.array(FieldSchema).max(MAX_FIELDS),
   acl: z.boolean().default(false),
   shared: z.boolean().default(false),
+  /** Reads and lists of this collection land in the audit trail (record.read). */
+  auditReads: z.boolean().optional(),
   indexes: z.array(IndexSchema).max(20).default([]),
 });
 
@@ -98,6 +101,7 @@ export const PatchCollectionSchema = z.strictObject({
   drop: z.array(Name).max(MAX_FIELDS).optional(),
   addIndex: z.array(IndexSchema).max(20).optional(),
   dropIndex: z.array(Name).max(20).optional(),
+  auditReads: z.boolean().optional(),
 });
 
 export type PatchCollection = z.infer<typeof PatchCollectionSchema>;

@@ -31,6 +31,8 @@ export interface Settings {
   maxFileBytes: number;
   branding: { [key: string]: Json };
   autoJoinRole: string | null;
+  /** Files not read for this many days move to R2 Infrequent Access (null or absent: never). */
+  archiveAfterDays?: number | null;
 }
 
 /** The tenant's configuration as the control plane pushes it (effective limits, not overrides). */

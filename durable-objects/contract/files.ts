@@ -10,6 +10,10 @@ export const FileSchema = z.object({
   uploadedBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Downloads are audited (file.downloaded); set by X-Silo-Audit-Reads: true on upload, sticky. */
+  auditReads: z.boolean().optional(),
+  /** "Standard", or "InfrequentAccess" once the archival sweep moved it. */
+  storageClass: z.string().optional(),
 });
 export type FileView = z.infer<typeof FileSchema>;
 
@@ -20,6 +24,7 @@ export interface StoredObject {
   contentType: string;
   etag: string;
   sha256: string | null;
+  auditReads?: boolean;
 }
 
 export const FileListingSchema = z.object({

@@ -42,6 +42,9 @@ export const auditEvents = sqliteTable(
     details: text({ mode: "json" }).$type<Record<string, unknown>>().notNull(),
     prevHash: text("prev_hash").notNull(),
     hash: text().notNull(),
+    /** The client's address and user agent (null in events older than them, or without a request). */
+    ip: text(),
+    userAgent: text("user_agent"),
   },
   (t) => [index("audit_events_action").on(t.action, t.seq), index("audit_events_actor").on(t.actor, t.seq)],
 );
@@ -129,6 +132,12 @@ export const files = sqliteTable(
     uploadedBy: text("uploaded_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** Downloads are audited (file.downloaded). */
+    auditReads: integer("audit_reads").notNull().default(0),
+    /** The UTC day the file was last read or written (updated at most once a day), for archival. */
+    lastRead: text("last_read"),
+    /** R2 storage class the object was last written with: "Standard" or "InfrequentAccess". */
+    storageClass: text("storage_class").notNull().default("Standard"),
   },
   (t) => [index("files_uploaded_by").on(t.uploadedBy)],
 );

@@ -4,6 +4,7 @@
 // reserved so concurrent uploads cannot overshoot the storage quota together.
 
 import type { Principal } from "../access/authorize";
+import { noteAccess } from "../audit/access-audit";
 import { appendAudit } from "../audit/audit-chain";
 import { appendChange } from "../changes/change-log";
 import type { FileListing, FileView, StoredObject } from "../contract/files";
@@ -21,6 +22,9 @@ interface FileRow extends Record<string, SqlStorageValue> {
   uploaded_by: string;
   created_at: string;
   updated_at: string;
+  audit_reads: number;
+  last_read: string | null;
+  storage_class: string;
 }
 
 const view = (r: FileRow): FileView => ({
@@ -32,6 +36,8 @@ const view = (r: FileRow): FileView => ({
   uploadedBy: r.uploaded_by,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  auditReads: r.audit_reads === 1,
+  storageClass: r.storage_class,
 });
 
 export function fileRow(store: Store, path: string): FileRow | null {
@@ -128,12 +134,16 @@ export function commitUpload(
     const previous = fileRow(store, object.path);
     const over = quotaFailure(store, object.size - (previous?.size ?? 0), 0);
     if (over) throw new Abort(over);
+    bumpR2Bytes(store, object.size - (previous?.size ?? 0));
+    // auditReads is sticky: a file once marked stays audited when it is replaced.
     store.sql.exec(
-      `INSERT INTO files (path, size, content_type, etag, sha256, uploaded_by, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO files (path, size, content_type, etag, sha256, uploaded_by, created_at, updated_at,
+         audit_reads, last_read, storage_class)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'Standard')
        ON CONFLICT (path) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
          etag = excluded.etag, sha256 = excluded.sha256, uploaded_by = excluded.uploaded_by,
-         updated_at = excluded.updated_at`,
+         updated_at = excluded.updated_at, audit_reads = max(audit_reads, excluded.audit_reads),
+         last_read = excluded.last_read, storage_class = 'Standard'`,
       object.path,
       object.size,
       object.contentType,
@@ -142,6 +152,8 @@ export function commitUpload(
       p.sub,
       now,
       now,
+      object.auditReads ? 1 : 0,
+      now.slice(0, 10),
     );
     appendAudit(store.db, {
       actor: p.actor,
@@ -163,6 +175,50 @@ export function readFile(store: Store, path: string): Result<FileView> {
 }
 
 /**
+ * A download the gate admitted: the file's last-read day moves (one write per file per day at
+ * most, for archival) and a file marked auditReads gets a buffered file.downloaded event.
+ */
+export function readForDownload(store: Store, p: Principal, path: string): Result<FileView> {
+  const row = fileRow(store, path);
+  if (!row) return fail("not_found", `No file '${path}'.`);
+  const today = new Date().toISOString().slice(0, 10);
+  if (row.last_read !== today) store.sql.exec("UPDATE files SET last_read = ? WHERE path = ?", today, path);
+  if (row.audit_reads === 1) {
+    const details = { size: row.size, storageClass: row.storage_class };
+    noteAccess(store.storage, {
+      actor: p.actor,
+      action: "file.downloaded",
+      resource: `file:${path}`,
+      success: true,
+      details,
+    });
+  }
+  return ok(view(row));
+}
+
+/**
+ * The tenant's R2 bytes gauge, usage_counters' ('all', 'r2Bytes'): moved with every file row
+ * put or deleted, started from the catalogue when absent (an older database, after a restore).
+ */
+export function bumpR2Bytes(store: Store, delta: number): void {
+  r2Bytes(store);
+  store.sql.exec(
+    "UPDATE usage_counters SET value = max(value + ?, 0) WHERE period = 'all' AND metric = 'r2Bytes'",
+    delta,
+  );
+}
+
+export function r2Bytes(store: Store): number {
+  const row = store.sql
+    .exec<{ value: number }>("SELECT value FROM usage_counters WHERE period = 'all' AND metric = 'r2Bytes'")
+    .toArray()[0];
+  if (row) return row.value;
+  const total = storedBytes(store);
+  store.sql.exec("INSERT INTO usage_counters (period, metric, value) VALUES ('all', 'r2Bytes', ?)", total);
+  return total;
+}
+
+/**
  * Deletes the row (with its audit event) first: an object without a row is never counted. With
  * `intent`, the delete's intent is noted in the same transaction, so a crash before R2's delete
  * is finished when the object starts again.
@@ -173,6 +229,7 @@ export function deleteFileRow(store: Store, p: Principal, path: string, intent =
   const result = inTransaction(store, () => {
     const row = fileRow(store, path);
     if (!row) throw new Abort(fail("not_found", `No file '${path}'.`));
+    bumpR2Bytes(store, -row.size);
     store.sql.exec("DELETE FROM files WHERE path = ?", path);
     if (intent) noteIntent(store, deleteToken(path), { path, op: "delete", sub: p.sub });
     appendAudit(store.db, {

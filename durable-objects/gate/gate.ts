@@ -2,6 +2,7 @@
 // its own share), the monthly request quota, then status, membership and one permission; then
 // the work (once per Idempotency-Key), metered. Read counts are flushed up to a minute later, so a read never costs a write.
 import { authorize, type Principal } from "../access/authorize";
+import { ACCESS_FLUSH_AFTER, ACCESS_FLUSH_DELAY_MS, flushAccess, pendingAccess } from "../audit/access-audit";
 import type { Permission } from "../contract/access";
 import { actorOf, type Caller } from "../contract/caller";
 import type { Limits } from "../contract/config";
@@ -37,6 +38,7 @@ export class Gate {
   private bucket: TokenBucket | null = null;
   private readonly keyBuckets = new Map<string, TokenBucket>();
   private flushScheduled = false;
+  private flushIsSoon = false;
   /** No request served yet by this instance (objects are evicted when idle and started again). */
   private fresh = true;
 
@@ -68,7 +70,7 @@ export class Gate {
     const p = authorize(this.db, store.storage, store.config, caller, permission);
     this.meter.count("requests");
     if (!p.ok) {
-      this.scheduleFlush();
+      this.scheduleFlush(store.storage);
       return { ...p, rate };
     }
     const principal = p.value;
@@ -79,11 +81,13 @@ export class Gate {
     const writes = permission !== null && WRITE_PERMISSIONS.has(permission);
     let result: Result<T>;
     if (writes) {
-      // A write's counts go into its own transaction (the work's nests inside): one commit, not two.
+      // A write's counts (and any buffered access events) go into its own transaction (the work's
+      // nests inside): one commit, not two.
       result = store.storage.transactionSync(() => {
         const done = run();
         this.meter.count("writes");
         this.meter.flush(store.sql);
+        flushAccess(store.storage, store.db);
         return done;
       });
     } else {
@@ -91,8 +95,8 @@ export class Gate {
       this.meter.count("reads");
       // A just-started object writes its counts at once: it is most likely a tenant that calls now
       // and then, and an alarm would cost more than the write (and start the object again later).
-      if (this.meter.due || this.fresh) this.flush(store);
-      else this.scheduleFlush();
+      if (this.meter.due || this.fresh || pendingAccess(store.storage) >= ACCESS_FLUSH_AFTER) this.flush(store);
+      else this.scheduleFlush(store.storage);
     }
     this.fresh = false;
     return { ...result, rate };
@@ -136,13 +140,23 @@ export class Gate {
     this.keyBuckets.clear();
   }
 
+  /** Writes the usage counts and the buffered access events (audit/access-audit.ts) together. */
   flush(store: Store): void {
-    store.storage.transactionSync(() => this.meter.flush(store.sql));
+    store.storage.transactionSync(() => {
+      this.meter.flush(store.sql);
+      flushAccess(store.storage, store.db);
+    });
+  }
+
+  /** Access events were buffered outside a call (audit/access-audit.ts): written within seconds. */
+  flushSoon(store: Store): void {
+    this.scheduleFlush(store.storage);
   }
 
   /** The alarm fired: whatever it flushes, a later count schedules a new one. */
   alarmed(store: Store): void {
     this.flushScheduled = false;
+    this.flushIsSoon = false;
     this.flush(store);
   }
 
@@ -161,12 +175,15 @@ export class Gate {
   }
 
   /** Flushes read counters up to a minute later, so a read never costs a write of its own. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled || !this.meter.hasPending) return;
+  private scheduleFlush(storage?: DurableObjectStorage): void {
+    // Buffered access events are written within seconds; counts alone may wait a minute.
+    const soon = storage !== undefined && pendingAccess(storage) > 0;
+    if (!(this.meter.hasPending || soon) || (this.flushScheduled && (!soon || this.flushIsSoon))) return;
     this.flushScheduled = true;
+    this.flushIsSoon = soon;
     // One alarm serves every deferred job: never push back an earlier one (an export's next
     // chunk, a retention continuation) to the flush's later time.
-    const at = Date.now() + FLUSH_DELAY_MS;
+    const at = Date.now() + (soon ? ACCESS_FLUSH_DELAY_MS : FLUSH_DELAY_MS);
     this.ctx.waitUntil(
       (async () => {
         const current = await this.ctx.storage.getAlarm();

@@ -87,6 +87,7 @@ function clearTenantData(store: Store) {
   store.sql.exec("DELETE FROM roles");
   store.sql.exec("DELETE FROM members");
   store.sql.exec("DELETE FROM files");
+  store.sql.exec("DELETE FROM usage_counters WHERE period = 'all' AND metric = 'r2Bytes'"); // restarted from the files
   store.sql.exec("DELETE FROM search_index");
   store.sql.exec("DELETE FROM usage_counters WHERE period = 'all' AND metric = 'records'");
   store.defs.clear();

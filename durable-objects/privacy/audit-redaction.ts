@@ -53,8 +53,10 @@ export function redactAudit(store: Store, masterKey: string, n: SubjectNames): n
       success: number;
       details: string;
       hash: string;
+      ip: string | null;
+      user_agent: string | null;
     }>(
-      `SELECT seq, at, actor, action, resource, success, details, hash FROM audit_events WHERE ${where.join(" OR ")}`,
+      `SELECT seq, at, actor, action, resource, success, details, hash, ip, user_agent FROM audit_events WHERE ${where.join(" OR ")}`,
       ...needles.flatMap((l) => [l, l, l]),
     )
     .toArray();
@@ -69,6 +71,8 @@ export function redactAudit(store: Store, masterKey: string, n: SubjectNames): n
       resource: replaceRef(row.resource, n),
       success: row.success === 1,
       details: replaceDeep(details, n) as JsonObject,
+      ip: row.ip,
+      userAgent: row.user_agent,
     };
     if (event.actor === row.actor && event.resource === row.resource && JSON.stringify(event.details) === row.details) {
       continue; // the text matched only inside a longer value (another subject's id, a path)

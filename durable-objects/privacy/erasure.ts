@@ -185,6 +185,7 @@ export function eraseSubject(
       .one().n;
     store.sql.exec("DELETE FROM shares WHERE principal = ?", `user:${sub}`);
     for (const path of files) store.sql.exec("DELETE FROM files WHERE path = ?", path);
+    if (files.length) store.sql.exec("DELETE FROM usage_counters WHERE period = 'all' AND metric = 'r2Bytes'");
     const auditRedacted = redactAudit(store, masterKey, names);
     const expired = expireExports(store, now);
     const counts = { records, members, shares, files: files.length, auditRedacted, exportsExpired: expired.length };

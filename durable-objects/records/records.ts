@@ -12,6 +12,7 @@ import {
   seesAll,
   viewFor,
 } from "../access/record-access";
+import { noteAccess } from "../audit/access-audit";
 import type { CollectionDef } from "../collections/collection-schema";
 import { loadDefinition } from "../collections/collections";
 import { RECORD_ID_PATTERN } from "../contract/identifiers";
@@ -53,7 +54,13 @@ export function getRecord(
   const row = readRow(store, name, id);
   if (!row || (row.deleted_at !== null && !includeDeleted)) return notFound(id);
   const rec = readableRecord(store, p, def.value, rowToRecord(def.value, row));
+  if (rec && def.value.auditReads) auditRead(store, p, `record:${name}/${id}`, { ids: [id] });
   return rec ? ok(rec) : notFound(id);
+}
+
+/** A read of a collection marked auditReads: a record.read event, buffered (audit/access-audit.ts). */
+function auditRead(store: Store, p: Principal, resource: string, details: Record<string, unknown>): void {
+  noteAccess(store.storage, { actor: p.actor, action: "record.read", resource, success: true, details });
 }
 
 export function piiProblem(def: CollectionDef, p: Principal, query: RecordQuery) {
@@ -152,6 +159,9 @@ export function listRecords(
     query.asOf ? renameSnapshot(def.value, JSON.parse(r.data as string)) : rowToRecord(def.value, r),
   );
   const page = records.slice(0, query.limit);
+  if (def.value.auditReads) {
+    auditRead(store, p, `collection:${name}`, { ids: page.map((r) => String(r.id)), asOf: query.asOf ?? null });
+  }
   const last = page.at(-1);
   const nextCursor =
     records.length > query.limit && last
@@ -187,6 +197,7 @@ export function recordHistory(
       limit + 1,
     )
     .toArray();
+  if (def.value.auditReads) auditRead(store, p, `record:${name}/${id}`, { ids: [id], history: true });
   const page = rows.slice(0, limit).map((r) => ({
     version: r.version,
     op: r.op,

@@ -73,8 +73,12 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string) {
         if (!listed.truncated) return;
       }
     },
-    putStoredFile: (path: string, body: ReadableStream | ArrayBuffer | string, contentType: string) =>
-      bucket.put(fileKey(unsafeFilePath(path)), body, { httpMetadata: { contentType } }),
+    putStoredFile: (
+      path: string,
+      body: ReadableStream | ArrayBuffer | string,
+      contentType: string,
+      extra: Pick<R2PutOptions, "storageClass" | "customMetadata" | "onlyIf"> = {},
+    ) => bucket.put(fileKey(unsafeFilePath(path)), body, { httpMetadata: { contentType }, ...extra }),
     /** Files recorded in the tenant's own metadata (export, import, erasure), checked again. */
     getStoredFile: (path: string) => bucket.get(fileKey(unsafeFilePath(path))),
     deleteStoredFile: (path: string) => bucket.delete(fileKey(unsafeFilePath(path))),

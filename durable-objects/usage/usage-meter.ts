@@ -6,6 +6,7 @@
 // delay made every active tenant write (and schedule an alarm) every few seconds: with thousands
 // of tenants that background I/O, not the reads, became the limit (see test/bench/BENCHMARKS.md).
 import type { Store } from "../db/store";
+import { SqlTally } from "./sql-meter";
 
 export const FLUSH_DELAY_MS = 60_000;
 export const FLUSH_AFTER_COUNTS = 1_000;
@@ -18,6 +19,8 @@ export const METRICS = [
   "egressBytes",
   "rateLimited",
   "webhookDeliveries",
+  "rowsRead",
+  "rowsWritten",
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -44,6 +47,14 @@ export class UsageMeter {
   /** Stored values of the current period's metrics, loaded once, so quota checks read no rows. */
   private stored = new Map<string, number>();
   private storedPeriod = "";
+  /** Rows the object's SQL touched (usage/sql-meter.ts), counted in whenever the meter is read or flushed. */
+  readonly sql = new SqlTally();
+
+  private takeRows(): void {
+    const { rowsRead, rowsWritten } = this.sql.take();
+    if (rowsRead) this.count("rowsRead", rowsRead);
+    if (rowsWritten) this.count("rowsWritten", rowsWritten);
+  }
 
   count(metric: Metric, n = 1): void {
     const key = `${currentPeriod()}|${metric}`;
@@ -62,6 +73,7 @@ export class UsageMeter {
 
   /** What is stored plus what is pending, for one period. */
   read(sql: SqlStorage, period: string): Record<string, number> {
+    this.takeRows();
     const out: Record<string, number> = Object.fromEntries(METRICS.map((m) => [m, 0]));
     for (const row of sql.exec<{ metric: string; value: number }>(
       "SELECT metric, value FROM usage_counters WHERE period = ?",
@@ -90,6 +102,7 @@ export class UsageMeter {
 
   /** Writes pending increments; call inside a transaction that writes anyway, or from the alarm. */
   flush(sql: SqlStorage): void {
+    this.takeRows();
     for (const [key, n] of this.pending) {
       const [p, m] = key.split("|") as [string, string];
       if (p === this.storedPeriod) this.stored.set(m, (this.stored.get(m) ?? 0) + n);

@@ -3,6 +3,7 @@
 import type { Principal } from "../access/authorize";
 import type { ClosedUsage, MeView, UsageReport } from "../contract/usage";
 import type { Store } from "../db/store";
+import { r2Bytes } from "../files/file-catalog";
 import { recordCount } from "../records/record-writes";
 import { currentPeriod, periods, type UsageMeter } from "./usage-meter";
 
@@ -14,6 +15,8 @@ export function usageNow(store: Store, meter: UsageMeter): Record<string, number
     collections: one("SELECT count(*) AS n FROM collections"),
     records: recordCount(store),
     storageBytes: one("SELECT sum(size) AS n FROM files"),
+    databaseBytes: store.sql.databaseSize,
+    r2Bytes: r2Bytes(store),
   };
 }
 
@@ -22,6 +25,8 @@ interface GaugeCounts {
   collections: number;
   records: number;
   storageBytes: number;
+  databaseBytes: number;
+  r2Bytes: number;
 }
 
 export function usageReport(store: Store, meter: UsageMeter): UsageReport {
@@ -44,7 +49,7 @@ export function closedUsage(store: Store, meter: UsageMeter): ClosedUsage {
     const gauges = usageNow(store, meter);
     for (const { period, metrics } of periods(store)) {
       if (period >= current || "records" in metrics) continue;
-      for (const metric of ["records", "storageBytes"] as const) {
+      for (const metric of ["records", "storageBytes", "databaseBytes", "r2Bytes"] as const) {
         store.sql.exec(
           "INSERT INTO usage_counters (period, metric, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
           period,

@@ -2,6 +2,7 @@
 // the plan includes, the overage and the amount, all in integer cents.
 import { eq } from "drizzle-orm";
 import type { ControlDb } from "./control-db";
+import { type PlatformCost, platformCost } from "./platform-prices";
 import { type PlanPrices, plans, usageRollups } from "./schema";
 
 const GIB = 1024 ** 3;
@@ -14,6 +15,9 @@ export interface StatementLine {
   included: PlanPrices["included"];
   overage: { requests: number; records: number; storageBytes: number };
   amountCents: { base: number; overage: number; total: number };
+  /** What the tenant cost the platform that period (platform-prices.ts) and the price less it. */
+  platformCost: PlatformCost;
+  marginCents: number;
 }
 
 export function statementLine(
@@ -34,6 +38,7 @@ export function statementLine(
     records: over(usage.records, prices.included.records),
     storageBytes: over(usage.storageBytes, prices.included.storageBytes),
   };
+  const cost = platformCost(metrics);
   // Overage is billed per started unit: 1,000 requests, 1,000 records, 1 GiB.
   const overageCents =
     Math.ceil(overage.requests / 1000) * prices.overageCents.per1kRequests +
@@ -47,6 +52,8 @@ export function statementLine(
     included: prices.included,
     overage,
     amountCents: { base: prices.baseCents, overage: overageCents, total: prices.baseCents + overageCents },
+    platformCost: cost,
+    marginCents: Math.round((prices.baseCents + overageCents - cost.cents) * 10_000) / 10_000,
   };
 }
 

@@ -14,6 +14,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxFileBytes: 100 * 1024 * 1024,
   branding: {},
   autoJoinRole: null,
+  archiveAfterDays: null,
 };
 
 export const effectiveLimits = (planLimits: Limits, overrides: Partial<Limits>): Limits => ({

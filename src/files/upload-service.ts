@@ -99,6 +99,7 @@ async function commit(
     contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
     etag: object.httpEtag,
     sha256,
+    auditReads: c.req.header("x-silo-audit-reads") === "true",
   };
   const file = await refusedRemoves(t, storage, path, () =>
     t.call((s, caller) => s.fileCommitUpload(caller, stored, reservation)),

@@ -6,6 +6,7 @@ import { createMiddleware } from "hono/factory";
 import { API_KEY_PREFIX, parseApiKey } from "../auth/api-key";
 import { verifyJwt } from "../auth/jwt-verifier";
 import type { AuthPrincipal } from "../auth/principal";
+import { noteRefusedToken } from "../auth/refused-token";
 import { identityConfig, identityFrom, type TenantRef } from "../auth/token-identity";
 import type { AppEnv } from "../context";
 import { tenantForExternalId } from "../control/external-ids";
@@ -31,7 +32,11 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   if (credential.startsWith(API_KEY_PREFIX)) {
     c.set("principal", { kind: "apikey", ...parseApiKey(credential) });
   } else {
-    const identity = identityFrom(await verifyJwt(credential, c.env), identityConfig(c.env));
+    const payload = await verifyJwt(credential, c.env).catch((err: unknown) => {
+      if (err instanceof ApiError) noteRefusedToken(c, credential, err.detail);
+      throw err;
+    });
+    const identity = identityFrom(payload, identityConfig(c.env));
     const principal: AuthPrincipal =
       identity.kind === "admin"
         ? identity

@@ -52,6 +52,12 @@ export function formatBytes(n: unknown): string {
 }
 
 /** Cents as money in the currency the plans are priced in (US dollars): 123456 → "$1,234.56". */
+/** A platform cost: fractions of a cent are typical, so below a dollar it shows four decimals. */
+export function formatCost(cents: unknown): string {
+  if (!isNumber(cents)) return NOT_A_NUMBER;
+  return cents < 100 ? `$${(cents / 100).toFixed(4)}` : formatMoney(cents);
+}
+
 export function formatMoney(cents: unknown): string {
   if (!isNumber(cents)) return NOT_A_NUMBER;
   const sign = cents < 0 ? "-" : "";

@@ -1,7 +1,16 @@
 // Portal pages for plans, billing statements and sweep runs.
 import { Hono } from "hono";
 import { html } from "hono/html";
-import { formatCount, formatDateTime, formatDuration, formatLimit, formatMoney, humanize, limitLabel } from "./format";
+import {
+  formatCost,
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  formatLimit,
+  formatMoney,
+  humanize,
+  limitLabel,
+} from "./format";
 import { csrfField, page } from "./layout";
 import type { PortalEnv } from "./portal";
 
@@ -42,6 +51,8 @@ export function opsPages() {
         tier: string;
         usage: Record<string, number>;
         amountCents: { base: number; overage: number; total: number };
+        platformCost?: { cents: number };
+        marginCents?: number;
       }[];
       totalCents: number;
     }>("GET", `/v1/billing/statements?period=${encodeURIComponent(period)}`);
@@ -51,10 +62,10 @@ export function opsPages() {
         "Billing",
         html`<h1>Billing statements</h1>
 <form method="get" action="/admin/billing"><label for="period">Period (YYYY-MM)</label><input id="period" name="period" value="${period}" pattern="[0-9]{4}-[0-9]{2}"><button type="submit">Show</button></form>
-<table><thead><tr><th scope="col">Tenant</th><th scope="col">Tier</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Records</th><th scope="col" class="num">Base</th><th scope="col" class="num">Overage</th><th scope="col" class="num">Total</th></tr></thead>
+<table><thead><tr><th scope="col">Tenant</th><th scope="col">Tier</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Records</th><th scope="col" class="num">Base</th><th scope="col" class="num">Overage</th><th scope="col" class="num">Total</th><th scope="col" class="num">Platform cost</th><th scope="col" class="num">Margin</th></tr></thead>
 <tbody>${lines.map(
           (l) =>
-            html`<tr><td><a href="/admin/tenants/${l.tenant}">${l.tenant}</a></td><td>${l.tier}</td><td class="num">${formatCount(l.usage.requests)}</td><td class="num">${formatCount(l.usage.records)}</td><td class="num">${formatMoney(l.amountCents.base)}</td><td class="num">${formatMoney(l.amountCents.overage)}</td><td class="num">${formatMoney(l.amountCents.total)}</td></tr>`,
+            html`<tr><td><a href="/admin/tenants/${l.tenant}">${l.tenant}</a></td><td>${l.tier}</td><td class="num">${formatCount(l.usage.requests)}</td><td class="num">${formatCount(l.usage.records)}</td><td class="num">${formatMoney(l.amountCents.base)}</td><td class="num">${formatMoney(l.amountCents.overage)}</td><td class="num">${formatMoney(l.amountCents.total)}</td><td class="num">${formatCost(l.platformCost?.cents)}</td><td class="num">${formatMoney(l.marginCents)}</td></tr>`,
         )}</tbody></table>
 <p>Total: <strong>${formatMoney(res.ok ? res.body.totalCents : 0)}</strong> over ${formatCount(lines.length)} ${lines.length === 1 ? "tenant" : "tenants"}.</p>`,
         { csrf: c.get("session").csrf, error: res.error ?? undefined },

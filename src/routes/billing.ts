@@ -51,6 +51,17 @@ const StatementSchema = z
     included: z.object({ requests: z.number(), records: z.number(), storageBytes: z.number() }),
     overage: z.object({ requests: z.number(), records: z.number(), storageBytes: z.number() }),
     amountCents: z.object({ base: z.number(), overage: z.number(), total: z.number() }),
+    platformCost: z.object({
+      units: z.object({
+        requests: z.number(),
+        rowsRead: z.number(),
+        rowsWritten: z.number(),
+        databaseGbMonth: z.number(),
+        r2GbMonth: z.number(),
+      }),
+      cents: z.number(),
+    }),
+    marginCents: z.number(),
   })
   .openapi("StatementLine");
 

@@ -4,7 +4,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { JobSchema as JobView } from "../../durable-objects/contract/jobs";
 import { tenantStorage } from "../../durable-objects/storage/tenant-storage";
-import { adminOnly, requireAdmin } from "../caller";
+import { adminOnly, originOf, principalActor, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
 import { adminAuditInsert, controlDb } from "../control/control-db";
 import { getTenant } from "../control/tenant-service";
@@ -158,6 +158,16 @@ export const exportRoutes = newRouter()
       const area = job.kind === "backup" ? "backups" : "exports";
       const object = await tenantStorage(c.env.FILES, id).getPart({ area, id: exportId }, part);
       if (!object) throw notFound(`No part '${part}'.`);
+      // Exports hold the tenant's raw data: each part downloaded is on the tenant's trail.
+      await platformClient(c.env, id).call((s) =>
+        s.noteAccess({
+          action: "export.downloaded",
+          actor: principalActor(c.get("principal")),
+          resource: `export:${exportId}`,
+          details: { part, requestId: c.get("requestId") },
+          ...originOf(c),
+        }),
+      );
       return new Response(object.body, {
         headers: {
           "content-type": object.httpMetadata?.contentType ?? "application/octet-stream",

@@ -47,6 +47,7 @@ export const SettingsSchema = z
       .max(5 * 1024 ** 4),
     branding: z.record(z.string().max(64), JsonValueSchema),
     autoJoinRole: RoleName.nullable(),
+    archiveAfterDays: z.number().int().min(1).max(36500).nullable().optional(),
   })
   .openapi("Settings");
 
@@ -86,6 +87,7 @@ export const TenantSettingsPatchSchema = z
       .nullable()
       .optional(),
     branding: z.record(z.string().max(64), JsonValueSchema).optional(),
+    archiveAfterDays: z.number().int().min(1).max(36500).nullable().optional(),
   })
   .refine((s) => JSON.stringify(s.branding ?? {}).length <= 4096, {
     message: "branding is limited to 4 KB",

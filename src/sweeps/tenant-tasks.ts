@@ -35,7 +35,10 @@ const retention: Task = async (env, tenant): Promise<Record<string, number>> => 
   if (tenant.retiredKeys.length > 0)
     await finalizeRotation(env, { sub: "system:retention", requestId: "sweep" }, tenant);
   const r = expect(await tenantStub(env, tenant.id).retention(new Date(now).toISOString()));
+  // Files not read for settings.archiveAfterDays move to R2 Infrequent Access (a batch a day).
+  const archival = expect(await tenantStub(env, tenant.id).archiveFiles(new Date(now).toISOString()));
   return {
+    filesArchived: archival.archived,
     recordsPurged: r.recordsPurged,
     versionsTrimmed: r.versionsTrimmed,
     auditTrimmed: r.auditTrimmed,

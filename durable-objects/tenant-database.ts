@@ -19,7 +19,7 @@ import type { WebhookInput } from "./contract/changes";
 import type { StoredObject } from "./contract/files";
 import { ok, type Result } from "./contract/result";
 import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type UploadInput } from "./files/file-calls";
-import { commitUpload, deleteFileRow, listFiles, readFile } from "./files/file-catalog";
+import { commitUpload, deleteFileRow, listFiles, openFile } from "./files/file-catalog";
 import { clearIntent } from "./files/file-intents";
 import { erase } from "./privacy/erasure";
 import * as records from "./records/records";
@@ -196,8 +196,8 @@ export class TenantDatabase extends TenantPlatform {
   /** Authorizes a download and meters it (the whole object's size counts as egress). */
   async fileRead(caller: Caller, path: string) {
     return this.admit(caller, "files:read", (s) => {
-      const file = readFile(s, path);
-      if (file.ok) this.gate.meter.count("egressBytes", file.value.size);
+      const file = openFile(s, path);
+      if (file.ok) this.gate.meter.count("egressBytes", file.value.file.size);
       return file;
     });
   }

@@ -8,7 +8,7 @@ import migrations from "../drizzle/migrations.js";
 import * as ids from "../sql/identifiers";
 import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
-import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo, sha256Bytes } from "./bundle";
+import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo } from "./bundle";
 import type { JobState } from "./job-state";
 
 export interface ExportState {
@@ -147,7 +147,7 @@ export async function exportStep(
   budget: number,
   chunkRows: number,
 ): Promise<{ state: ExportState; finished: boolean }> {
-  const archive = tenantStorage(bucket, store.config.id);
+  const archive = tenantStorage(bucket, store.config.id, store.cipher());
   const bundle = { area, id: jobId };
   let rowsLeft = budget;
   const s = { ...state, parts: [...state.parts], counts: { ...state.counts } };
@@ -207,12 +207,15 @@ export async function exportStep(
     if (chunk.rows.length) {
       if (section === "blobs") {
         for (const [i, row] of chunk.rows.entries()) {
-          const object = await archive.getStoredFile(row.path as string);
+          const object = await archive.getStoredFile(row.path as string, {
+            sealing: (row.sealing as string | null) ?? null,
+            etag: row.etag as string,
+          });
           if (!object) continue;
           const name = `blobs/${String(s.part).padStart(5, "0")}-${String(i).padStart(4, "0")}`;
-          const bytes = await object.arrayBuffer();
-          await archive.putPart(bundle, name, bytes, row.content_type as string);
-          s.parts.push({ name, rows: 1, bytes: object.size, sha256: sha256Bytes(bytes), path: row.path as string });
+          // Streamed: opened from the file's sealing, sealed anew as the part's own object.
+          const written = await archive.putPart(bundle, name, object.body, row.content_type as string, object.size);
+          s.parts.push({ name, rows: 1, bytes: object.size, sha256: written.sha256, path: row.path as string });
         }
       } else {
         const body = ndjson(chunk.rows.map(stripInternal));

@@ -7,6 +7,7 @@ import { tenantStorage } from "../../durable-objects/storage/tenant-storage";
 import { adminOnly, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
 import { adminAuditInsert, controlDb } from "../control/control-db";
+import { tenantObjectKeys } from "../control/object-keys";
 import { getTenant } from "../control/tenant-service";
 import { ApiError, notFound } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
@@ -156,14 +157,16 @@ export const exportRoutes = newRouter()
         throw notFound(`No part '${part}' in a completed export '${exportId}'.`);
       }
       const area = job.kind === "backup" ? "backups" : "exports";
-      const object = await tenantStorage(c.env.FILES, id).getPart({ area, id: exportId }, part);
+      const keys = await tenantObjectKeys(c.env, id);
+      const object = await tenantStorage(c.env.FILES, id, keys).getPart({ area, id: exportId }, part);
       if (!object) throw notFound(`No part '${part}'.`);
       return new Response(object.body, {
         headers: {
-          "content-type": object.httpMetadata?.contentType ?? "application/octet-stream",
+          "content-type": object.contentType,
           "content-disposition": `attachment; filename="${part.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
           "x-content-type-options": "nosniff",
-          etag: object.httpEtag,
+          "content-length": String(object.size),
+          etag: object.etag,
         },
       });
     },

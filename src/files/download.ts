@@ -109,7 +109,8 @@ export async function download(c: Context<AppEnv>, path: FilePath, headOnly: boo
   }
   if (!("body" in object)) {
     const conditional = c.req.header("if-none-match") || c.req.header("if-modified-since");
-    return new Response(null, { status: conditional ? 304 : 412, headers });
+    if (!conditional) throw new ApiError("precondition_failed", "If-Match or If-Unmodified-Since did not hold.");
+    return new Response(null, { status: 304, headers });
   }
   return served((object as R2ObjectBody).body, headers, range, object.size);
 }
@@ -165,6 +166,7 @@ async function sealedDownload(
   const refused = preconditions(c.req.raw.headers, file.etag, object.uploaded);
   if (refused || headOnly) {
     if ("body" in object) await (object as R2ObjectBody).body.cancel();
+    if (refused === 412) throw new ApiError("precondition_failed", "If-Match or If-Unmodified-Since did not hold.");
     if (!refused) headers.set("content-length", String(file.size));
     return new Response(null, { status: refused ?? 200, headers });
   }

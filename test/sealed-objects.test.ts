@@ -292,6 +292,42 @@ describe("sealed objects in R2", () => {
       if (sealing) await expect(openRaw(guess, key, copy.bytes, forged, t.id), key).rejects.toThrow();
     }
   });
+
+  it("a data key rotation seals every object anew before the old key is destroyed", async () => {
+    const t = await tenantWithNotes();
+    const data = marked(150_000);
+    const stored = await put(t.ownerToken, "rot.bin", data);
+    const started = await json<{ id: string }>(
+      await call(`/v1/tenants/${t.id}/backups`, { method: "POST", token: await adminToken() }),
+    );
+    expect((await drive(t.id, `/v1/tenants/${t.id}/exports/${started.id}`)).status).toBe("completed");
+    const keyIds = async () => {
+      const listed = await env.FILES.list({ prefix: `tenant-${t.id}/`, include: ["customMetadata"] });
+      return new Set(listed.objects.map((o) => parseSealing(o.customMetadata?.[SEALING_META])?.keyId));
+    };
+    const before = await keyIds();
+    expect(before.size).toBe(1);
+
+    const token = await adminToken();
+    const rotation = await json<{ job: { id: string } }>(
+      await call(`/v1/tenants/${t.id}/rotate-key`, { method: "POST", token, body: { mode: "data" } }),
+    );
+    expect((await drive(t.id, `/v1/tenants/${t.id}/exports/${rotation.job.id}`)).status).toBe("completed");
+    expect((await json<{ complete: boolean }>(await call(`/v1/tenants/${t.id}/rotate-key`, { token }))).complete).toBe(
+      true,
+    );
+    const after = await keyIds();
+    expect(after.size).toBe(1);
+    expect([...after][0]).not.toBe([...before][0]);
+
+    // The old key is gone; everything still opens, with the plaintext's ETag.
+    const got = await callRaw("/v1/files/rot.bin", { token: t.ownerToken });
+    expect(got.headers.get("etag")).toBe(stored.etag);
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(data);
+    const manifest = await call(`/v1/tenants/${t.id}/exports/${started.id}/download`, { token });
+    expect(manifest.status).toBe(200);
+    expect(await manifest.json()).toMatchObject({ kind: "backup" });
+  });
 });
 
 /** The descriptor with its key id replaced, so the guessed key is tried on the bytes. */

@@ -166,8 +166,9 @@ export function readFile(store: Store, path: string): Result<FileView> {
 }
 
 /** A restored or imported file's bytes were sealed anew: its row says how. */
-export function resealed(store: Store, path: string, sealing: string | null): void {
-  store.sql.exec("UPDATE files SET sealing = ? WHERE path = ?", sealing, path);
+export function resealed(store: Store, path: string, sealing: string | null, was?: string | null): void {
+  if (was === undefined) store.sql.exec("UPDATE files SET sealing = ? WHERE path = ?", sealing, path);
+  else store.sql.exec("UPDATE files SET sealing = ? WHERE path = ? AND sealing IS ?", sealing, path, was);
 }
 
 /** A file with the key that opens its bytes, for the Worker's download. */

@@ -20,6 +20,9 @@ export interface Manifest {
   counts: Record<string, number>;
   /** The audit chain's head when the audit section was read. */
   auditHead: { seq: number; hash: string } | null;
+  /** The instant every part is consistent as of, and the last change-log seq it covers. */
+  asOf?: string;
+  changeSeq?: number;
   parts: PartInfo[];
 }
 

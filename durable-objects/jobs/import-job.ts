@@ -95,7 +95,7 @@ export async function importStep(
               sealing: (row.sealing as string | null) ?? null,
               etag: row.etag as string,
             });
-        if (!object) throw new Error(`file ${row.path} is missing in ${s.source}`);
+        if (!object || object.stale) throw new Error(`file ${row.path} is missing or changed in ${s.source}`);
         sealings.set(
           path,
           (await target.putStoredFile(path, object.body, row.content_type as string, object.size)).sealing,

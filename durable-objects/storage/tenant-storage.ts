@@ -13,6 +13,7 @@ import {
   openStream,
   parseSealing,
   SEALING_META,
+  SealError,
   type Sealing,
   sealBytes,
   sealStream,
@@ -49,6 +50,10 @@ export interface OpenedObject {
   contentType: string;
   customMetadata: Record<string, string>;
   uploaded: Date;
+  /** Read for a catalogue row, but R2 holds other bytes now (replaced since): not opened. */
+  stale: boolean;
+  /** R2's own ETag of the stored (sealed) bytes, for conditional rewrites. */
+  storedEtag: string;
   text(): Promise<string>;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
@@ -79,8 +84,10 @@ function opened(
   size: number,
   etag: string,
   range: { offset: number; length: number } | null = null,
+  stale = false,
 ): OpenedObject {
   const whole = () => new Response(body);
+  const arrayBuffer = () => whole().arrayBuffer();
   return {
     body,
     size: range ? range.length : size,
@@ -88,8 +95,10 @@ function opened(
     contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
     customMetadata: userMetadata(object.customMetadata),
     uploaded: object.uploaded,
-    text: () => whole().text(),
-    arrayBuffer: () => whole().arrayBuffer(),
+    stale,
+    storedEtag: object.etag,
+    text: async () => new TextDecoder().decode(await arrayBuffer()),
+    arrayBuffer,
   };
 }
 
@@ -111,9 +120,21 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string, keys?: ObjectK
     size: number,
     contentType: string,
   ): Promise<SealedWrite> {
+    const written = await putSealedIf(key, body, size, contentType);
+    if (!written) throw new Error(`the object at ${key} changed meanwhile`);
+    return written;
+  }
+  async function putSealedIf(
+    key: string,
+    body: ReadableStream<Uint8Array> | Uint8Array | string,
+    size: number,
+    contentType: string,
+    onlyIf?: R2Conditional,
+  ): Promise<SealedWrite | null> {
     if (!keys) {
       const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-      const object = await bucket.put(key, bytes, { httpMetadata: { contentType } });
+      const object = await bucket.put(key, bytes, { httpMetadata: { contentType }, onlyIf });
+      if (!object) return null;
       const sha = object.checksums.sha256;
       return { sealing: null, etag: object.httpEtag, sha256: sha ? Buffer.from(sha).toString("hex") : "", size };
     }
@@ -123,19 +144,23 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string, keys?: ObjectK
     if (typeof body !== "string" && !(body instanceof Uint8Array)) {
       const sealed = sealStream(k, body, size, { chunk: sealing.chunk });
       // The plaintext ETag is known only at the end: kept in the catalogue, not the object.
-      await bucket.put(key, sealed.body, {
+      const put = await bucket.put(key, sealed.body, {
         httpMetadata: { contentType },
         customMetadata: { [SEALING_META]: descriptor },
+        onlyIf,
       });
+      if (!put) return null;
       const d = await sealed.digests;
       return { sealing: descriptor, etag: `"${d.md5}"`, sha256: d.sha256, size };
     }
     const plain = typeof body === "string" ? new TextEncoder().encode(body) : body;
     const md5 = createHash("md5").update(plain).digest("hex");
-    await bucket.put(key, sealBytes(k, plain, sealing.chunk), {
+    const put = await bucket.put(key, sealBytes(k, plain, sealing.chunk), {
       httpMetadata: { contentType },
       customMetadata: { [SEALING_META]: descriptor, [ETAG_META]: `"${md5}"` },
+      onlyIf,
     });
+    if (!put) return null;
     return { sealing: descriptor, etag: `"${md5}"`, sha256: createHash("sha256").update(plain).digest("hex"), size };
   }
   /** Reads an object as plaintext; `sealing` from a catalogue overrides the object's own. */
@@ -145,9 +170,21 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string, keys?: ObjectK
   ): Promise<OpenedObject | null> {
     const object = await bucket.get(key);
     if (!object) return null;
-    const sealing = parseSealing(catalogued ? catalogued.sealing : object.customMetadata?.[SEALING_META]);
+    const marker = object.customMetadata?.[SEALING_META] ?? null;
+    const sealing = parseSealing(catalogued ? catalogued.sealing : marker);
+    // The row's own bytes? A descriptor names one write (its salt); a row in clear predates
+    // sealing, so a sealed object there was written since.
+    const replaced = catalogued && (sealing ? marker !== "s1" && marker !== catalogued.sealing : marker !== null);
+    if (replaced) return opened(object, object.body, object.size, object.httpEtag, null, true);
     if (!sealing) return opened(object, object.body, object.size, catalogued?.etag ?? object.httpEtag);
-    const body = await openStream(keyOf(sealing, key), sealing, object.body, null);
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await openStream(keyOf(sealing, key), sealing, object.body, null);
+    } catch (err) {
+      // A multipart object names no salt: a newer one does not open with the row's key.
+      if (!(catalogued && marker === "s1" && err instanceof SealError)) throw err;
+      return opened(object, object.body, object.size, object.httpEtag, null, true);
+    }
     // A streamed part's plaintext ETag is known only after the write: R2's own stands in for it.
     const etag = catalogued?.etag ?? object.customMetadata?.[ETAG_META] ?? object.httpEtag;
     return opened(object, body, sealing.size, etag);
@@ -191,6 +228,32 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string, keys?: ObjectK
       size?: number,
     ) => putSealed(partKey(b, part), body, size ?? sizeOf(body), contentType),
     getPart: (b: BundleRef, part: string) => getOpened(partKey(b, part)),
+    /** A page of every export and backup part, with its sealing (a key rotation re-seals them). */
+    async listBundleParts(cursor: string | null, limit: number) {
+      const parts: { ref: BundleRef; part: string; sealing: string | null }[] = [];
+      let next: string | null = cursor;
+      for (const area of ["exports", "backups"] as const) {
+        if (next && !next.startsWith(`${area}:`)) continue;
+        const listed = await bucket.list({
+          prefix: `${root}${area}/`,
+          limit,
+          include: ["customMetadata"],
+          ...(next?.slice(area.length + 1) ? { cursor: next.slice(area.length + 1) } : {}),
+        });
+        for (const o of listed.objects) {
+          const [, id, ...rest] = nameOf(o.key).split("/");
+          parts.push({
+            ref: { area, id: id as string },
+            part: rest.join("/"),
+            sealing: o.customMetadata?.[SEALING_META] ?? null,
+          });
+        }
+        if (listed.truncated) return { parts, cursor: `${area}:${listed.cursor}` };
+        next = null;
+        if (area === "exports") return { parts, cursor: "backups:" };
+      }
+      return { parts, cursor: null };
+    },
     /** The part exactly as R2 holds it (tests and crypto checks). */
     rawPart: (b: BundleRef, part: string) => bucket.get(partKey(b, part)),
     async deleteBundle(b: BundleRef): Promise<void> {
@@ -207,6 +270,11 @@ export function tenantStorage(bucket: R2Bucket, tenantId: string, keys?: ObjectK
       contentType: string,
       size?: number,
     ) => putSealed(fileKey(unsafeFilePath(path)), body, size ?? sizeOf(body), contentType),
+    /** Seals a stored file anew only if R2 still holds `storedEtag` there (null: it changed). */
+    rewriteStoredFile: (path: string, opened: OpenedObject, contentType: string) =>
+      putSealedIf(fileKey(unsafeFilePath(path)), opened.body, opened.size, contentType, {
+        etagMatches: opened.storedEtag,
+      }),
     /** Files recorded in the tenant's own metadata (export, import, erasure), checked again. */
     getStoredFile: (path: string, row: { sealing: string | null; etag: string } | null = null) =>
       getOpened(fileKey(unsafeFilePath(path)), row ?? undefined),

@@ -28,6 +28,8 @@ const ManifestSchema = z
     collections: z.array(z.object({ name: z.string(), records: z.number(), versions: z.number() })),
     counts: z.record(z.string(), z.number()),
     auditHead: z.object({ seq: z.number(), hash: z.string() }).nullable(),
+    asOf: z.string().optional().openapi({ description: "The instant every part is consistent as of." }),
+    changeSeq: z.number().int().optional().openapi({ description: "The last change-log seq the bundle covers." }),
     parts: z.array(
       z.object({
         name: z.string(),

@@ -2,7 +2,7 @@
 // plaintext, ranges across chunk and part boundaries open exactly, clients see the plaintext's
 // size and ETag, a tampered or swapped chunk is an error (never other bytes), and after the hard
 // delete destroys the key nothing that is left opens.
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { unwrapDataKey } from "../durable-objects/contract/wrapped-key";
@@ -291,6 +291,24 @@ describe("sealed objects in R2", () => {
       const forged = formatGuess(copy.descriptor, guess.keyId);
       if (sealing) await expect(openRaw(guess, key, copy.bytes, forged, t.id), key).rejects.toThrow();
     }
+  });
+
+  it("still reads a file stored in clear before sealing (no descriptor), whole and by range", async () => {
+    const t = await createTenant();
+    const data = marked(70_000);
+    const object = (await env.FILES.put(fileKey(t.id, "old.bin"), data)) as R2Object;
+    await runInDurableObject(stubOf(t.id), (_i, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO files (path, size, content_type, etag, sha256, uploaded_by, created_at, updated_at) VALUES ('old.bin', ?, 'application/octet-stream', ?, NULL, 'alice', 'now', 'now')",
+        data.length,
+        object.httpEtag,
+      );
+    });
+    const got = await callRaw("/v1/files/old.bin", { token: t.ownerToken });
+    expect(got.headers.get("etag")).toBe(object.httpEtag);
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(data);
+    const ranged = await callRaw("/v1/files/old.bin", { token: t.ownerToken, headers: { range: "bytes=65530-65545" } });
+    expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(data.slice(65530, 65546));
   });
 
   it("a data key rotation seals every object anew before the old key is destroyed", async () => {

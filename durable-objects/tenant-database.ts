@@ -225,7 +225,7 @@ export class TenantDatabase extends TenantPlatform {
   async fileRead(caller: Caller, path: string) {
     return this.admit(caller, "files:read", (s, p) => {
       const file = readForDownload(s, p, path);
-      if (file.ok) this.gate.meter.count("egressBytes", file.value.size);
+      if (file.ok) this.gate.meter.count("egressBytes", file.value.file.size);
       return file;
     });
   }

@@ -118,7 +118,7 @@ export abstract class TenantPlatform extends DurableObject<Env> {
   }
   /** Starts an export, backup, import or restore (a restore: the data plane answers 503 until done). */
   async startJob(spec: JobSpec) {
-    return this.platform((s) => jobs.startJob(s, spec));
+    return this.platform((s) => jobs.startJob(s, spec, this.env));
   }
   async listBackups(before: string | null, limit: number) {
     return this.platform((s) => ok(jobs.listBackups(s, before, limit)));

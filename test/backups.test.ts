@@ -11,6 +11,7 @@ import { restoreToTime } from "../durable-objects/jobs/restore-point";
 import { create, list, type Page, type Rec, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, callRaw, createTenant, json, userToken } from "./helpers";
 import { checkedFetch } from "./openapi-check";
+import { plainText } from "./sealed-helpers";
 
 const stubOf = (tenant: string) => env.TENANT_DB.get(env.TENANT_DB.idFromName(tenant));
 
@@ -309,7 +310,7 @@ describe("restoring a backup", () => {
     // A well-formed bundle whose last record part cannot be applied (an unknown column): every
     // checksum matches, so only the swap itself can fail, after it has already cleared tables.
     const prefix = `tenant-${t.id}/backups/${backup.id}/`;
-    const manifest = JSON.parse(await ((await env.FILES.get(`${prefix}manifest.json`)) as R2ObjectBody).text()) as {
+    const manifest = JSON.parse((await plainText(`${prefix}manifest.json`)) ?? "") as {
       parts: { name: string; sha256: string; bytes: number }[];
     };
     const part = manifest.parts.filter((p) => p.name.startsWith("records/notes/")).at(-1) as (typeof manifest.parts)[0];

@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { create, type Page, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, json, userToken } from "./helpers";
+import { plainText } from "./sealed-helpers";
 
 const stubOf = (tenant: string) => env.TENANT_DB.get(env.TENANT_DB.idFromName(tenant));
 
@@ -36,7 +37,7 @@ async function exportBundle(tenant: string, token: string): Promise<{ id: string
   }
   const listed = await env.FILES.list({ prefix: `tenant-${tenant}/exports/${started.id}/` });
   let text = "";
-  for (const o of listed.objects) text += await (await env.FILES.get(o.key))?.text();
+  for (const o of listed.objects) text += await plainText(o.key);
   return { id: started.id, text };
 }
 

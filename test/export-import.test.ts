@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { create, list, type Page, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, createTenant, json, userToken } from "./helpers";
+import { plainText } from "./sealed-helpers";
 
 const stubOf = (tenant: string) => env.TENANT_DB.get(env.TENANT_DB.idFromName(tenant));
 
@@ -119,7 +120,7 @@ describe("export and import", () => {
     const historyOf = async (token: string) =>
       (await json<Page>(await call(`/v1/collections/notes/records/${notes[0]?.id}/history`, { token }))).items;
     expect(await historyOf(b.ownerToken)).toEqual(await historyOf(a.ownerToken));
-    expect(await (await env.FILES.get(`tenant-${b.id}/files/docs/readme.txt`))?.text()).toBe("hello files");
+    expect(await plainText(`tenant-${b.id}/files/docs/readme.txt`)).toBe("hello files");
     const search = await json<Page<{ id: string }>>(await call("/v1/search?q=autumn", { token: b.ownerToken }));
     expect(search.items).toHaveLength(1);
     const audit = await json<Page<{ action: string; details: Record<string, unknown> }>>(

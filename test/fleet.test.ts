@@ -48,7 +48,7 @@ function revertOf(sql: string): string[] {
 /**
  * Puts a live tenant object back on the schema before the newest migration, as it was before
  * this deployment. With `broken`, the newest migration's objects stay in place while its record
- * goes: re-running it then fails ("already exists") and is rolled back.
+ * goes: re-running it then fails ("already exists", or "duplicate column" for an added column) and is rolled back.
  */
 async function rewind(tenant: string, broken = false) {
   const sql = migrations.migrations[`m${String(last.idx).padStart(4, "0")}`] as string;

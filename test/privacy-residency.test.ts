@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { namespaceFor } from "../src/jurisdiction";
 import { create, type Page, type Rec, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, createTenant, json, userToken } from "./helpers";
+import { plainText } from "./sealed-helpers";
 
 const stubOf = (tenant: string) => env.TENANT_DB.get(env.TENANT_DB.idFromName(tenant));
 
@@ -73,7 +74,7 @@ describe("data subject erasure", () => {
     }
     const listed = await env.FILES.list({ prefix: `tenant-${t.id}/exports/${started.id}/` });
     let bundle = "";
-    for (const o of listed.objects) bundle += await (await env.FILES.get(o.key))?.text();
+    for (const o of listed.objects) bundle += await plainText(o.key);
     expect(bundle).toContain("alice@example.com");
     expect(bundle).not.toContain("bob@private.example");
     expect(bundle).not.toContain("bob@new.example");

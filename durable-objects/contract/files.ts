@@ -25,6 +25,23 @@ export interface StoredObject {
   etag: string;
   sha256: string | null;
   auditReads?: boolean;
+  /** How R2 holds it (storage/object-seal.ts); absent or null: in clear. */
+  sealing?: string | null;
+}
+
+/** An object's own key for one write or read, handed to the Worker (never the data key). */
+export interface ObjectSeal {
+  keyId: string;
+  salt: string;
+  /** base64 */
+  key: string;
+}
+
+/** A file to read: its view, and how to open its bytes (null: stored in clear). */
+export interface FileOpen {
+  file: FileView;
+  sealing: string | null;
+  key: string | null;
 }
 
 export const FileListingSchema = z.object({

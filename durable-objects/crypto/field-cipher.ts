@@ -3,8 +3,9 @@
 // write's transaction. Equality filters use a keyed blind index (HMAC-SHA256), never plaintext.
 //   ciphertext: "e1.<key id>.<iv b64>.<ciphertext+tag b64>" over the JSON of the value
 
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import type { Json } from "../contract/result";
+import { deriveObjectKey, keyIdOf, type ObjectKeys } from "../storage/object-seal";
 
 const PREFIX = "e1";
 
@@ -13,7 +14,7 @@ export class FieldCipher {
   private readonly indexKey: Buffer;
 
   constructor(private readonly dataKey: Buffer) {
-    this.keyId = createHash("sha256").update(dataKey).digest("hex").slice(0, 8);
+    this.keyId = keyIdOf(dataKey);
     this.indexKey = createHmac("sha256", dataKey).update("silo blind index v1").digest();
   }
 
@@ -37,6 +38,11 @@ export class FieldCipher {
     );
   }
 
+  /** The own key of one object in R2 (storage/object-seal.ts). */
+  objectKey(salt: Buffer, name: string): Buffer {
+    return deriveObjectKey(this.dataKey, salt, name);
+  }
+
   /** An erased subject's stable stand-in: without the data key it cannot be linked to the id. */
   pseudonym(sub: string): string {
     return `erased:${createHmac("sha256", this.indexKey).update(`pseudonym:${sub}`).digest("hex").slice(0, 16)}`;
@@ -57,7 +63,7 @@ export const blindColumn = (field: string) => `${field}__bi`;
  * The tenant's current data key plus keys being rotated out: new values are sealed with the
  * current key; a value sealed with a retired key still opens until it is re-encrypted.
  */
-export class KeyRing {
+export class KeyRing implements ObjectKeys {
   constructor(
     readonly current: FieldCipher,
     private readonly retired: FieldCipher[] = [],
@@ -77,6 +83,13 @@ export class KeyRing {
     const cipher = [this.current, ...this.retired].find((c) => c.keyId === keyId);
     if (!cipher) throw new Error("ciphertext under an unknown key");
     return cipher.decrypt(sealed);
+  }
+
+  /** An object's key under the data key it was sealed with; a destroyed key opens nothing. */
+  objectKey(keyId: string, salt: Buffer, name: string): Buffer {
+    const cipher = [this.current, ...this.retired].find((c) => c.keyId === keyId);
+    if (!cipher) throw new Error("object sealed under an unknown key");
+    return cipher.objectKey(salt, name);
   }
 
   isCurrent(sealed: unknown): boolean {

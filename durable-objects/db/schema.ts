@@ -129,6 +129,8 @@ export const files = sqliteTable(
     contentType: text("content_type").notNull(),
     etag: text().notNull(),
     sha256: text(),
+    /** How the object is sealed in R2 (storage/object-seal.ts); null: stored before, in clear. */
+    sealing: text(),
     uploadedBy: text("uploaded_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),

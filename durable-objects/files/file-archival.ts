@@ -46,26 +46,15 @@ export async function archiveStaleFiles(
   let archived = 0;
   let skipped = 0;
   for (const file of staleFiles(store, before)) {
-    const object = await storage.getStoredFile(file.path);
-    if (!object || object.httpEtag !== file.etag) {
-      skipped++;
-      continue;
-    }
-    const body = object.body.pipeThrough(new FixedLengthStream(object.size));
-    const moved = await storage.putStoredFile(file.path, body, object.httpMetadata?.contentType ?? "", {
-      storageClass: INFREQUENT_ACCESS,
-      customMetadata: object.customMetadata,
-      onlyIf: { etagMatches: object.etag },
-    });
+    const moved = await storage.moveStoredFile(file.path, INFREQUENT_ACCESS);
     if (!moved) {
       skipped++;
       continue;
     }
-    // Rewritten bytes keep their MD5 etag (single-part); a multipart object's etag changes.
+    // The same (sealed) bytes: the catalogue's plaintext etag and sealing still describe them.
     const changed = store.sql.exec(
-      "UPDATE files SET storage_class = ?, etag = ? WHERE path = ? AND etag = ?",
+      "UPDATE files SET storage_class = ? WHERE path = ? AND etag = ?",
       INFREQUENT_ACCESS,
-      moved.httpEtag,
       file.path,
       file.etag,
     ).rowsWritten;

@@ -12,6 +12,7 @@ import {
   uploadPath,
 } from "./file-catalog";
 import { clearIntent, deleteToken, noteIntent } from "./file-intents";
+import { sealFor, uploadSalt } from "./file-seal";
 
 export interface UploadInput {
   path: string;
@@ -22,8 +23,9 @@ export interface UploadInput {
 /** Admits an upload and notes its intent before the Worker writes to R2; the commit clears it. */
 export function admitUpload(store: Store, reservations: Reservations, p: Principal, input: UploadInput) {
   const admitted = beginUpload(store, reservations, input);
-  if (admitted.ok) noteIntent(store, admitted.value.reservation, { path: input.path, op: "put", sub: p.sub });
-  return admitted;
+  if (!admitted.ok) return admitted;
+  noteIntent(store, admitted.value.reservation, { path: input.path, op: "put", sub: p.sub });
+  return ok({ ...admitted.value, seal: sealFor(store.cipher(), input.path) });
 }
 
 /** The same rules as a single upload, before R2 hands out an upload id (then remembered). */
@@ -38,17 +40,19 @@ export function beginMultipart(
   const check = beginUpload(store, reservations, { path, contentType, size: 0 });
   if (!check.ok) return check;
   reservations.release(check.value.reservation);
-  if (uploadId) rememberUpload(store, uploadId, path, p.sub);
+  if (uploadId) rememberUpload(store, uploadId, path, p.sub, store.cipher().keyId);
   return ok({ allowed: true });
 }
 
 /** A multipart upload id is usable only by the tenant that created it, for its own path. */
 export function checkMultipart(store: Store, path: string, uploadId: string, finished: boolean) {
-  if (uploadPath(store, uploadId) !== path) return fail("not_found", "No such upload.");
+  const upload = uploadPath(store, uploadId);
+  if (upload?.path !== path) return fail("not_found", "No such upload.");
   const held = finished ? null : overwriteFailure(store, path);
   if (held) return held;
   if (finished) forgetUpload(store, uploadId);
-  return ok({ path });
+  // Every part is sealed under the key the upload began with, its salt from the upload id.
+  return ok({ path, seal: sealFor(store.cipher(), path, uploadSalt(uploadId), upload.keyId ?? store.cipher().keyId) });
 }
 
 /** The Worker deleted a file's object from R2 after its row: the delete's intent is done. */

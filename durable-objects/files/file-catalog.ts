@@ -7,11 +7,12 @@ import type { Principal } from "../access/authorize";
 import { noteAccess } from "../audit/access-audit";
 import { appendAudit } from "../audit/audit-chain";
 import { appendChange } from "../changes/change-log";
-import type { FileListing, FileView, StoredObject } from "../contract/files";
+import type { FileListing, FileOpen, FileView, StoredObject } from "../contract/files";
 import { legalHoldFailure } from "../contract/legal-hold";
 import { fail, ok, type Result } from "../contract/result";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { clearIntent, deleteToken, noteIntent } from "./file-intents";
+import { openerFor } from "./file-seal";
 
 interface FileRow extends Record<string, SqlStorageValue> {
   path: string;
@@ -19,6 +20,7 @@ interface FileRow extends Record<string, SqlStorageValue> {
   content_type: string;
   etag: string;
   sha256: string | null;
+  sealing: string | null;
   uploaded_by: string;
   created_at: string;
   updated_at: string;
@@ -137,18 +139,20 @@ export function commitUpload(
     bumpR2Bytes(store, object.size - (previous?.size ?? 0));
     // auditReads is sticky: a file once marked stays audited when it is replaced.
     store.sql.exec(
-      `INSERT INTO files (path, size, content_type, etag, sha256, uploaded_by, created_at, updated_at,
+      `INSERT INTO files (path, size, content_type, etag, sha256, sealing, uploaded_by, created_at, updated_at,
          audit_reads, last_read, storage_class)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'Standard')
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'Standard')
        ON CONFLICT (path) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
-         etag = excluded.etag, sha256 = excluded.sha256, uploaded_by = excluded.uploaded_by,
-         updated_at = excluded.updated_at, audit_reads = max(audit_reads, excluded.audit_reads),
-         last_read = excluded.last_read, storage_class = 'Standard'`,
+         etag = excluded.etag, sha256 = excluded.sha256, sealing = excluded.sealing,
+         uploaded_by = excluded.uploaded_by, updated_at = excluded.updated_at,
+         audit_reads = max(audit_reads, excluded.audit_reads), last_read = excluded.last_read,
+         storage_class = 'Standard'`,
       object.path,
       object.size,
       object.contentType,
       object.etag,
       object.sha256,
+      object.sealing ?? null,
       p.sub,
       now,
       now,
@@ -174,11 +178,24 @@ export function readFile(store: Store, path: string): Result<FileView> {
   return row ? ok(view(row)) : fail("not_found", `No file '${path}'.`);
 }
 
+/** A restored or imported file's bytes were sealed anew: its row says how. */
+export function resealed(store: Store, path: string, sealing: string | null, was?: string | null): void {
+  if (was === undefined) store.sql.exec("UPDATE files SET sealing = ? WHERE path = ?", sealing, path);
+  else store.sql.exec("UPDATE files SET sealing = ? WHERE path = ? AND sealing IS ?", sealing, path, was);
+}
+
+/** A file with the key that opens its bytes, for the Worker's download. */
+export function openFile(store: Store, path: string): Result<FileOpen> {
+  const row = fileRow(store, path);
+  if (!row) return fail("not_found", `No file '${path}'.`);
+  return ok({ file: view(row), sealing: row.sealing, key: openerFor(store.cipher(), path, row.sealing) });
+}
+
 /**
  * A download the gate admitted: the file's last-read day moves (one write per file per day at
  * most, for archival) and a file marked auditReads gets a buffered file.downloaded event.
  */
-export function readForDownload(store: Store, p: Principal, path: string): Result<FileView> {
+export function readForDownload(store: Store, p: Principal, path: string): Result<FileOpen> {
   const row = fileRow(store, path);
   if (!row) return fail("not_found", `No file '${path}'.`);
   const today = new Date().toISOString().slice(0, 10);
@@ -193,7 +210,7 @@ export function readForDownload(store: Store, p: Principal, path: string): Resul
       details,
     });
   }
-  return ok(view(row));
+  return ok({ file: view(row), sealing: row.sealing, key: openerFor(store.cipher(), path, row.sealing) });
 }
 
 /**
@@ -314,17 +331,18 @@ export function listFiles(
 
 // ---- multipart uploads: ids are recorded per tenant, so a foreign id is simply unknown ----
 
-export function rememberUpload(store: Store, uploadId: string, path: string, sub: string): void {
+export function rememberUpload(store: Store, uploadId: string, path: string, sub: string, keyId: string): void {
   store.sql.exec(
     "INSERT INTO meta (key, value) VALUES (?, ?)",
     `mpu:${uploadId}`,
-    JSON.stringify({ path, sub, createdAt: new Date().toISOString() }),
+    JSON.stringify({ path, sub, keyId, createdAt: new Date().toISOString() }),
   );
 }
 
-export function uploadPath(store: Store, uploadId: string): string | null {
+/** The upload's path and the data key its parts are sealed under. */
+export function uploadPath(store: Store, uploadId: string): { path: string; keyId?: string } | null {
   const row = store.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", `mpu:${uploadId}`).toArray()[0];
-  return row ? (JSON.parse(row.value) as { path: string }).path : null;
+  return row ? (JSON.parse(row.value) as { path: string; keyId?: string }) : null;
 }
 
 export function forgetUpload(store: Store, uploadId: string): void {

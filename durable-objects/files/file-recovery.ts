@@ -4,7 +4,9 @@
 // to what R2 holds: an uploaded object is recorded (removed instead when over the quota), the
 // object of a committed delete is removed, a row whose object is gone is dropped.
 import type { Principal } from "../access/authorize";
+import { fail } from "../contract/result";
 import type { Store } from "../db/store";
+import { parseSealing, SEALING_META } from "../storage/object-seal";
 import { tenantStorage } from "../storage/tenant-storage";
 import { commitUpload, deleteFileRow, fileRow } from "./file-catalog";
 import { clearIntent, type Intent, openIntents } from "./file-intents";
@@ -46,17 +48,27 @@ export async function settleFiles(store: Store, bucket: R2Bucket): Promise<numbe
 async function settle(store: Store, files: ReturnType<typeof tenantStorage>, path: string, put: Intent | null) {
   const object = await files.headStoredFile(path);
   const row = fileRow(store, path);
-  const agrees = object && row && row.etag === object.httpEtag && row.size === object.size;
+  const marker = object?.customMetadata?.[SEALING_META] ?? null;
+  // A sealed object is the row's when the descriptor (its salt is new on every write) agrees.
+  const agrees =
+    object && row && (marker ? row.sealing === marker : row.etag === object.httpEtag && row.size === object.size);
   if (!agrees && object && (put || row)) {
     // The object R2 holds is the outcome of an unanswered upload: record it, quota permitting.
+    // A sealed one's plaintext ETag was never told to the object: R2's stands in for it. A
+    // multipart one whose layout was never told cannot be opened: it goes.
+    const sealing = marker && marker !== "s1" ? parseSealing(marker) : null;
     const sha256 = object.checksums.sha256;
-    const recorded = commitUpload(store, recovery(put?.sub ?? row?.uploaded_by ?? "unknown"), {
-      path,
-      size: object.size,
-      contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
-      etag: object.httpEtag,
-      sha256: sha256 ? Buffer.from(sha256).toString("hex") : null,
-    });
+    const recorded =
+      marker && !sealing
+        ? fail("validation_failed", "a sealed multipart object without its layout")
+        : commitUpload(store, recovery(put?.sub ?? row?.uploaded_by ?? "unknown"), {
+            path,
+            size: sealing ? sealing.size : object.size,
+            contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
+            etag: object.httpEtag,
+            sha256: sha256 && !sealing ? Buffer.from(sha256).toString("hex") : null,
+            sealing: marker,
+          });
     if (!recorded.ok) {
       await files.deleteStoredFile(path);
       deleteFileRow(store, recovery("system"), path);

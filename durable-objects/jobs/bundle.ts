@@ -2,6 +2,7 @@
 // and their checksums, and reading them back.
 import { createHash } from "node:crypto";
 import type { PartInfo } from "../contract/jobs";
+import type { ObjectKeys } from "../storage/object-seal";
 import { tenantStorage } from "../storage/tenant-storage";
 
 export const BUNDLE_FORMAT = "silo-export/1";
@@ -19,6 +20,9 @@ export interface Manifest {
   counts: Record<string, number>;
   /** The audit chain's head when the audit section was read. */
   auditHead: { seq: number; hash: string } | null;
+  /** The instant every part is consistent as of, and the last change-log seq it covers. */
+  asOf?: string;
+  changeSeq?: number;
   parts: PartInfo[];
 }
 
@@ -41,15 +45,16 @@ export interface BundleSource {
   id: string;
 }
 
-export async function readPart(bucket: R2Bucket, src: BundleSource, name: string): Promise<string> {
-  const object = await tenantStorage(bucket, src.tenant).getPart({ area: src.area, id: src.id }, name);
+/** `keys`: the bundle's tenant's data keys (its parts are sealed under them). */
+export async function readPart(bucket: R2Bucket, src: BundleSource, name: string, keys: ObjectKeys): Promise<string> {
+  const object = await tenantStorage(bucket, src.tenant, keys).getPart({ area: src.area, id: src.id }, name);
   if (!object) throw new Error(`part ${name} is missing from the bundle`);
   return object.text();
 }
 
 /** The bundle's manifest, checked for its format. */
-export async function readManifest(bucket: R2Bucket, src: BundleSource): Promise<Manifest> {
-  const manifest = JSON.parse(await readPart(bucket, src, "manifest.json")) as Manifest;
+export async function readManifest(bucket: R2Bucket, src: BundleSource, keys: ObjectKeys): Promise<Manifest> {
+  const manifest = JSON.parse(await readPart(bucket, src, "manifest.json", keys)) as Manifest;
   if (manifest.format !== BUNDLE_FORMAT) throw new Error(`unknown bundle format ${String(manifest.format)}`);
   return manifest;
 }

@@ -6,6 +6,7 @@ import { and, eq, lte } from "drizzle-orm";
 import { exportJobs } from "../db/schema";
 import type { Store } from "../db/store";
 import { tenantStorage } from "../storage/tenant-storage";
+import { discardSnapshot } from "./export-snapshot";
 
 /** Marks every export started at or before `at` expired; call inside the erasure's transaction. */
 export function expireExports(store: Store, at: string): string[] {
@@ -21,6 +22,7 @@ export function expireExports(store: Store, at: string): string[] {
       .set({ status: "expired", updatedAt: at, finishedAt: at, error: "Expired by a data subject erasure." })
       .where(eq(exportJobs.id, id))
       .run();
+    discardSnapshot(store, id); // a running export's rows, read before the erasure
   }
   return rows.map((r) => r.id);
 }

@@ -8,7 +8,8 @@ import migrations from "../drizzle/migrations.js";
 import * as ids from "../sql/identifiers";
 import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
-import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo, sha256Bytes } from "./bundle";
+import { BUNDLE_FORMAT, type Manifest, ndjson, partInfo } from "./bundle";
+import { discardSnapshot, snapshotChunk, snapshotMeta, takeSnapshot } from "./export-snapshot";
 import type { JobState } from "./job-state";
 
 export interface ExportState {
@@ -22,16 +23,27 @@ export interface ExportState {
   copyFiles: boolean;
   createdAt: string;
   auditHead: { seq: number; hash: string } | null;
+  /** The instant the bundle is consistent as of (export-snapshot.ts); absent in older jobs. */
+  asOf?: string;
+  changeSeq?: number;
 }
 
 export const DEFAULT_CHUNK_ROWS = 1000;
 
-export function newExportState(store: Store, copyFiles: boolean): ExportState {
+/**
+ * A new export's state. With `snapshot` (the job's id and chunk size) every section is read now,
+ * as one instant: call it inside a transaction, with no await before the job is recorded.
+ */
+export function newExportState(
+  store: Store,
+  copyFiles: boolean,
+  snapshot?: { jobId: string; chunkRows: number },
+): ExportState {
   const collections = store.sql
     .exec<{ name: string }>("SELECT name FROM collections ORDER BY name")
     .toArray()
     .map((r) => r.name);
-  return {
+  const state: ExportState = {
     sections: [
       "meta",
       ...collections.map((c) => `records:${c}`),
@@ -52,6 +64,41 @@ export function newExportState(store: Store, copyFiles: boolean): ExportState {
     copyFiles,
     createdAt: new Date().toISOString(),
     auditHead: null,
+  };
+  if (!snapshot) return state;
+  const instant = takeSnapshot(store, snapshot.jobId, state.sections, metaOf(store), (index, after) =>
+    readChunk(store, { ...state, index, after }, snapshot.chunkRows),
+  );
+  return { ...state, ...instant };
+}
+
+function metaOf(store: Store) {
+  const { wrappedKey: _secret, ...config } = store.config;
+  const defs = store.sql
+    .exec<{ definition: string; created_at: string; updated_at: string }>(
+      "SELECT definition, created_at, updated_at FROM collections ORDER BY name",
+    )
+    .toArray();
+  return {
+    "settings.json": config,
+    "collections.json": defs.map((d) => ({
+      ...JSON.parse(d.definition),
+      createdAt: d.created_at,
+      updatedAt: d.updated_at,
+    })),
+  };
+}
+
+/** The next chunk of the current section: from the snapshot, or (older jobs) the live tables. */
+function nextChunk(store: Store, jobId: string, state: ExportState, limit: number): Chunk {
+  if (!state.asOf) return readChunk(store, state, limit);
+  const section = state.sections[state.index] as string;
+  const [kind, collection] = section.split(":") as [string, string | undefined];
+  const chunk = snapshotChunk(store, jobId, section, (state.after as number | null) ?? 0);
+  return {
+    name: `${kind}${collection ? `/${collection}` : ""}/${String(state.part).padStart(5, "0")}.ndjson`,
+    rows: chunk.rows,
+    next: chunk.next,
   };
 }
 
@@ -147,26 +194,15 @@ export async function exportStep(
   budget: number,
   chunkRows: number,
 ): Promise<{ state: ExportState; finished: boolean }> {
-  const archive = tenantStorage(bucket, store.config.id);
+  const archive = tenantStorage(bucket, store.config.id, store.cipher());
   const bundle = { area, id: jobId };
   let rowsLeft = budget;
   const s = { ...state, parts: [...state.parts], counts: { ...state.counts } };
   while (s.index < s.sections.length && rowsLeft > 0) {
     const section = s.sections[s.index] as string;
     if (section === "meta") {
-      const { wrappedKey: _secret, ...config } = store.config;
-      const defs = store.sql
-        .exec<{ definition: string; created_at: string; updated_at: string }>(
-          "SELECT definition, created_at, updated_at FROM collections ORDER BY name",
-        )
-        .toArray();
-      for (const [name, value] of [
-        ["settings.json", config],
-        [
-          "collections.json",
-          defs.map((d) => ({ ...JSON.parse(d.definition), createdAt: d.created_at, updatedAt: d.updated_at })),
-        ],
-      ] as const) {
+      const meta = (s.asOf ? snapshotMeta<ReturnType<typeof metaOf>>(store, jobId) : null) ?? metaOf(store);
+      for (const [name, value] of Object.entries(meta)) {
         const body = JSON.stringify(value, null, 2);
         await archive.putPart(bundle, name, body, "application/json");
         s.parts.push(partInfo(name, body, 1));
@@ -193,13 +229,15 @@ export async function exportStep(
           })),
         counts: s.counts,
         auditHead: s.auditHead,
+        ...(s.asOf ? { asOf: s.asOf, changeSeq: s.changeSeq ?? 0 } : {}),
         parts: s.parts,
       };
       await archive.putPart(bundle, "manifest.json", JSON.stringify(manifest, null, 2), "application/json");
+      discardSnapshot(store, jobId);
       s.index++;
       break;
     }
-    const chunk = readChunk(store, s, Math.min(chunkRows, rowsLeft));
+    const chunk = nextChunk(store, jobId, s, Math.min(chunkRows, rowsLeft));
     if (section === "audit" && chunk.rows.length) {
       const last = chunk.rows[chunk.rows.length - 1] as { seq: number; hash: string };
       s.auditHead = { seq: last.seq, hash: last.hash };
@@ -207,12 +245,20 @@ export async function exportStep(
     if (chunk.rows.length) {
       if (section === "blobs") {
         for (const [i, row] of chunk.rows.entries()) {
-          const object = await archive.getStoredFile(row.path as string);
-          if (!object) continue;
+          const object = await archive.getStoredFile(row.path as string, {
+            sealing: (row.sealing as string | null) ?? null,
+            etag: row.etag as string,
+          });
+          if (!object || object.stale) {
+            // Replaced or deleted after the bundle's instant: its bytes then are gone from R2.
+            await object?.body.cancel().catch(() => {});
+            s.counts.filesChanged = (s.counts.filesChanged ?? 0) + 1;
+            continue;
+          }
           const name = `blobs/${String(s.part).padStart(5, "0")}-${String(i).padStart(4, "0")}`;
-          const bytes = await object.arrayBuffer();
-          await archive.putPart(bundle, name, bytes, row.content_type as string);
-          s.parts.push({ name, rows: 1, bytes: object.size, sha256: sha256Bytes(bytes), path: row.path as string });
+          // Streamed: opened from the file's sealing, sealed anew as the part's own object.
+          const written = await archive.putPart(bundle, name, object.body, row.content_type as string, object.size);
+          s.parts.push({ name, rows: 1, bytes: object.size, sha256: written.sha256, path: row.path as string });
         }
       } else {
         const body = ndjson(chunk.rows.map(stripInternal));

@@ -11,6 +11,7 @@ import type { MasterKeys } from "../contract/wrapped-key";
 import { unwrapDataKey } from "../contract/wrapped-key";
 import { FieldCipher, KeyRing } from "../crypto/field-cipher";
 import type { Store } from "../db/store";
+import { resealed } from "../files/file-catalog";
 import { tenantStorage } from "../storage/tenant-storage";
 import { blobsByPath, type Manifest, ndjsonLines, readManifest, readPart, sha256 } from "./bundle";
 import { applyPart, Resealer } from "./bundle-apply";
@@ -44,6 +45,10 @@ export function ringOf(keys: MasterKeys, wrapped: string[]): KeyRing {
   return new KeyRing(current, retired);
 }
 
+/** The source tenant's keys (its wrapped keys, passed by the control plane), else this tenant's. */
+const sourceRing = (store: Store, keys: MasterKeys, s: ImportState): KeyRing =>
+  s.sourceKeys?.length ? ringOf(keys, s.sourceKeys) : store.cipher();
+
 export const isEmptyTenant = (store: Store) =>
   store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM collections").one().n === 0 &&
   store.sql.exec<{ n: number }>("SELECT count(*) AS n FROM files").one().n === 0 &&
@@ -62,33 +67,39 @@ export async function importStep(
   const s: ImportState = { ...state, counts: { ...state.counts } };
   const bundle = sourceOf(s);
   if (!s.manifest) {
-    s.manifest = await readManifest(bucket, bundle);
+    s.manifest = await readManifest(bucket, bundle, sourceRing(store, keys, s));
     return { state: s, finished: false };
   }
   const manifest = s.manifest;
-  const target = tenantStorage(bucket, store.config.id);
-  const source = tenantStorage(bucket, s.source);
+  const target = tenantStorage(bucket, store.config.id, store.cipher());
+  const sourceKeys = sourceRing(store, keys, s);
+  const source = tenantStorage(bucket, s.source, sourceKeys);
   const blobs = blobsByPath(manifest);
-  const reseal = new Resealer(
-    s.sourceKeys?.length ? ringOf(keys, s.sourceKeys) : store.cipher(),
-    store.cipher(),
-    false,
-  );
+  const reseal = new Resealer(sourceKeys, store.cipher(), false);
   for (let n = 0; n < maxParts && s.index < manifest.parts.length; n++, s.index++) {
     const part = manifest.parts[s.index] as Manifest["parts"][number];
     if (part.name.startsWith("blobs/")) continue; // files are copied from their source below
-    const text = await readPart(bucket, bundle, part.name);
+    const text = await readPart(bucket, bundle, part.name, sourceKeys);
     if (sha256(text) !== part.sha256) throw new Error(`checksum mismatch in ${part.name}`);
     const section = part.name.split("/")[0];
+    const sealings = new Map<string, string | null>();
     if (section === "files") {
-      // Objects first, rows after: a row never points at a missing object.
+      // Objects first, rows after: a row never points at a missing object. Each is opened with
+      // the source's key and sealed anew under this tenant's (its row takes the new sealing).
       for (const row of ndjsonLines(text)) {
-        const blob = blobs.get(row.path as string);
+        const path = row.path as string;
+        const blob = blobs.get(path);
         const object = blob
           ? await source.getPart({ area: bundle.area, id: bundle.id }, blob.name)
-          : await source.getStoredFile(row.path as string);
-        if (!object) throw new Error(`file ${row.path} is missing in ${s.source}`);
-        await target.putStoredFile(row.path as string, object.body, row.content_type as string);
+          : await source.getStoredFile(path, {
+              sealing: (row.sealing as string | null) ?? null,
+              etag: row.etag as string,
+            });
+        if (!object || object.stale) throw new Error(`file ${row.path} is missing or changed in ${s.source}`);
+        sealings.set(
+          path,
+          (await target.putStoredFile(path, object.body, row.content_type as string, object.size)).sealing,
+        );
       }
     }
     if (section === "audit") {
@@ -96,7 +107,10 @@ export async function importStep(
       s.counts.auditEvents = (s.counts.auditEvents ?? 0) + ndjsonLines(text).length;
       continue;
     }
-    store.storage.transactionSync(() => applyPart(store, part.name, text, s.counts, reseal));
+    store.storage.transactionSync(() => {
+      applyPart(store, part.name, text, s.counts, reseal);
+      for (const [path, sealing] of sealings) resealed(store, path, sealing);
+    });
   }
   const finished = s.index >= manifest.parts.length;
   if (finished) {

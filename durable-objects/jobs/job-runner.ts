@@ -10,9 +10,10 @@ import { exportJobs } from "../db/schema";
 import type { Store } from "../db/store";
 import { pruneBackups } from "./backups";
 import { DEFAULT_CHUNK_ROWS, type ExportState, exportStep, jobView, newExportState } from "./export-job";
+import { discardSnapshot } from "./export-snapshot";
 import { type ImportState, importStep, isEmptyTenant, newImportState } from "./import-job";
 import type { JobState } from "./job-state";
-import { newRekeyState, type RekeyState, rekeyStep } from "./rekey-job";
+import { newRekeyState, type RekeyState, rekeyObjectsStep, rekeyStep } from "./rekey-job";
 import { discardStaged, newRestoreState, type RestoreState, restoreOpen, restoreStep } from "./restore-job";
 
 // The tenant object reaches recovery through this module: the backup list, point-in-time recovery.
@@ -59,7 +60,8 @@ async function startExport(
   store: Store,
   kind: "export" | "backup",
   copyFiles: boolean,
-  onDemand = false,
+  onDemand: boolean,
+  chunkRows: number,
 ): Promise<Result<JobView>> {
   if (openJob(store, "restore")) return fail("conflict", "A restore is running.");
   const now = new Date().toISOString();
@@ -72,7 +74,9 @@ async function startExport(
   const existing = store.db.select().from(exportJobs).where(eq(exportJobs.id, id)).get();
   if (existing) return ok(jobView(existing));
   const location = kind === "backup" ? "backups" : "exports";
-  const state = newExportState(store, kind === "backup" || copyFiles);
+  // The bundle's instant: the rows are read here, and the job recorded with no await between.
+  const snapshot = { jobId: id, chunkRows };
+  const state = store.storage.transactionSync(() => newExportState(store, kind === "backup" || copyFiles, snapshot));
   return enqueue(store, { id, kind, location, state }, true);
 }
 
@@ -93,12 +97,13 @@ async function startRestore(store: Store, backupId: string): Promise<Result<JobV
 }
 
 /** Starts the job a spec names. */
-export function startJob(store: Store, spec: JobSpec): Promise<Result<JobView>> {
+export function startJob(store: Store, spec: JobSpec, env?: { EXPORT_CHUNK_ROWS?: string }): Promise<Result<JobView>> {
+  const chunkRows = Number(env?.EXPORT_CHUNK_ROWS) || DEFAULT_CHUNK_ROWS;
   switch (spec.kind) {
     case "export":
-      return startExport(store, "export", spec.copyFiles);
+      return startExport(store, "export", spec.copyFiles, false, chunkRows);
     case "backup":
-      return startExport(store, "backup", true, spec.onDemand);
+      return startExport(store, "backup", true, spec.onDemand ?? false, chunkRows);
     case "import":
       return startImport(store, spec.source);
     case "restore":
@@ -165,7 +170,9 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
     // The row's kind says which state it holds.
     const step =
       job.kind === "rekey"
-        ? store.storage.transactionSync(() => rekeyStep(store, job.state as RekeyState, chunkRows * 4))
+        ? typeof (job.state as RekeyState).objects === "object"
+          ? await rekeyObjectsStep(store, env.FILES, job.state as RekeyState, chunkRows)
+          : store.storage.transactionSync(() => rekeyStep(store, job.state as RekeyState, chunkRows * 4))
         : job.kind === "import"
           ? await importStep(store, env.FILES, env, job.state as ImportState, IMPORT_PARTS_PER_STEP)
           : job.kind === "restore"
@@ -194,6 +201,7 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
     if (step.finished && job.kind === "backup") await pruneBackups(store, env.FILES);
   } catch (err) {
     if (job.kind === "restore") discardStaged(store, job.id);
+    if (job.kind === "export" || job.kind === "backup") discardSnapshot(store, job.id);
     const at = now();
     store.db
       .update(exportJobs)

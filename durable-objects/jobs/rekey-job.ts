@@ -8,14 +8,17 @@ import type { Store } from "../db/store";
 import * as ddl from "../sql/ddl";
 import * as ids from "../sql/identifiers";
 import * as sel from "../sql/select";
+import { type ObjectsRekey, rekeyObjects } from "./rekey-objects";
 
 export interface RekeyState {
   collections: string[];
   index: number;
   phase: "rows" | "versions";
   after: string | number;
-  counts: { values: number };
+  counts: { values: number; objects?: number };
   keyId: string;
+  /** R2 objects being re-sealed (rekey-objects.ts), once every value is; `done` after them. */
+  objects?: ObjectsRekey | "done";
 }
 
 const encryptedCollections = (store: Store): CollectionDef[] =>
@@ -42,12 +45,16 @@ export function rekeyStep(store: Store, state: RekeyState, limit: number): { sta
   const ring = store.cipher();
   const name = s.collections[s.index];
   if (name === undefined) {
+    if (s.objects !== "done") {
+      s.objects ??= { stage: "files", after: null, objects: 0 };
+      return { state: s, finished: false };
+    }
     appendAudit(store.db, {
       actor: "system:rekey",
       action: "data_key.rotated",
       resource: "tenant",
       success: true,
-      details: { keyId: s.keyId, values: s.counts.values },
+      details: { keyId: s.keyId, values: s.counts.values, objects: s.counts.objects ?? 0 },
     });
     return { state: s, finished: true };
   }
@@ -98,4 +105,15 @@ export function rekeyStep(store: Store, state: RekeyState, limit: number): { sta
   if (versions.length < limit) Object.assign(s, { index: s.index + 1, phase: "rows", after: "" });
   else s.after = versions[versions.length - 1]?.rid as number;
   return { state: s, finished: false };
+}
+
+/** The R2 half of a rotation: re-seals a few objects (awaits R2, so outside any transaction). */
+export async function rekeyObjectsStep(store: Store, bucket: R2Bucket, state: RekeyState, limit: number) {
+  const at = state.objects as ObjectsRekey;
+  const next = await rekeyObjects(store, bucket, at, limit);
+  const objects = next?.objects ?? at.objects;
+  return {
+    state: { ...state, objects: next ?? ("done" as const), counts: { ...state.counts, objects } },
+    finished: false,
+  };
 }

@@ -15,6 +15,7 @@ import { appendAudit } from "../audit/audit-chain";
 import { expireAll } from "../changes/change-log";
 import type { TenantConfig } from "../contract/config";
 import type { Store } from "../db/store";
+import { resealed } from "../files/file-catalog";
 import * as ddl from "../sql/ddl";
 import * as ids from "../sql/identifiers";
 import { tenantStorage } from "../storage/tenant-storage";
@@ -135,11 +136,11 @@ export async function restoreStep(
 ): Promise<RestoreStep> {
   const s: RestoreState = { ...state, counts: { ...state.counts } };
   const bundle: BundleSource = { tenant: store.config.id, area: "backups", id: s.backupId };
-  const archive = tenantStorage(bucket, store.config.id);
+  const archive = tenantStorage(bucket, store.config.id, store.cipher());
   const ref = { area: "backups" as const, id: s.backupId };
   if (s.phase === "verify") {
     if (!s.manifest) {
-      s.manifest = await readManifest(bucket, bundle);
+      s.manifest = await readManifest(bucket, bundle, store.cipher());
       if (s.manifest.kind !== "backup") throw new Error(`${s.backupId} is not a backup`);
       if ((s.manifest.counts.files ?? 0) > 0 && blobsByPath(s.manifest).size === 0) {
         throw new Error(`backup ${s.backupId} holds no copies of its files and cannot restore them`);
@@ -182,11 +183,9 @@ export async function restoreStep(
       const blob = blobs[s.index] as Manifest["parts"][number];
       const object = await archive.getPart(ref, blob.name);
       if (!object) throw new Error(`part ${blob.name} is missing from the backup`);
-      await archive.putStoredFile(
-        blob.path as string,
-        object.body,
-        object.httpMetadata?.contentType ?? "application/octet-stream",
-      );
+      // Sealed anew at the file's own name; the restored row takes the new sealing.
+      const written = await archive.putStoredFile(blob.path as string, object.body, object.contentType, object.size);
+      resealed(store, blob.path as string, written.sealing);
     }
     if (s.index >= blobs.length) Object.assign(s, { phase: "sweep", cursor: null });
     return { state: s, finished: false };

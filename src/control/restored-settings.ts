@@ -4,11 +4,16 @@
 import type { Settings, TenantConfig } from "../../durable-objects/contract/config";
 import { tenantStorage } from "../../durable-objects/storage/tenant-storage";
 import { type AdminActor, controlDb } from "./control-db";
+import { tenantObjectKeys } from "./object-keys";
 import { effectiveSettings } from "./tenant-config";
 import { commit, getTenant } from "./tenant-service";
 
 export async function adoptRestoredSettings(env: Env, actor: AdminActor, tenantId: string, backupId: string) {
-  const part = await tenantStorage(env.FILES, tenantId).getPart({ area: "backups", id: backupId }, "settings.json");
+  const keys = await tenantObjectKeys(env, tenantId);
+  const part = await tenantStorage(env.FILES, tenantId, keys).getPart(
+    { area: "backups", id: backupId },
+    "settings.json",
+  );
   if (!part) return;
   const restored: Settings = (JSON.parse(await part.text()) as TenantConfig).settings;
   const row = await getTenant(env, tenantId);

@@ -4,7 +4,17 @@
 // object in R2 always go together.
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { ObjectSeal } from "../../durable-objects/contract/files";
 import type { FilePath } from "../../durable-objects/storage/file-path";
+import {
+  CHUNK,
+  formatSealing,
+  multipartEtag,
+  SEALING_META,
+  type SealedBody,
+  sealedLength,
+  sealStream,
+} from "../../durable-objects/storage/object-seal";
 import { type TenantStorage, tenantStorage } from "../../durable-objects/storage/tenant-storage";
 import type { AppEnv } from "../context";
 import { ApiError, invalid, notFound } from "../errors";
@@ -31,6 +41,42 @@ const r2Failure = (err: unknown) => {
   return null;
 };
 
+/** The request body sealed with the object's own key, its checksums checked on the way. */
+function sealed(seal: ObjectSeal, request: UploadRequest, part = 1): SealedBody {
+  return sealStream(Buffer.from(seal.key, "base64"), request.body(), request.size, { part, ...request.checksums });
+}
+
+/** A write that failed: a checksum the stream refused says so, whatever R2 made of it. */
+async function writeFailure(body: SealedBody, err: unknown) {
+  const reason = await body.digests.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  return r2Failure(reason ?? err) ?? reason ?? err;
+}
+
+/**
+ * A part's ETag for the client carries what completing needs and R2 cannot say of a sealed part:
+ * "<plaintext md5>.<plaintext size>.<R2's ETag>". A client that alters it only breaks its own file.
+ */
+const partToken = (md5: string, size: number, etag: string) => `${md5}.${size}.${etag}`;
+function partsOf(parts: { partNumber: number; etag: string }[]) {
+  const read = parts.map((p) => {
+    const m = p.etag.match(/^([0-9a-f]{32})\.(\d{1,12})\.(.+)$/);
+    return m ? { partNumber: p.partNumber, md5: m[1] as string, size: Number(m[2]), etag: m[3] as string } : null;
+  });
+  if (read.some((p) => p === null)) throw invalid("A part's etag is the one its upload answered.");
+  const sized = read as { partNumber: number; md5: string; size: number; etag: string }[];
+  const partSize = sized[0]?.size ?? 0;
+  const last = sized.at(-1)?.size ?? 0;
+  if (sized.slice(0, -1).some((p) => p.size !== partSize) || last > partSize) {
+    throw invalid("Multipart parts must all be the same size, except a smaller last one.");
+  }
+  const size = partSize * (sized.length - 1) + last;
+  const stored = sealedLength(partSize) * (sized.length - 1) + sealedLength(last);
+  return { parts: sized, partSize, size, stored };
+}
+
 /** PUT: one file in one request, or one part of a multipart upload (?uploadId=&partNumber=). */
 export async function upload(c: Context<AppEnv>, path: FilePath, request: UploadRequest): Promise<Response> {
   const t = await tenantClient(c);
@@ -41,31 +87,36 @@ export async function upload(c: Context<AppEnv>, path: FilePath, request: Upload
     const partNumber = Number(c.req.query("partNumber"));
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000)
       throw invalid("partNumber runs 1 to 10,000.");
-    await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, false));
+    const { seal } = await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, false));
+    const body = sealed(seal, request, partNumber);
     try {
-      const part = await storage.resumeMultipart(path, uploadId).uploadPart(partNumber, request.body());
-      return c.json({ partNumber: part.partNumber, etag: part.etag }, 200);
+      const part = await storage.resumeMultipart(path, uploadId).uploadPart(partNumber, body.body);
+      const { md5 } = await body.digests;
+      return c.json({ partNumber: part.partNumber, etag: partToken(md5, size, part.etag) }, 200);
     } catch (err) {
-      throw r2Failure(err) ?? err;
+      throw await writeFailure(body, err);
     }
   }
-  const { reservation } = await t.call((s, caller) => s.fileBeginUpload(caller, { path, contentType, size }));
+  const { reservation, seal } = await t.call((s, caller) => s.fileBeginUpload(caller, { path, contentType, size }));
+  const sealing = formatSealing({ keyId: seal.keyId, salt: seal.salt, chunk: CHUNK, partSize: size, parts: 1, size });
+  const body = sealed(seal, request);
   let object: R2Object | null;
   try {
-    object = await storage.putFile(path, request.body(), {
+    object = await storage.putFile(path, body.body, {
       contentType,
-      customMetadata: request.metadata,
-      ...request.checksums,
+      customMetadata: { ...request.metadata, [SEALING_META]: sealing },
     });
   } catch (err) {
     await t.call((s) => s.fileAbortUpload(reservation));
-    throw r2Failure(err) ?? err;
+    throw await writeFailure(body, err);
   }
   if (!object) {
     await t.call((s) => s.fileAbortUpload(reservation));
     throw new ApiError("precondition_failed", "The upload did not complete.");
   }
-  return commit(c, t, storage, path, object, reservation, request.checksums.sha256 ?? null);
+  const digests = await body.digests;
+  const plain = { size, etag: `"${digests.md5}"`, sha256: request.checksums.sha256 ?? null, sealing };
+  return commit(c, t, storage, path, object, reservation, plain);
 }
 
 /**
@@ -91,14 +142,12 @@ async function commit(
   path: FilePath,
   object: R2Object,
   reservation: string | null,
-  sha256: string | null,
+  plain: { size: number; etag: string; sha256: string | null; sealing: string },
 ) {
   const stored = {
     path,
-    size: object.size,
     contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
-    etag: object.httpEtag,
-    sha256,
+    ...plain,
     auditReads: c.req.header("x-silo-audit-reads") === "true",
   };
   const file = await refusedRemoves(t, storage, path, () =>
@@ -146,7 +195,11 @@ export async function multipart(
   if (c.req.query("uploads") !== undefined) {
     const fileType = c.req.header("x-file-content-type") ?? "application/octet-stream";
     await t.call((s, caller) => s.multipartBegin(caller, path, fileType, null));
-    const created = await storage.createMultipart(path, { contentType: fileType, customMetadata: metadata });
+    // The descriptor's layout is known only at completion: this marks the object as sealed.
+    const created = await storage.createMultipart(path, {
+      contentType: fileType,
+      customMetadata: { ...metadata, [SEALING_META]: "s1" },
+    });
     await t.call((s, caller) => s.multipartBegin(caller, path, fileType, created.uploadId));
     return c.json({ uploadId: created.uploadId, path }, 201);
   }
@@ -164,22 +217,42 @@ export async function multipart(
     .safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) throw invalid('The body is {"parts":[{"partNumber":1,"etag":"..."}, ...]}.');
   await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, false));
+  const layout = partsOf(parsed.data.parts);
   let object: R2Object;
   try {
-    object = await storage.resumeMultipart(path, uploadId).complete(parsed.data.parts);
+    object = await storage
+      .resumeMultipart(path, uploadId)
+      .complete(layout.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
   } catch (err) {
     throw r2Failure(err) ?? err;
   }
-  await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, true));
+  const { seal } = await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, true));
+  if (object.size !== layout.stored) {
+    await storage.deleteFile(path);
+    throw invalid("The parts' etags do not describe the parts uploaded.");
+  }
+  const plain = {
+    size: layout.size,
+    etag: multipartEtag(layout.parts.map((p) => p.md5)),
+    sha256: null,
+    sealing: formatSealing({
+      keyId: seal.keyId,
+      salt: seal.salt,
+      chunk: CHUNK,
+      partSize: layout.partSize,
+      parts: layout.parts.length,
+      size: layout.size,
+    }),
+  };
   // Only now is the whole size known: the tenant's type, file-size and quota rules apply to it
   // exactly as to a single PUT (a refused object is removed, not kept uncounted).
   const checked = {
     path,
     contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
-    size: object.size,
+    size: layout.size,
   };
   const { reservation } = await refusedRemoves(t, storage, path, () =>
     t.call((s, caller) => s.fileBeginUpload(caller, checked)),
   );
-  return commit(c, t, storage, path, object, reservation, null);
+  return commit(c, t, storage, path, object, reservation, plain);
 }

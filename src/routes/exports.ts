@@ -7,6 +7,7 @@ import { tenantStorage } from "../../durable-objects/storage/tenant-storage";
 import { adminOnly, originOf, principalActor, requireAdmin } from "../caller";
 import type { AppEnv } from "../context";
 import { adminAuditInsert, controlDb } from "../control/control-db";
+import { tenantObjectKeys } from "../control/object-keys";
 import { getTenant } from "../control/tenant-service";
 import { ApiError, notFound } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, newRouter } from "../openapi";
@@ -27,6 +28,8 @@ const ManifestSchema = z
     collections: z.array(z.object({ name: z.string(), records: z.number(), versions: z.number() })),
     counts: z.record(z.string(), z.number()),
     auditHead: z.object({ seq: z.number(), hash: z.string() }).nullable(),
+    asOf: z.string().optional().openapi({ description: "The instant every part is consistent as of." }),
+    changeSeq: z.number().int().optional().openapi({ description: "The last change-log seq the bundle covers." }),
     parts: z.array(
       z.object({
         name: z.string(),
@@ -156,7 +159,8 @@ export const exportRoutes = newRouter()
         throw notFound(`No part '${part}' in a completed export '${exportId}'.`);
       }
       const area = job.kind === "backup" ? "backups" : "exports";
-      const object = await tenantStorage(c.env.FILES, id).getPart({ area, id: exportId }, part);
+      const keys = await tenantObjectKeys(c.env, id);
+      const object = await tenantStorage(c.env.FILES, id, keys).getPart({ area, id: exportId }, part);
       if (!object) throw notFound(`No part '${part}'.`);
       // Exports hold the tenant's raw data: each part downloaded is on the tenant's trail.
       await platformClient(c.env, id).call((s) =>
@@ -170,10 +174,11 @@ export const exportRoutes = newRouter()
       );
       return new Response(object.body, {
         headers: {
-          "content-type": object.httpMetadata?.contentType ?? "application/octet-stream",
+          "content-type": object.contentType,
           "content-disposition": `attachment; filename="${part.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
           "x-content-type-options": "nosniff",
-          etag: object.httpEtag,
+          "content-length": String(object.size),
+          etag: object.etag,
         },
       });
     },

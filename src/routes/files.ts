@@ -170,7 +170,7 @@ const fileBytes = (description: string, headers: Record<string, ReturnType<typeo
   content: { "*/*": { schema: { type: "string" as const, format: "binary" } } },
 });
 const fileHeaders = {
-  ETag: header("The stored object's ETag."),
+  ETag: header("The file's ETag (its plaintext's, however R2 holds it)."),
   "Content-Disposition": header("attachment, or inline for types on the safe list; with the file's name."),
   "Accept-Ranges": header("bytes"),
 };
@@ -189,8 +189,9 @@ fileDoc("get", "Download a file (streamed; Range and If-None-Match supported)", 
   200: fileBytes("The file.", fileHeaders),
   206: fileBytes("The requested range.", { ...fileHeaders, "Content-Range": header("bytes first-last/size") }),
   304: { description: "Not modified (If-None-Match or If-Modified-Since)." },
-  412: { description: "If-Match or If-Unmodified-Since did not hold; no body." },
+  412: problem("If-Match or If-Unmodified-Since did not hold (precondition_failed)."),
   416: problem("The range lies outside the file.", { "Content-Range": header("bytes */size") }),
+  500: problem("The stored bytes do not open: altered in storage, or sealed under a destroyed key (internal)."),
 });
 fileDoc("head", "A file's headers", { 200: fileBytes("The file's headers, without its bytes.", fileHeaders) });
 fileDoc("delete", "Delete a file (?uploadId= aborts a multipart upload)", {

@@ -141,6 +141,21 @@ describe("org routes", () => {
     expect(rest.nextCursor).toBeNull();
   });
 
+  it("shows a child on trial as trial, with its end, as the tenant view does", async () => {
+    const root = await createTenant(uniqueId("root"));
+    const trial = await createTenant(uniqueId("trial"), "tia", { parent: root.id, trialDays: 7 });
+    const view = await json<{ status: string; trialEndsAt: string }>(
+      await call(`/v1/tenants/${trial.id}`, { token: await adminToken() }),
+    );
+    expect(view.status).toBe("trial");
+    const page = await json<{ items: { id: string; status: string; trialEndsAt: string | null }[] }>(
+      await call("/v1/org/tenants", { token: root.ownerToken }),
+    );
+    expect(page.items).toEqual([
+      expect.objectContaining({ id: trial.id, status: "trial", trialEndsAt: view.trialEndsAt }),
+    ]);
+  });
+
   it("suspend and resume descendants only: the parent, a sibling or another tenant answer 404", async () => {
     const { root, child, grandchild, sibling, other } = await org();
     const suspended = await post(`/v1/org/tenants/${grandchild.id}/suspend`, root.ownerToken);

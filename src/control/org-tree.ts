@@ -31,6 +31,8 @@ export interface DescendantRow {
   id: string;
   name: string;
   status: RegistryStatus;
+  /** Set while the tenant is on trial (its API status is then `trial`). */
+  trialEndsAt: string | null;
   tier: string;
   parent: string;
   jurisdiction: string | null;
@@ -49,7 +51,7 @@ export async function descendantsOf(env: Env, id: string, after: string, limit: 
   const { results } = await env.CONTROL_DB.prepare(
     `${DESCENDANTS}
      SELECT t.id, t.name, t.status, t.tier, t.parent, t.jurisdiction, down.depth, t.usage, t.reported_at AS reportedAt,
-            t.created_at AS createdAt
+            t.created_at AS createdAt, t.trial_ends_at AS trialEndsAt
      FROM down JOIN tenants t ON t.id = down.id
      WHERE t.status NOT IN ('provisioning', 'deleted') AND t.id > ?2 ORDER BY t.id LIMIT ?3`,
   )

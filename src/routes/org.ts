@@ -30,7 +30,9 @@ const PAGE = 100;
 export const OrgTenantSchema = z.object({
   id: z.string(),
   name: z.string(),
-  status: z.enum(["active", "suspended", "cancelled", "deleted"]),
+  status: z.enum(["active", "trial", "suspended", "cancelled", "deleted"]),
+  /** Set while the tenant is on trial. */
+  trialEndsAt: z.string().nullable(),
   tier: z.string(),
   parent: z.string(),
   /** 1 for a child of the caller's tenant, 2 for a grandchild. */
@@ -82,7 +84,9 @@ function orgActor(t: TenantClient): AdminActor {
 const view = (r: DescendantRow): z.infer<typeof OrgTenantSchema> => ({
   id: r.id,
   name: r.name,
-  status: r.status === "provisioning" ? "active" : r.status,
+  // The tenant view's own rule: an active row with a trial end date is on trial.
+  status: r.status === "provisioning" || r.status === "active" ? (r.trialEndsAt ? "trial" : "active") : r.status,
+  trialEndsAt: r.trialEndsAt,
   tier: r.tier,
   parent: r.parent,
   depth: r.depth,

@@ -118,13 +118,41 @@ function pathsOf(c: Collection): Record<string, unknown> {
   const ifMatch = { name: "If-Match", in: "header", required: false, schema: { type: "string" } };
   const body = (name: string) => ({ required: true, content: { "application/json": { schema: ref(name) } } });
   const common = problems(400, 401, 403, 404, 429);
+  const filters = fieldsOf(c).map((f) => query(f.name, "A filter: {op}.{value}, e.g. eq.5, gt.3, in.a,b, is.null."));
+  const groups = {
+    type: "object",
+    properties: {
+      items: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { group: {}, value: { type: ["number", "null"] } },
+          required: ["group", "value"],
+        },
+      },
+      nextCursor: { type: "null" },
+    },
+    required: ["items", "nextCursor"],
+  };
   return {
+    [`/v1/collections/${c.name}/aggregate`]: {
+      get: {
+        operationId: `aggregate_${c.name}`,
+        parameters: [
+          { ...query("metric", "count, sum:f, avg:f, min:f or max:f."), required: true },
+          query("groupBy", "A field, day(f) or month(f) (UTC)."),
+          query("limit", "At most this many groups (1-1000); more is a 400."),
+          ...filters,
+        ],
+        responses: { 200: json(groups, `Groups of ${c.name} the caller may read.`), ...common },
+      },
+    },
     [`/v1/collections/${c.name}/records`]: {
       get: {
         operationId: `list_${c.name}`,
         parameters: [
           ...["sort", "fields", "cursor", "limit", "as_of"].map((name) => query(name, "See GET /openapi.json.")),
-          ...fieldsOf(c).map((f) => query(f.name, "A filter: {op}.{value}, e.g. eq.5, gt.3, in.a,b, is.null.")),
+          ...filters,
         ],
         responses: { 200: json(page, `A page of ${c.name}.`), ...common },
       },

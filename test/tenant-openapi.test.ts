@@ -45,6 +45,7 @@ describe("a tenant's own OpenAPI document", () => {
     const doc = await documentOf(t.ownerToken);
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual([
+      "/v1/collections/patients/aggregate",
       "/v1/collections/patients/records",
       "/v1/collections/patients/records/{id}",
     ]);
@@ -79,6 +80,14 @@ describe("a tenant's own OpenAPI document", () => {
     expect(valid(owners, "patients.create", { name: "Bo", agee: 3 }).valid).toBe(false);
     expect(valid(owners, "patients.create", { name: "Bo", ward: "c" }).valid).toBe(false);
     expect(valid(owners, "patients.create", { name: "Bo", age: 3 }).valid).toBe(true);
+    // The aggregate route's answer is described too.
+    const groups = await json(await call("/v1/collections/patients/aggregate?metric=avg:age", { token: t.ownerToken }));
+    const op = owners.paths["/v1/collections/patients/aggregate"]?.get as {
+      responses: Record<string, { content: Record<string, { schema: Schema }> }>;
+    };
+    const schema = op.responses["200"]?.content["application/json"]?.schema as Schema;
+    expect(new Validator(schema, "2020-12").validate(groups).valid).toBe(true);
+    expect(new Validator(schema, "2020-12").validate({ items: [{ group: null }], nextCursor: null }).valid).toBe(false);
   });
 
   it("follows the collections as they change, and is refused without a credential", async () => {

@@ -27,6 +27,7 @@ const USAGE = `usage: npm run silo -- <command> [options]
   tenants list [--status S] [--tier T] [--q TEXT] [--all]
   tenants get|suspend|resume|cancel|restore <id>
   tenants create <id> [--name N] [--tier T] [--owner SUB] [--jurisdiction eu|fedramp] [--external-id ID]
+                 [--parent ID] [--trial-days N]   a child tenant of ID; a trial ending in N days
   tenants update <id> [--name N] [--tier T] [--legal-hold on|off] [--external-id ID (once)]
   export <id> [--files] [--out DIR] [--no-wait]
   backups <id> | backups take <id> [--no-wait]
@@ -57,6 +58,8 @@ const options = {
   owner: { type: "string" },
   jurisdiction: { type: "string" },
   "external-id": { type: "string" },
+  parent: { type: "string" },
+  "trial-days": { type: "string" },
   "legal-hold": { type: "string" },
   files: { type: "boolean", default: false },
   out: { type: "string" },
@@ -175,6 +178,8 @@ async function tenants(api, [action, id], values) {
         owner: { sub: values.owner ?? "owner" },
         ...(values.jurisdiction ? { jurisdiction: values.jurisdiction } : {}),
         ...(values["external-id"] ? { externalId: values["external-id"] } : {}),
+        ...(values.parent ? { parent: values.parent } : {}),
+        ...(values["trial-days"] ? { trialDays: Number(values["trial-days"]) } : {}),
       };
       const tenant = await api.json("POST", "/v1/tenants", body);
       if (!values.json) console.log(`Created tenant '${tenant.id}' (${tenant.tier}).`);

@@ -46,6 +46,22 @@ export const cliTests = [
     },
   ],
   [
+    "tenants create --parent --trial-days makes a child on trial",
+    async (ctx) => {
+      const child = `${id}-kid`;
+      const r = await silo(ctx, ["tenants", "create", child, "--parent", id, "--trial-days", "5", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      const tenant = JSON.parse(r.stdout);
+      assert.equal(tenant.parent, id);
+      assert.equal(tenant.status, "trial");
+      const days = (Date.parse(tenant.trialEndsAt) - Date.now()) / 86_400_000;
+      assert.ok(days > 4.9 && days <= 5, `${tenant.trialEndsAt}`);
+      const bad = await silo(ctx, ["tenants", "create", `${id}-orphan`, "--parent", "no-such-tenant"]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /parent/i);
+    },
+  ],
+  [
     "tenants list finds it by search, with its status and tier",
     async (ctx) => {
       const r = await silo(ctx, ["tenants", "list", "--q", id]);

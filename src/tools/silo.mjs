@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 // The operator CLI: runs a Silo deployment through its admin API.
 //   npm run silo -- <command> ...   (the commands and their options: USAGE below, or --help)
-// Options: --url (or SILO_URL, default http://localhost:8787), --token (or SILO_TOKEN; locally a
-// platform-admin token is minted from .dev.vars when neither is set), --json for raw output.
 // Numbers read as the portal shows them (its format module; Node 22.18+ runs it as TypeScript,
 // which `npm run silo` ensures with the project's own Node).
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -27,7 +25,7 @@ const USAGE = `usage: npm run silo -- <command> [options]
   tenants list [--status S] [--tier T] [--q TEXT] [--all]
   tenants get|suspend|resume|cancel|restore <id>
   tenants create <id> [--name N] [--tier T] [--owner SUB] [--jurisdiction eu|fedramp] [--external-id ID]
-                 [--parent ID] [--trial-days N]   a child tenant of ID; a trial ending in N days
+                 [--parent ID] [--trial-days N]
   tenants update <id> [--name N] [--tier T] [--legal-hold on|off] [--external-id ID (once)]
   export <id> [--files] [--out DIR] [--no-wait]
   backups <id> | backups take <id> [--no-wait]

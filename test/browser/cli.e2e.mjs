@@ -48,7 +48,8 @@ export const cliTests = [
   [
     "tenants create --parent --trial-days makes a child on trial",
     async (ctx) => {
-      const child = `${id}-kid`;
+      // Not containing the id: the list test below searches for it and expects just one tenant.
+      const child = `kid-${Date.now().toString(36)}`;
       const r = await silo(ctx, ["tenants", "create", child, "--parent", id, "--trial-days", "5", "--json"]);
       assert.equal(r.code, 0, r.stderr);
       const tenant = JSON.parse(r.stdout);
@@ -56,7 +57,13 @@ export const cliTests = [
       assert.equal(tenant.status, "trial");
       const days = (Date.parse(tenant.trialEndsAt) - Date.now()) / 86_400_000;
       assert.ok(days > 4.9 && days <= 5, `${tenant.trialEndsAt}`);
-      const bad = await silo(ctx, ["tenants", "create", `${id}-orphan`, "--parent", "no-such-tenant"]);
+      const bad = await silo(ctx, [
+        "tenants",
+        "create",
+        `orphan-${Date.now().toString(36)}`,
+        "--parent",
+        "no-such-tenant",
+      ]);
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /parent/i);
     },

@@ -29,7 +29,9 @@ export const effectiveFeatures = (planFeatures: string[], extra: string[]): stri
   FEATURES.filter((f) => planFeatures.includes(f) || extra.includes(f));
 
 /** The status the API shows: a registry row that is active with a trial end date is on trial. */
-export function apiStatus(row: TenantRow): "active" | "trial" | "suspended" | "cancelled" | "deleted" {
+export function apiStatus(
+  row: Pick<TenantRow, "status" | "trialEndsAt">,
+): "active" | "trial" | "suspended" | "cancelled" | "deleted" {
   const live = row.status === "provisioning" ? "active" : row.status;
   return live === "active" && row.trialEndsAt ? "trial" : live;
 }

@@ -14,13 +14,13 @@ import { controlDb } from "../control/control-db";
 import { ancestorsOf, type DescendantRow, descendantCount, descendantsOf, isDescendant } from "../control/org-tree";
 import { requirePlan } from "../control/plans";
 import { adminAudit } from "../control/schema";
-import { effectiveLimits } from "../control/tenant-config";
+import { apiStatus, effectiveLimits } from "../control/tenant-config";
 import { createTenant, getTenant, transitionTenant } from "../control/tenant-service";
 import { decodeCursor, encodeCursor } from "../cursor";
 import { ApiError, notFound } from "../errors";
 import { bearerSecurity, commonErrors, conflictError, jsonBody, jsonResponse, listOf, newRouter } from "../openapi";
 import { type TenantClient, tenantClient } from "../tenant-client";
-import { ExternalIdSchema, TenantIdSchema } from "./tenant-schemas";
+import { ExternalIdSchema, TenantIdSchema, TenantStatusSchema } from "./tenant-schemas";
 
 /** Descendants an organisation may create through these routes (platform admins are not bound by it). */
 export const ORG_MAX_DESCENDANTS = 100;
@@ -30,7 +30,7 @@ const PAGE = 100;
 export const OrgTenantSchema = z.object({
   id: z.string(),
   name: z.string(),
-  status: z.enum(["active", "trial", "suspended", "cancelled", "deleted"]),
+  status: TenantStatusSchema,
   /** Set while the tenant is on trial. */
   trialEndsAt: z.string().nullable(),
   tier: z.string(),
@@ -84,8 +84,7 @@ function orgActor(t: TenantClient): AdminActor {
 const view = (r: DescendantRow): z.infer<typeof OrgTenantSchema> => ({
   id: r.id,
   name: r.name,
-  // The tenant view's own rule: an active row with a trial end date is on trial.
-  status: r.status === "provisioning" || r.status === "active" ? (r.trialEndsAt ? "trial" : "active") : r.status,
+  status: apiStatus(r),
   trialEndsAt: r.trialEndsAt,
   tier: r.tier,
   parent: r.parent,

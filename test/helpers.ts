@@ -133,3 +133,13 @@ export async function providerKey(alg: "RS256" | "ES256", kid: string) {
       new SignJWT(claims).setProtectedHeader({ alg, kid, typ }).sign(privateKey),
   };
 }
+
+/** An organisation: root ─┬─ child ── grandchild, root ── sibling; and an unrelated root `other`. */
+export async function orgTree() {
+  const root = await createTenant(uniqueId("root"));
+  const child = await createTenant(uniqueId("child"), "carol", { parent: root.id });
+  const grandchild = await createTenant(uniqueId("grand"), "gina", { parent: child.id });
+  const sibling = await createTenant(uniqueId("sib"), "sam", { parent: root.id });
+  const other = await createTenant(uniqueId("other"), "olga");
+  return { root, child, grandchild, sibling, other };
+}

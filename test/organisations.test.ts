@@ -2,19 +2,12 @@
 // descendant's data plane with a reason (audited in both chains), and the tree's rules.
 import { describe, expect, it } from "vitest";
 import { create, NOTES } from "./data-helpers";
-import { adminToken, call, createTenant, json, uniqueId, userToken } from "./helpers";
+import { adminToken, call, createTenant, json, orgTree, uniqueId, userToken } from "./helpers";
 
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
 
 /** root ─┬─ child ── grandchild, root ── sibling; and an unrelated root `other`. */
-async function org() {
-  const root = await createTenant(uniqueId("root"));
-  const child = await createTenant(uniqueId("child"), "carol", { parent: root.id });
-  const grandchild = await createTenant(uniqueId("grand"), "gina", { parent: child.id });
-  const sibling = await createTenant(uniqueId("sib"), "sam", { parent: root.id });
-  const other = await createTenant(uniqueId("other"), "olga");
-  return { root, child, grandchild, sibling, other };
-}
+const org = orgTree;
 
 async function addMember(t: Tenant, sub: string, roles: string[]) {
   const res = await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub, roles } });

@@ -3,22 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { create, NOTES } from "./data-helpers";
 import { adminToken, call, createTenant, uniqueId } from "./helpers";
-import { checkedFetch } from "./openapi-check";
+import { BASE, browse as browsePortal } from "./portal-helpers";
 
-const BASE = "https://silo.test";
-
-async function browse(path: string, init: { method?: string; cookie?: string; form?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { origin: BASE };
-  if (init.cookie) headers.cookie = init.cookie;
-  let body: string | undefined;
-  if (init.form) {
-    headers["content-type"] = "application/x-www-form-urlencoded";
-    body = new URLSearchParams(init.form).toString();
-  }
-  return checkedFetch(
-    new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body, redirect: "manual" }),
-  );
-}
+/** The portal with this site's Origin, as its own forms send it. */
+const browse = (path: string, init: Parameters<typeof browsePortal>[1] = {}) =>
+  browsePortal(path, { origin: BASE, ...init });
 
 async function signIn() {
   const res = await browse("/admin/sign-in", { method: "POST", form: { token: await adminToken("org-admin") } });

@@ -4,26 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminToken, call, callRaw, createTenant, json, uniqueId } from "./helpers";
-import { checkedFetch } from "./openapi-check";
-
-const BASE = "https://silo.test";
-
-async function browse(
-  path: string,
-  init: { method?: string; cookie?: string; form?: Record<string, string>; origin?: string } = {},
-) {
-  const headers: Record<string, string> = {};
-  if (init.cookie) headers.cookie = init.cookie;
-  if (init.origin) headers.origin = init.origin;
-  let body: string | undefined;
-  if (init.form) {
-    headers["content-type"] = "application/x-www-form-urlencoded";
-    body = new URLSearchParams(init.form).toString();
-  }
-  return checkedFetch(
-    new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body, redirect: "manual" }),
-  );
-}
+import { BASE, browse } from "./portal-helpers";
 
 /** The attributes of the usage bar of one metric on a tenant page. */
 function meterOf(pageHtml: string, metric: string) {

@@ -3,7 +3,7 @@
 // private collections and any sibling's are never reachable.
 import { describe, expect, it } from "vitest";
 import { create } from "./data-helpers";
-import { adminToken, call, createTenant, json, uniqueId, userToken } from "./helpers";
+import { adminToken, call, type createTenant, json, orgTree, userToken } from "./helpers";
 
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
 interface Page {
@@ -27,11 +27,8 @@ async function collection(t: Tenant, body: Record<string, unknown>) {
 }
 
 async function org() {
-  const root = await createTenant(uniqueId("root"));
-  const child = await createTenant(uniqueId("child"), "carol", { parent: root.id });
-  const grandchild = await createTenant(uniqueId("grand"), "gina", { parent: child.id });
-  const sibling = await createTenant(uniqueId("sib"), "sam", { parent: root.id });
-  const other = await createTenant(uniqueId("other"), "olga");
+  const tree = await orgTree();
+  const { root } = tree;
   await collection(root, COUNTRIES);
   for (const [code, name] of [
     ["DE", "Germany"],
@@ -41,7 +38,7 @@ async function org() {
     await create(root.ownerToken, { code, name, contact: "desk@example.com" }, "countries");
   await collection(root, { name: "salaries", fields: [{ name: "amount", type: "integer" }] });
   await create(root.ownerToken, { amount: 100 }, "salaries");
-  return { root, child, grandchild, sibling, other };
+  return tree;
 }
 
 const ref = (path: string, token: string, opts: { method?: string; body?: unknown } = {}) =>

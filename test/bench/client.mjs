@@ -139,5 +139,8 @@ export async function fixedRate(base, lines, rate, seconds, connections = 64, wa
   // served: what the server kept up with (counted requests over the time until the last answer);
   // maxOpen: the most requests outstanding at once (a queue forming shows here first).
   const served = latencies.length / ((lastEnd - (t0 + (skip * 1000) / rate)) / 1000);
-  return { ...s, rps: served, offered: rate, lagMs, sent: total, maxOpen };
+  // window: the measured part in wall-clock ms (performance.timeOrigin-based), for the GC log.
+  const wall = (t) => performance.timeOrigin + t;
+  const window = [wall(t0 + (skip * 1000) / rate), wall(lastEnd)];
+  return { ...s, rps: served, offered: rate, lagMs, sent: total, maxOpen, window };
 }

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { scalingChart } from "./chart.mjs";
 import { fixedRate, onePass } from "./client.mjs";
+import { gcLog, gcTraceAvailable } from "./gc-trace.mjs";
 import { heapAfterGc, layerBudget, startProfile } from "./profile.mjs";
 import { buildBundles, machine, openFileLimit, openFiles, rssMiB, startComparators, startSilo } from "./servers.mjs";
 import { tokenSigner } from "./tokens.mjs";
@@ -240,8 +241,14 @@ const sign = tokenSigner(vars, "2h");
 let silo;
 let comparators;
 async function startRuntimes() {
-  silo = await startSilo({ vars, persistDir, objectsOnDisk: true });
-  comparators = await startComparators({ vars, persistDir, objectsOnDisk: true });
+  // Each runtime with its own log of V8's collections (gc-trace.mjs), read by the fixed-rate scenarios.
+  const siloGc = gcLog();
+  const comparatorsGc = gcLog();
+  silo = { ...(await startSilo({ vars, persistDir, objectsOnDisk: true, gc: siloGc })), gc: siloGc };
+  comparators = {
+    ...(await startComparators({ vars, persistDir, objectsOnDisk: true, gc: comparatorsGc })),
+    gc: comparatorsGc,
+  };
   if (PIN) {
     // Every thread of both runtimes on one core, wrk and this process (the Node client) on the
     // other (BENCH_PIN=0: the scheduler decides).
@@ -430,6 +437,18 @@ try {
           },
         ]
       : []),
+    // The bare read offered the SAME rate as Silo's fixed-rate read (half Silo's maximum): the
+    // runtime's own tail at that load, with none of Silo's layers.
+    ...(n === MID && n > 1
+      ? [
+          {
+            name: `fixed-bare-${n}`,
+            server: "bare",
+            lines: tenants.slice(0, n).map(bareRead),
+            fixed: `silo-read-${n}`,
+          },
+        ]
+      : []),
   ];
   const scenarios = [
     { name: "healthz", server: "silo", lines: ["GET /healthz -"] },
@@ -540,6 +559,9 @@ try {
         const max = results[s.fixed]?.[r - 1]?.rps;
         if (!max) throw new Error(`${s.name} needs ${s.fixed} measured first (--only ${s.fixed},${s.name})`);
         m = await fixedRate(base, s.lines, max / 2, DURATION, CONNECTIONS * 2, Math.max(WARMUP, 0.5));
+        // V8's collections in the measured window, once their trace lines have arrived.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        if (gcTraceAvailable()) m.gc = server(s.server).gc.window(...m.window);
       } else {
         if (WARMUP > 0) await wrk(base, s.lines, WARMUP);
         m = await wrk(base, s.lines, DURATION);
@@ -646,6 +668,10 @@ try {
         LEVELS.filter((n) => n > 1 && n !== MID).map((n) => [`vs_bare_${n}`, per(`silo-read-${n}`, `bare-${n}`)]),
       ),
       fixed_healthz_p99_ms: has("fixed-healthz") ? spread(results["fixed-healthz"].map((m) => m.p99Ms)) : null,
+      // The bare read's p99 / p50 at the same offered rate as Silo's: the runtime's tail there.
+      fixed_bare_p99_over_p50: has(`fixed-bare-${MID}`)
+        ? spread(results[`fixed-bare-${MID}`].map((m) => m.p99Ms / m.p50Ms))
+        : null,
       fixed_write_p99_over_p50: has("fixed-silo-write")
         ? spread(results["fixed-silo-write"].map((m) => m.p99Ms / m.p50Ms))
         : null,
@@ -677,7 +703,11 @@ try {
 function logResult(name, m) {
   const tail = m.p999Ms === undefined ? "" : `  p99.9 ${m.p999Ms.toFixed(2)} ms`;
   const offered = m.offered
-    ? `  (offered ${m.offered.toFixed(0)}/s, client lag ≤ ${m.lagMs.toFixed(1)} ms, ≤ ${m.maxOpen} outstanding)`
+    ? `  (offered ${m.offered.toFixed(0)}/s, client lag ≤ ${m.lagMs.toFixed(1)} ms, ≤ ${m.maxOpen} outstanding${
+        m.gc
+          ? `; GC: ${m.gc.scavenges} scavenges ≤ ${m.gc.scavengeMaxMs.toFixed(1)} ms, ${m.gc.markCompacts} mark-compacts ≤ ${m.gc.markCompactMaxMs.toFixed(1)} ms, ${m.gc.pauseMs.toFixed(0)} ms paused`
+          : ""
+      })`
     : "";
   log(
     `  ${name.padEnd(20)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms${tail}  errors ${m.errors}${m.errors ? ` ${JSON.stringify(m.errorKinds)}` : ""}  cpu ${m.cpuUsPerRequest.toFixed(0)} µs/req${offered}`,
@@ -731,8 +761,16 @@ function markdown(r) {
       ([k, x]) =>
         `| ${k} | ${n0(x.offered)} | ${n0(x.rps.median)} | ${n2(x.p50Ms)} | ${n2(x.p99Ms)} | ${n2(x.p999Ms)} | ${n2(
           median(x.runs.map((y) => y.maxMs)),
-        )} | ${(x.p99Ms / x.p50Ms).toFixed(1)} | ${n2(median(x.runs.map((y) => y.lagMs)))} | ${errs(x)} |`,
+        )} | ${(x.p99Ms / x.p50Ms).toFixed(1)} | ${n2(median(x.runs.map((y) => y.lagMs)))} | ${gcCell(x)} | ${errs(x)} |`,
     );
+  // V8's collections in the measured window (median over repeats): scavenges (longest pause) and
+  // mark-compacts (longest pause), per second of load.
+  const gcCell = (x) => {
+    const g = x.runs.map((y) => y.gc).filter(Boolean);
+    if (!g.length) return "–";
+    const med = (f) => median(g.map(f));
+    return `${n2(med((y) => y.scavenges / y.seconds))}/s (${n2(med((y) => y.scavengeMaxMs))}) · ${n2(med((y) => y.markCompacts / y.seconds))}/s (${n2(med((y) => y.markCompactMaxMs))})`;
+  };
   const target = (k) => r.targets[k];
   const headline = Object.entries(r.ratios).map(([k, v]) => {
     const t = target(k);
@@ -794,8 +832,8 @@ function markdown(r) {
     "",
     "Tails at a fixed rate (open loop, latency from the intended send time):",
     "",
-    "| scenario | offered /s | served /s | p50 ms | p99 ms | p99.9 ms | max ms | p99 / p50 | client lag ms | errors |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| scenario | offered /s | served /s | p50 ms | p99 ms | p99.9 ms | max ms | p99 / p50 | client lag ms | GC: scavenges (max ms) · mark-compacts (max ms) | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...fixedRows,
     "",
     "The read ladder (closed loop): from a trivial route to the bare read:",

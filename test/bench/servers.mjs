@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare4";
+import { gcTraceAvailable, gcTraceEnv } from "./gc-trace.mjs";
 
 // Miniflare 4's workerd accepts dates up to mid-2026; the deployed Worker uses wrangler.toml's.
 export const BENCH_COMPAT_DATE = "2026-07-01";
@@ -53,8 +54,13 @@ export function rssMiB(pid) {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function serve({ directPort = 0, ...options }) {
+async function serve({ directPort = 0, gc, ...options }) {
   const before = new Set(workerdPids());
+  // With a GC log, workerd is spawned with V8's --trace-gc and line-buffered stdout (gc-trace.mjs);
+  // the variables are set only while Miniflare starts it.
+  const traced = gc && gcTraceAvailable() ? gcTraceEnv() : {};
+  const saved = Object.fromEntries(Object.keys(traced).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, traced);
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
@@ -62,9 +68,22 @@ async function serve({ directPort = 0, ...options }) {
     compatibilityDate: BENCH_COMPAT_DATE,
     compatibilityFlags: ["nodejs_compat"],
     unsafeDirectSockets: [{ host: "127.0.0.1", port: directPort }],
+    ...(gc
+      ? {
+          handleRuntimeStdio(stdout, stderr) {
+            stdout.setEncoding("utf8").on("data", (d) => process.stdout.write(gc.onOutput(d)));
+            stderr.pipe(process.stderr);
+          },
+        }
+      : {}),
     ...options,
   });
-  const entry = await mf.ready;
+  const entry = await mf.ready.finally(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
   const direct = await mf.unsafeGetDirectURL();
   const pid = workerdPids().find((p) => !before.has(p));
   return { mf, base: direct.origin, entry: entry.origin, pid };
@@ -84,10 +103,11 @@ export function openFileLimit() {
  * a runtime started again on the same folder finds them, as the soak needs); `directPort` fixes
  * the direct socket's port (0: any free one), so clients reconnect to the same address.
  */
-export async function startSilo({ vars, persistDir, objectsOnDisk = false, directPort = 0 }) {
+export async function startSilo({ vars, persistDir, objectsOnDisk = false, directPort = 0, gc }) {
   const dir = `${BUILD}/silo`;
   const server = await serve({
     directPort,
+    gc,
     scriptPath: join(dir, "index.js"),
     modulesRules: [{ type: "Text", include: ["**/*.sql"], fallthrough: true }],
     // workerd evicts an object after ~10 s idle; the platform keeps it 70-140 s. A uniform load
@@ -137,8 +157,9 @@ export async function startSilo({ vars, persistDir, objectsOnDisk = false, direc
  * The comparators on Miniflare: the same eviction rule as Silo's objects, and with
  * `objectsOnDisk` their objects' SQLite in the persist folder (kept over a restart, for cold reads).
  */
-export async function startComparators({ vars, persistDir, objectsOnDisk = false }) {
+export async function startComparators({ vars, persistDir, objectsOnDisk = false, gc }) {
   return serve({
+    gc,
     scriptPath: `${BUILD}/comparators/index.js`,
     durableObjects: {
       BENCH_DB: { className: "BenchDatabase", useSQLite: true, unsafePreventEviction: !process.env.BENCH_EVICTION },

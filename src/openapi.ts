@@ -1,16 +1,69 @@
 // Route declarations: every sub-app is an OpenAPIHono whose failed validations become the
 // project's problem+json (never zod's raw output), and shared schemas for the document.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { failFromZod } from "../durable-objects/contract/result";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 
+type Target = "query" | "param" | "header";
+
+function parsed(schema: z.ZodType, value: unknown, target: Target): unknown {
+  const result = schema.safeParse(value);
+  if (!result.success) throw ApiError.from(failFromZod(result.error, target));
+  return result.data;
+}
+
+/**
+ * A route's query, path and header schemas checked by one synchronous middleware, in the order
+ * and with the problems of zod-openapi's own validators (one async middleware each, which cost a
+ * record read ~7% of its CPU). A header schema that drops unknown keys reads only its own headers.
+ */
+function requestParts(query?: z.ZodType, params?: z.ZodType, headers?: z.ZodType): MiddlewareHandler<AppEnv> {
+  const headerNames = headers instanceof z.ZodObject && !headers.def.catchall ? Object.keys(headers.shape) : null;
+  return async (c, next) => {
+    if (query) {
+      const values = Object.entries(c.req.queries()).map(([k, v]) => [k, v.length === 1 ? v[0] : v]);
+      c.req.addValidatedData("query", parsed(query, Object.fromEntries(values), "query") as never);
+    }
+    if (params) c.req.addValidatedData("param", parsed(params, c.req.param(), "param") as never);
+    if (headers) {
+      let values: Record<string, string> = {};
+      if (headerNames) {
+        for (const name of headerNames) {
+          const value = c.req.header(name);
+          if (value !== undefined) values[name] = value;
+        }
+      } else {
+        values = c.req.header();
+      }
+      c.req.addValidatedData("header", parsed(headers, values, "header") as never);
+    }
+    await next();
+  };
+}
+
 export function newRouter() {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw ApiError.from(failFromZod(result.error, result.target));
     },
   });
+  // Routes declare their schemas as zod-openapi expects (the document is generated from them);
+  // query, path and headers are then checked by requestParts, the body as before.
+  const declare = router.openapi;
+  router.openapi = ((route, handler, hook) => {
+    const { query, params, headers, ...request } = route.request ?? {};
+    if (hook || !(query || params || headers)) return declare(route, handler, hook);
+    const { middleware, hide, ...doc } = route;
+    if (!hide) router.openAPIRegistry.registerPath(doc);
+    const own = middleware ? [middleware].flat() : [];
+    return declare(
+      { ...route, hide: true, request, middleware: [...own, requestParts(query, params, headers as z.ZodType)] },
+      handler,
+    );
+  }) as typeof router.openapi;
+  return router;
 }
 
 export const ProblemSchema = z

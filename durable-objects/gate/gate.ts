@@ -99,6 +99,8 @@ export class Gate {
       else this.scheduleFlush(store.storage);
     }
     this.fresh = false;
+    // The call's cursors are done with: their rows counted now, so none outlives the request.
+    this.meter.sql.settle();
     return { ...result, rate };
   }
 

@@ -1,7 +1,9 @@
 // Rows read and written, as the platform bills them: every statement the tenant's object runs
 // goes through one SqlStorage (its drizzle handle too), whose cursors report the rows they
-// touched (SqlStorageCursor.rowsRead / rowsWritten). The cursors are kept until the usage meter
-// takes their totals (on its read or flush), so counting costs a push per statement.
+// touched (SqlStorageCursor.rowsRead / rowsWritten). The cursors are kept until the call that ran
+// them ends (the gate settles them then), so counting costs a push per statement and no cursor
+// outlives its request: kept for minutes, they were promoted out of V8's young generation and
+// grew the old one until a mark-compact (a fixed-rate tail, BENCHMARKS.md).
 
 /** Cursors kept at most before their counts are settled (a cursor still open then counts what it read so far). */
 const SETTLE_AFTER = 256;
@@ -27,7 +29,8 @@ export class SqlTally {
     return taken;
   }
 
-  private settle(): void {
+  /** Adds up the cursors' rows and lets them go. */
+  settle(): void {
     for (const c of this.cursors) {
       this.rowsRead += c.rowsRead;
       this.rowsWritten += c.rowsWritten;

@@ -37,6 +37,15 @@ export async function startProfile(inspectorPort) {
     await send("Profiler.enable");
     await send("Profiler.setSamplingInterval", { interval: 200 });
     await send("Profiler.start");
+    // BENCH_ALLOC=1: V8's sampling heap profiler too (where the garbage is allocated).
+    if (process.env.BENCH_ALLOC) {
+      await send("HeapProfiler.enable");
+      await send("HeapProfiler.startSampling", {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
     sessions.push(session);
   }
   return async function stop(file) {
@@ -44,6 +53,11 @@ export async function startProfile(inspectorPort) {
     const profiles = [];
     for (const s of sessions) {
       const { profile } = await s.send("Profiler.stop");
+      if (process.env.BENCH_ALLOC) {
+        const { profile: heap } = await s.send("HeapProfiler.stopSampling");
+        writeFileSync(`${file}-${sessions.indexOf(s)}.heapprofile`, JSON.stringify(heap));
+        lines.push(`# ${s.title}: allocated (sampled, self)`, ...allocations(heap));
+      }
       s.close();
       profiles.push(profile);
       writeFileSync(`${file}-${sessions.indexOf(s)}.cpuprofile`, JSON.stringify(profile));
@@ -62,6 +76,23 @@ export async function startProfile(inspectorPort) {
 
 /** How a profile node's function is named in the summaries: name, file and line. */
 const frameKey = (f) => `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+
+/** Bytes allocated by function (sampled, self), top `top`, as percentages of all sampled bytes. */
+function allocations(heap, top = 30) {
+  const self = new Map();
+  let total = 0;
+  const walk = (n) => {
+    total += n.selfSize;
+    const key = frameKey(n.callFrame);
+    self.set(key, (self.get(key) ?? 0) + n.selfSize);
+    for (const c of n.children ?? []) walk(c);
+  };
+  walk(heap.head);
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, n]) => `${((n / total) * 100).toFixed(1).padStart(5)}%  ${(n / 1024).toFixed(0).padStart(8)} KiB  ${k}`);
+}
 
 /** Self time by function, top 30, as percentages of all samples. */
 function summarize(profile, top = 30) {

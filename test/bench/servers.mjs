@@ -54,7 +54,7 @@ export function rssMiB(pid) {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function serve({ directPort = 0, gc, ...options }) {
+async function serve({ directPort = 0, gc = null, ...options }) {
   const before = new Set(workerdPids());
   // With a GC log, workerd is spawned with V8's --trace-gc and line-buffered stdout (gc-trace.mjs);
   // the variables are set only while Miniflare starts it.
@@ -103,7 +103,7 @@ export function openFileLimit() {
  * a runtime started again on the same folder finds them, as the soak needs); `directPort` fixes
  * the direct socket's port (0: any free one), so clients reconnect to the same address.
  */
-export async function startSilo({ vars, persistDir, objectsOnDisk = false, directPort = 0, gc }) {
+export async function startSilo({ vars, persistDir, objectsOnDisk = false, directPort = 0, gc = null }) {
   const dir = `${BUILD}/silo`;
   const server = await serve({
     directPort,
@@ -157,7 +157,7 @@ export async function startSilo({ vars, persistDir, objectsOnDisk = false, direc
  * The comparators on Miniflare: the same eviction rule as Silo's objects, and with
  * `objectsOnDisk` their objects' SQLite in the persist folder (kept over a restart, for cold reads).
  */
-export async function startComparators({ vars, persistDir, objectsOnDisk = false, gc }) {
+export async function startComparators({ vars, persistDir, objectsOnDisk = false, gc = null }) {
   return serve({
     gc,
     scriptPath: `${BUILD}/comparators/index.js`,

@@ -31,6 +31,30 @@ describe("record validation", () => {
     expect((await list(t.ownerToken)).items).toEqual([]);
   });
 
+  it("validates each tenant's writes by its own definition, however alike the definitions (schemas are shared by text)", async () => {
+    const strict = await tenantWithNotes();
+    const lax = await tenantWithNotes({ ...NOTES, fields: NOTES.fields.map((f) => ({ ...f, required: false })) });
+    const twin = await tenantWithNotes();
+    const noTitle = { body: "no title" };
+    const post = (t: { ownerToken: string }) =>
+      call("/v1/collections/notes/records", { method: "POST", token: t.ownerToken, body: noTitle });
+    expect((await post(lax)).status).toBe(201);
+    expect((await post(strict)).status).toBe(400);
+    expect((await post(twin)).status).toBe(400);
+    // A changed definition is a new text: the old schema no longer applies to it.
+    const changed = await call("/v1/collections/notes", {
+      method: "PATCH",
+      token: strict.ownerToken,
+      body: { add: [{ name: "colour", type: "string" }] },
+    });
+    expect(changed.status).toBe(200);
+    const colour = { title: "a", colour: "red" };
+    const withColour = (t: { ownerToken: string }) =>
+      call("/v1/collections/notes/records", { method: "POST", token: t.ownerToken, body: colour });
+    expect((await withColour(strict)).status).toBe(201);
+    expect((await withColour(twin)).status).toBe(400);
+  });
+
   it("returns the record with system fields, defaults and an ETag", async () => {
     const t = await tenantWithNotes();
     const res = await call("/v1/collections/notes/records", {

@@ -40,12 +40,22 @@ export function fieldValueSchema(f: FieldDef): z.ZodType {
 
 // Built once per definition and mode: a definition is never changed in place (a collection
 // change makes a new one), so the definition object is the key. Building it was ~7% of a write.
+// Tenants mostly share their definitions, so the schemas are shared by the definition's text
+// across the isolate's objects (a resident object kept ~11 zod schemas of its own before).
 const schemas = new WeakMap<CollectionDef, Map<WriteMode, z.ZodType>>();
+const byText = new Map<string, Map<WriteMode, z.ZodType>>();
+const MAX_SHARED_DEFINITIONS = 500;
 
 function schemaFor(def: CollectionDef, mode: WriteMode): z.ZodType {
   let byMode = schemas.get(def);
   if (!byMode) {
-    byMode = new Map();
+    const text = JSON.stringify(def);
+    byMode = byText.get(text);
+    if (!byMode) {
+      if (byText.size >= MAX_SHARED_DEFINITIONS) byText.clear();
+      byMode = new Map();
+      byText.set(text, byMode);
+    }
     schemas.set(def, byMode);
   }
   let schema = byMode.get(mode);

@@ -20,6 +20,7 @@ async function connect(target) {
       pending.set(++id, resolve);
       ws.send(JSON.stringify({ id, method, params }));
     });
+  send.socket = ws;
   return { title: target.title, send, close: () => ws.close() };
 }
 
@@ -133,7 +134,7 @@ export function inclusive(profile, top = 40) {
 }
 
 /** The Worker isolate's JavaScript heap after a full garbage collection, in MiB. */
-export async function heapAfterGc(inspectorPort, base) {
+export async function heapAfterGc(inspectorPort, base, snapshot = null) {
   const [target] = await workerTargets(inspectorPort);
   const { send, close } = await connect(target);
   await send("HeapProfiler.enable");
@@ -142,8 +143,23 @@ export async function heapAfterGc(inspectorPort, base) {
   await fetch(`${base}/healthz`);
   await collected;
   const usage = await send("Runtime.getHeapUsage");
+  if (snapshot) await writeSnapshot(send, snapshot);
   close();
   return usage.usedSize / 1024 / 1024;
+}
+
+/** A heap snapshot (Chrome DevTools' Memory tab reads it), written as its chunks arrive. */
+async function writeSnapshot(send, file) {
+  const chunks = [];
+  const ws = send.socket;
+  const listener = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(msg.params.chunk);
+  };
+  ws.addEventListener("message", listener);
+  await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+  ws.removeEventListener("message", listener);
+  writeFileSync(file, chunks.join(""));
 }
 
 // The layers of a read, each named by the functions that do its work (the bundle is one file, so

@@ -582,7 +582,9 @@ try {
       }
       results[s.name].push(m);
       if (s.tenants && s.server === "silo") {
-        const heap = process.env.BENCH_NO_HEAP ? 0 : await heapAfterGc(INSPECTOR, silo.base);
+        // BENCH_SNAPSHOT=1: a heap snapshot of the Worker's isolate after each level's full GC.
+        const snapshot = process.env.BENCH_SNAPSHOT ? `${OUT}/silo-${s.tenants}.heapsnapshot` : null;
+        const heap = process.env.BENCH_NO_HEAP ? 0 : await heapAfterGc(INSPECTOR, silo.base, snapshot);
         memory[s.tenants] = [...(memory[s.tenants] ?? []), { rss: rssMiB(silo.pid), heap }];
         log(
           `  heap after GC ${heap.toFixed(1)} MiB, RSS ${rssMiB(silo.pid).toFixed(0)} MiB, open files ${openFiles(silo.pid)}`,

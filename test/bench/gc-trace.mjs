@@ -4,7 +4,7 @@
 // A scenario then asks which collections fell inside its measured window: how many scavenges
 // (young generation) and mark-compacts (whole heap), and how long the isolate's thread was paused
 // by them. That is what the fixed-rate tails are compared with (BENCHMARKS.md).
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 
 const STDBUF = "/usr/libexec/coreutils/libstdbuf.so";
 
@@ -37,6 +37,9 @@ export function gcLog() {
       if (cut < 0) return "";
       const text = pending.slice(0, cut + 1);
       pending = pending.slice(cut + 1);
+      // BENCH_GC_LOG=<file>: every trace line with the wall time it arrived, for a closer look.
+      if (process.env.BENCH_GC_LOG)
+        appendFileSync(process.env.BENCH_GC_LOG, text.replace(/^/gm, `${arrived.toFixed(0)} `));
       const rest = text
         .split("\n")
         .filter((l) => l && !/^\[\d+:0x[0-9a-f]+[^\]]*\]\s+\d+ ms: /.test(l))

@@ -38,13 +38,14 @@ export async function startProfile(inspectorPort) {
     await send("Profiler.enable");
     await send("Profiler.setSamplingInterval", { interval: 200 });
     await send("Profiler.start");
-    // BENCH_ALLOC=1: V8's sampling heap profiler too (where the garbage is allocated).
+    // BENCH_ALLOC=1: V8's sampling heap profiler too (where the garbage is allocated);
+    // BENCH_ALLOC=survivors: only what outlived the young generation (what fills the old one).
     if (process.env.BENCH_ALLOC) {
       await send("HeapProfiler.enable");
       await send("HeapProfiler.startSampling", {
         samplingInterval: 4096,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC !== "survivors",
       });
     }
     sessions.push(session);

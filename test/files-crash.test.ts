@@ -2,18 +2,24 @@
 // `npm run soak` does with SIGKILL): the object started again settles the path, so the catalogue
 // and R2 tell the same story. The crash is simulated by doing the Worker's first half by hand
 // and evicting the object (its memory goes, its storage stays).
+
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Caller } from "../durable-objects/contract/caller";
+import { CHUNK, formatSealing, SEALING_META, sealBytes } from "../durable-objects/storage/object-seal";
 import { call, callRaw, createTenant, json } from "./helpers";
 
 const owner = (sub: string): Caller => ({ kind: "user", sub, tokenRoles: null, reason: null, requestId: "crash-test" });
 const keyOf = (tenant: string, path: string) => `tenant-${tenant}/files/${path}`;
 
 async function listed(token: string) {
-  return (await json<{ items: { path: string; size: number; etag: string }[] }>(await call("/v1/files", { token })))
-    .items;
+  return (
+    await json<{ items: { path: string; size: number; etag: string; sha256: string | null }[] }>(
+      await call("/v1/files", { token }),
+    )
+  ).items;
 }
 
 async function auditActions(token: string) {
@@ -39,6 +45,35 @@ describe("file writes cut by a crash", () => {
     expect(await auditActions(t.ownerToken)).toEqual(["file.upload system:recovery"]);
     const usage = await json<{ usage: { storageBytes: number } }>(await call("/v1/me", { token: t.ownerToken }));
     expect(usage.usage.storageBytes).toBe(5);
+  });
+
+  it("a sealed upload that reached R2 but not the catalogue is recorded with its plaintext's ETag and SHA-256", async () => {
+    const t = await createTenant();
+    const stub = env.TENANT_DB.get(env.TENANT_DB.idFromName(t.id));
+    const plain = new TextEncoder().encode("sealed bytes, never committed");
+    const admitted = await stub.fileBeginUpload(owner(t.owner), {
+      path: "s.txt",
+      contentType: "text/plain",
+      size: plain.byteLength,
+    });
+    if (!admitted.ok) throw new Error("not admitted");
+    // The Worker's first half of a sealed upload, by hand: bytes sealed under the object's key.
+    const { seal } = admitted.value;
+    const size = plain.byteLength;
+    const sealing = formatSealing({ keyId: seal.keyId, salt: seal.salt, chunk: CHUNK, partSize: size, parts: 1, size });
+    await env.FILES.put(keyOf(t.id, "s.txt"), sealBytes(Buffer.from(seal.key, "base64"), plain), {
+      httpMetadata: { contentType: "text/plain" },
+      customMetadata: { [SEALING_META]: sealing },
+    });
+    await evictDurableObject(stub); // the crash: no commit ever comes
+
+    const md5 = createHash("md5").update(plain).digest("hex");
+    const sha256 = createHash("sha256").update(plain).digest("hex");
+    const [file] = await listed(t.ownerToken);
+    expect(file).toMatchObject({ path: "s.txt", size, etag: `"${md5}"`, sha256 });
+    const read = await callRaw("/v1/files/s.txt", { token: t.ownerToken });
+    expect(read.headers.get("etag")).toBe(`"${md5}"`);
+    expect(await read.text()).toBe("sealed bytes, never committed");
   });
 
   it("an overwrite that replaced the bytes but not the row: the row is brought to the bytes R2 holds", async () => {

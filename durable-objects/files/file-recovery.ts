@@ -3,10 +3,12 @@
 // again finds the intents its previous instance left open (file-intents.ts) and settles each path
 // to what R2 holds: an uploaded object is recorded (removed instead when over the quota), the
 // object of a committed delete is removed, a row whose object is gone is dropped.
+
+import { createHash } from "node:crypto";
 import type { Principal } from "../access/authorize";
 import { fail } from "../contract/result";
 import type { Store } from "../db/store";
-import { parseSealing, SEALING_META } from "../storage/object-seal";
+import { multipartEtag, parseSealing, SEALING_META, type Sealing } from "../storage/object-seal";
 import { tenantStorage } from "../storage/tenant-storage";
 import { commitUpload, deleteFileRow, fileRow } from "./file-catalog";
 import { clearIntent, type Intent, openIntents } from "./file-intents";
@@ -27,7 +29,8 @@ const recovery = (sub: string): Principal => ({
 export async function settleFiles(store: Store, bucket: R2Bucket): Promise<number> {
   const open = openIntents(store);
   if (open.size === 0) return 0;
-  const files = tenantStorage(bucket, store.config.id);
+  // With the tenant's keys: a sealed upload's digests are read through its seal.
+  const files = tenantStorage(bucket, store.config.id, store.cipher());
   let settled = 0;
   for (const [path, { tokens, put }] of open) {
     try {
@@ -45,7 +48,45 @@ export async function settleFiles(store: Store, bucket: R2Bucket): Promise<numbe
   return settled;
 }
 
-async function settle(store: Store, files: ReturnType<typeof tenantStorage>, path: string, put: Intent | null) {
+type Files = ReturnType<typeof tenantStorage>;
+
+/**
+ * The plaintext's ETag (its MD5; for several parts the MD5 of the parts' MD5s, "-n", as R2 gives
+ * plaintext) and SHA-256 (single-part only, as an upload records it), read through the seal.
+ */
+async function plaintextDigests(files: Files, path: string, sealing: Sealing) {
+  const opened = await files.getStoredFile(path);
+  if (!opened) throw new Error(`the object of ${path} went while it was settled`);
+  const whole = createHash("sha256");
+  const partMd5s: string[] = [];
+  let part = createHash("md5");
+  let inPart = 0;
+  const reader = opened.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    whole.update(value);
+    for (let at = 0; at < value.byteLength; ) {
+      const take = Math.min(value.byteLength - at, sealing.partSize - inPart);
+      part.update(value.subarray(at, at + take));
+      at += take;
+      inPart += take;
+      if (inPart === sealing.partSize) {
+        partMd5s.push(part.digest("hex"));
+        part = createHash("md5");
+        inPart = 0;
+      }
+    }
+  }
+  if (inPart > 0 || partMd5s.length === 0) partMd5s.push(part.digest("hex"));
+  const single = sealing.parts === 1;
+  return {
+    etag: single ? `"${partMd5s[0]}"` : multipartEtag(partMd5s),
+    sha256: single ? whole.digest("hex") : null,
+  };
+}
+
+async function settle(store: Store, files: Files, path: string, put: Intent | null) {
   const object = await files.headStoredFile(path);
   const row = fileRow(store, path);
   const marker = object?.customMetadata?.[SEALING_META] ?? null;
@@ -54,10 +95,12 @@ async function settle(store: Store, files: ReturnType<typeof tenantStorage>, pat
     object && row && (marker ? row.sealing === marker : row.etag === object.httpEtag && row.size === object.size);
   if (!agrees && object && (put || row)) {
     // The object R2 holds is the outcome of an unanswered upload: record it, quota permitting.
-    // A sealed one's plaintext ETag was never told to the object: R2's stands in for it. A
-    // multipart one whose layout was never told cannot be opened: it goes.
+    // A sealed one's plaintext ETag and SHA-256 were never told to the object: they are taken
+    // from its opened bytes, as an answered upload would have recorded them. A multipart one
+    // whose layout was never told cannot be opened: it goes.
     const sealing = marker && marker !== "s1" ? parseSealing(marker) : null;
     const sha256 = object.checksums.sha256;
+    const plain = sealing ? await plaintextDigests(files, path, sealing) : null;
     const recorded =
       marker && !sealing
         ? fail("validation_failed", "a sealed multipart object without its layout")
@@ -65,8 +108,8 @@ async function settle(store: Store, files: ReturnType<typeof tenantStorage>, pat
             path,
             size: sealing ? sealing.size : object.size,
             contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
-            etag: object.httpEtag,
-            sha256: sha256 && !sealing ? Buffer.from(sha256).toString("hex") : null,
+            etag: plain?.etag ?? object.httpEtag,
+            sha256: plain ? plain.sha256 : sha256 ? Buffer.from(sha256).toString("hex") : null,
             sealing: marker,
           });
     if (!recorded.ok) {

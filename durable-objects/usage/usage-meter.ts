@@ -56,8 +56,25 @@ export class UsageMeter {
     if (rowsWritten) this.count("rowsWritten", rowsWritten);
   }
 
+  // The pending map's keys of the current period, made once a month, not on every count.
+  private keyPeriod = "";
+  private readonly keys = new Map<Metric, string>();
+
+  private keyOf(metric: Metric, period = currentPeriod()): string {
+    if (period !== this.keyPeriod) {
+      this.keyPeriod = period;
+      this.keys.clear();
+    }
+    let key = this.keys.get(metric);
+    if (!key) {
+      key = `${period}|${metric}`;
+      this.keys.set(metric, key);
+    }
+    return key;
+  }
+
   count(metric: Metric, n = 1): void {
-    const key = `${currentPeriod()}|${metric}`;
+    const key = this.keyOf(metric);
     this.pending.set(key, (this.pending.get(key) ?? 0) + n);
     this.pendingCount += n;
   }
@@ -97,7 +114,7 @@ export class UsageMeter {
       );
       this.storedPeriod = period;
     }
-    return (this.stored.get(metric) ?? 0) + (this.pending.get(`${period}|${metric}`) ?? 0);
+    return (this.stored.get(metric) ?? 0) + (this.pending.get(this.keyOf(metric, period)) ?? 0);
   }
 
   /** Writes pending increments; call inside a transaction that writes anyway, or from the alarm. */

@@ -37,6 +37,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     profile: { type: "string" },
     shared: { type: "boolean", default: false },
+    report: { type: "boolean", default: false },
     // Whether to write the results block of BENCHMARKS.md: by default only a run with no options.
     md: { type: "boolean" },
   },
@@ -201,9 +202,9 @@ async function settle(pid) {
   const t0 = Date.now();
   let last = cpuSeconds(pid);
   for (;;) {
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
     const now = cpuSeconds(pid);
-    if (now - last < 0.025 || Date.now() - t0 > 90_000) return (Date.now() - t0) / 1000;
+    if (now - last < 0.0125 || Date.now() - t0 > 90_000) return (Date.now() - t0) / 1000;
     last = now;
   }
 }
@@ -216,6 +217,15 @@ const median = (xs) => {
 const spread = (xs) => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
 
 // --- the run ---------------------------------------------------------------------------------
+
+// --report: the results block of BENCHMARKS.md written again from results/latest.json (the last
+// run's figures), without measuring anything.
+if (values.report) {
+  const table = markdown(JSON.parse(readFileSync(join(OUT, "latest.json"), "utf8")));
+  updateBenchmarksMd(table);
+  console.log(table);
+  process.exit(0);
+}
 
 ensureWrk();
 // Resident objects each hold a few open files; without the room, let workerd evict them.
@@ -757,14 +767,6 @@ function markdown(r) {
         (k) =>
           `| ${k} | ${rps(s[k])} | ${n0(s[k].cpuUsPerRequest)} | ${lat(s[k])} | ${n2(s[k].p999Ms)} | ${errs(s[k])} |`,
       );
-  const fixedRows = Object.entries(s)
-    .filter(([, x]) => x.kind === "fixed")
-    .map(
-      ([k, x]) =>
-        `| ${k} | ${n0(x.offered)} | ${n0(x.rps.median)} | ${n2(x.p50Ms)} | ${n2(x.p99Ms)} | ${n2(x.p999Ms)} | ${n2(
-          median(x.runs.map((y) => y.maxMs)),
-        )} | ${(x.p99Ms / x.p50Ms).toFixed(1)} | ${n2(median(x.runs.map((y) => y.lagMs)))} | ${gcCell(x)} | ${errs(x)} |`,
-    );
   // V8's collections in the measured window (median over repeats): scavenges (longest pause) and
   // mark-compacts (longest pause), per second of load.
   const gcCell = (x) => {
@@ -773,6 +775,14 @@ function markdown(r) {
     const med = (f) => median(g.map(f));
     return `${n2(med((y) => y.scavenges / y.seconds))}/s (${n2(med((y) => y.scavengeMaxMs))}) · ${n2(med((y) => y.markCompacts / y.seconds))}/s (${n2(med((y) => y.markCompactMaxMs))})`;
   };
+  const fixedRows = Object.entries(s)
+    .filter(([, x]) => x.kind === "fixed")
+    .map(
+      ([k, x]) =>
+        `| ${k} | ${n0(x.offered)} | ${n0(x.rps.median)} | ${n2(x.p50Ms)} | ${n2(x.p99Ms)} | ${n2(x.p999Ms)} | ${n2(
+          median(x.runs.map((y) => y.maxMs)),
+        )} | ${(x.p99Ms / x.p50Ms).toFixed(1)} | ${n2(median(x.runs.map((y) => y.lagMs)))} | ${gcCell(x)} | ${errs(x)} |`,
+    );
   const target = (k) => r.targets[k];
   const headline = Object.entries(r.ratios).map(([k, v]) => {
     const t = target(k);

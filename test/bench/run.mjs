@@ -26,7 +26,7 @@ import { tokenSigner } from "./tokens.mjs";
 const { values } = parseArgs({
   options: {
     duration: { type: "string", default: "4" },
-    warmup: { type: "string", default: "1" },
+    warmup: { type: "string", default: "0.5" },
     connections: { type: "string", default: "32" },
     threads: { type: "string", default: "1" },
     repeats: { type: "string", default: "3" },

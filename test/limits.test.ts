@@ -62,6 +62,23 @@ describe("per-tenant rate limits", () => {
     expect((await json(refused as Response)).code).toBe("rate_limited");
   });
 
+  it("gives an API key half the tenant's burst of its own: the key is refused while members still get in", async () => {
+    const t = await createTenant(uniqueId(), "alice", { limits: { requestsPerSecond: 1, burst: 6 } });
+    const created = await call("/v1/api-keys", {
+      method: "POST",
+      token: t.ownerToken,
+      body: { name: "etl", scopes: ["records:read"] },
+    });
+    expect(created.status).toBe(201);
+    const { key } = await json<{ key: string }>(created);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await call("/v1/me", { token: key })).status);
+    // The key's own bucket holds 3 of the tenant's 6; the tenant's bucket still has room.
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(statuses.slice(3)).toEqual([429, 429]);
+    expect((await call("/v1/me", { token: t.ownerToken })).status).toBe(200);
+  });
+
   it("cannot be bypassed by rotating headers or users: the limit keys on the verified tenant", async () => {
     const t = await createTenant(uniqueId(), "alice", {
       limits: { requestsPerSecond: 1, burst: 2 },

@@ -36,7 +36,8 @@ const restoring = () =>
 export class Gate {
   readonly meter = new UsageMeter();
   private bucket: TokenBucket | null = null;
-  private readonly keyBuckets = new Map<string, TokenBucket>();
+  /** API keys' own buckets, made with the first key's call (most tenants' objects never see one). */
+  private keyBuckets: Map<string, TokenBucket> | null = null;
   private flushScheduled = false;
   private flushIsSoon = false;
   /** No request served yet by this instance (objects are evicted when idle and started again). */
@@ -139,7 +140,7 @@ export class Gate {
 
   reset(): void {
     this.bucket = null;
-    this.keyBuckets.clear();
+    this.keyBuckets = null;
   }
 
   /** Writes the usage counts and the buffered access events (audit/access-audit.ts) together. */
@@ -163,6 +164,7 @@ export class Gate {
   }
 
   private keyBucket(keyId: string, limits: Limits): TokenBucket {
+    this.keyBuckets ??= new Map();
     let bucket = this.keyBuckets.get(keyId);
     const rate = Math.max(1, limits.requestsPerSecond / 2);
     const burst = Math.max(1, Math.floor(limits.burst / 2));

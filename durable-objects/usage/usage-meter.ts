@@ -41,6 +41,24 @@ export function currentPeriod(now = Date.now()): string {
   return month.period;
 }
 
+// The pending maps' keys of the current period, made once a month for every object, not on
+// every count.
+let keyPeriod = "";
+const keys = new Map<Metric, string>();
+
+function pendingKey(metric: Metric, period: string): string {
+  if (period !== keyPeriod) {
+    keyPeriod = period;
+    keys.clear();
+  }
+  let key = keys.get(metric);
+  if (!key) {
+    key = `${period}|${metric}`;
+    keys.set(metric, key);
+  }
+  return key;
+}
+
 export class UsageMeter {
   private pending = new Map<string, number>();
   private pendingCount = 0;
@@ -56,21 +74,8 @@ export class UsageMeter {
     if (rowsWritten) this.count("rowsWritten", rowsWritten);
   }
 
-  // The pending map's keys of the current period, made once a month, not on every count.
-  private keyPeriod = "";
-  private readonly keys = new Map<Metric, string>();
-
   private keyOf(metric: Metric, period = currentPeriod()): string {
-    if (period !== this.keyPeriod) {
-      this.keyPeriod = period;
-      this.keys.clear();
-    }
-    let key = this.keys.get(metric);
-    if (!key) {
-      key = `${period}|${metric}`;
-      this.keys.set(metric, key);
-    }
-    return key;
+    return pendingKey(metric, period);
   }
 
   count(metric: Metric, n = 1): void {

@@ -17,7 +17,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { scalingChart } from "./chart.mjs";
-import { fixedRate, onePass } from "./client.mjs";
+import { onePass } from "./client.mjs";
 import { gcLog, gcTraceAvailable } from "./gc-trace.mjs";
 import { heapAfterGc, layerBudget, startProfile } from "./profile.mjs";
 import { buildBundles, machine, openFileLimit, openFiles, rssMiB, startComparators, startSilo } from "./servers.mjs";
@@ -146,6 +146,26 @@ function wrk(base, lines, seconds) {
         // What the errors were: non-2xx answers by status, and connections that failed or timed out.
         errorKinds: { ...r.statuses, ...(r.socketErrors ? { socket: r.socketErrors } : {}) },
       });
+    });
+    child.on("error", reject);
+  });
+}
+
+/** fixedRate in its own Node process (fixed-client.mjs), pinned like wrk to the load core. */
+function fixedClient(base, lines, rate, seconds, connections, warmup) {
+  const file = join(TARGETS_DIR, `f-${randomBytes(4).toString("hex")}.txt`);
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const args = ["test/bench/fixed-client.mjs", base, file, rate, seconds, connections, warmup].map(String);
+  return new Promise((resolve, reject) => {
+    const child = PIN ? spawn("taskset", ["-c", PIN.load, process.execPath, ...args]) : spawn(process.execPath, args);
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("close", () => {
+      rmSync(file, { force: true });
+      const line = out.split("\n").find((l) => l.startsWith("FIXEDJSON "));
+      if (!line) return reject(new Error(`the fixed-rate client printed no result:\n${out}`));
+      resolve(JSON.parse(line.slice(10)));
     });
     child.on("error", reject);
   });
@@ -568,7 +588,7 @@ try {
         // Half the maximum this repeat measured for the same requests, offered on a schedule.
         const max = results[s.fixed]?.[r - 1]?.rps;
         if (!max) throw new Error(`${s.name} needs ${s.fixed} measured first (--only ${s.fixed},${s.name})`);
-        m = await fixedRate(base, s.lines, max / 2, DURATION, CONNECTIONS * 2, 0.5);
+        m = await fixedClient(base, s.lines, max / 2, DURATION, CONNECTIONS * 2, 0.5);
         // V8's collections in the measured window, once their trace lines have arrived.
         await new Promise((resolve) => setTimeout(resolve, 200));
         if (gcTraceAvailable()) m.gc = server(s.server).gc.window(...m.window);

@@ -215,16 +215,16 @@ function cpuSeconds(pid) {
 }
 
 /**
- * Waits until a server process is idle (under 5% of a core over half a second, at most 90 s),
+ * Waits until a server process is idle (under 5% of a core over 150 ms, at most 90 s),
  * so a scenario is not charged for the deferred work of the one before. Returns the seconds waited.
  */
 async function settle(pid) {
   const t0 = Date.now();
   let last = cpuSeconds(pid);
   for (;;) {
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 150));
     const now = cpuSeconds(pid);
-    if (now - last < 0.0125 || Date.now() - t0 > 90_000) return (Date.now() - t0) / 1000;
+    if (now - last < 0.0075 || Date.now() - t0 > 90_000) return (Date.now() - t0) / 1000;
     last = now;
   }
 }

@@ -46,7 +46,7 @@ export function currentPeriod(now = Date.now()): string {
 let keyPeriod = "";
 const keys = new Map<Metric, string>();
 
-function pendingKey(metric: Metric, period: string): string {
+function pendingKey(metric: Metric, period = currentPeriod()): string {
   if (period !== keyPeriod) {
     keyPeriod = period;
     keys.clear();
@@ -74,12 +74,8 @@ export class UsageMeter {
     if (rowsWritten) this.count("rowsWritten", rowsWritten);
   }
 
-  private keyOf(metric: Metric, period = currentPeriod()): string {
-    return pendingKey(metric, period);
-  }
-
   count(metric: Metric, n = 1): void {
-    const key = this.keyOf(metric);
+    const key = pendingKey(metric);
     this.pending.set(key, (this.pending.get(key) ?? 0) + n);
     this.pendingCount += n;
   }
@@ -119,7 +115,7 @@ export class UsageMeter {
       );
       this.storedPeriod = period;
     }
-    return (this.stored.get(metric) ?? 0) + (this.pending.get(this.keyOf(metric, period)) ?? 0);
+    return (this.stored.get(metric) ?? 0) + (this.pending.get(pendingKey(metric, period)) ?? 0);
   }
 
   /** Writes pending increments; call inside a transaction that writes anyway, or from the alarm. */

@@ -109,66 +109,61 @@ const PIN =
     : null;
 const TARGETS_DIR = mkdtempSync(join(tmpdir(), "silo-bench-targets-"));
 
-/** Runs wrk against base for `seconds` with the given target lines; returns its figures. */
-function wrk(base, lines, seconds) {
+/**
+ * Runs a load generator on the load core with the target lines in a file (`withFile` gives its
+ * arguments and environment for that file); resolves with the JSON its `marker` line carries.
+ */
+function onLoadCore(command, withFile, lines, marker) {
   const file = join(TARGETS_DIR, `t-${randomBytes(4).toString("hex")}.txt`);
   writeFileSync(file, `${lines.join("\n")}\n`);
+  const { args, env } = withFile(file);
   return new Promise((resolve, reject) => {
-    const args = [
-      `-t${THREADS}`,
-      `-c${CONNECTIONS}`,
-      `-d${seconds}s`,
-      "--timeout",
-      "10s",
-      "-s",
-      "test/bench/load.lua",
-      base,
-    ];
-    const child = spawn(PIN ? "taskset" : "wrk", PIN ? ["-c", PIN.load, "wrk", ...args] : args, {
-      env: { ...process.env, WRK_TARGETS: file },
+    const child = spawn(PIN ? "taskset" : command, PIN ? ["-c", PIN.load, command, ...args] : args, {
+      env: { ...process.env, ...env },
     });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     child.on("close", () => {
       rmSync(file, { force: true });
-      const line = out.split("\n").find((l) => l.startsWith("WRKJSON "));
-      if (!line) return reject(new Error(`wrk printed no result:\n${out}`));
-      const r = JSON.parse(line.slice(8));
-      const seconds = r.durationUs / 1e6;
-      resolve({
-        rps: r.requests / seconds,
-        p50Ms: r.p50Us / 1000,
-        p99Ms: r.p99Us / 1000,
-        p999Ms: r.p999Us / 1000,
-        requests: r.requests,
-        errors: r.non2xx + r.socketErrors,
-        // What the errors were: non-2xx answers by status, and connections that failed or timed out.
-        errorKinds: { ...r.statuses, ...(r.socketErrors ? { socket: r.socketErrors } : {}) },
-      });
+      const line = out.split("\n").find((l) => l.startsWith(`${marker} `));
+      if (!line) return reject(new Error(`${command} printed no result:\n${out}`));
+      resolve(JSON.parse(line.slice(marker.length + 1)));
     });
     child.on("error", reject);
   });
 }
 
+/** Runs wrk against base for `seconds` with the given target lines; returns its figures. */
+async function wrk(base, lines, seconds) {
+  const args = [
+    `-t${THREADS}`,
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    "test/bench/load.lua",
+    base,
+  ];
+  const r = await onLoadCore("wrk", (file) => ({ args, env: { WRK_TARGETS: file } }), lines, "WRKJSON");
+  const measured = r.durationUs / 1e6;
+  return {
+    rps: r.requests / measured,
+    p50Ms: r.p50Us / 1000,
+    p99Ms: r.p99Us / 1000,
+    p999Ms: r.p999Us / 1000,
+    requests: r.requests,
+    errors: r.non2xx + r.socketErrors,
+    // What the errors were: non-2xx answers by status, and connections that failed or timed out.
+    errorKinds: { ...r.statuses, ...(r.socketErrors ? { socket: r.socketErrors } : {}) },
+  };
+}
+
 /** fixedRate in its own Node process (fixed-client.mjs), pinned like wrk to the load core. */
 function fixedClient(base, lines, rate, seconds, connections, warmup) {
-  const file = join(TARGETS_DIR, `f-${randomBytes(4).toString("hex")}.txt`);
-  writeFileSync(file, `${lines.join("\n")}\n`);
-  const args = ["test/bench/fixed-client.mjs", base, file, rate, seconds, connections, warmup].map(String);
-  return new Promise((resolve, reject) => {
-    const child = PIN ? spawn("taskset", ["-c", PIN.load, process.execPath, ...args]) : spawn(process.execPath, args);
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("close", () => {
-      rmSync(file, { force: true });
-      const line = out.split("\n").find((l) => l.startsWith("FIXEDJSON "));
-      if (!line) return reject(new Error(`the fixed-rate client printed no result:\n${out}`));
-      resolve(JSON.parse(line.slice(10)));
-    });
-    child.on("error", reject);
-  });
+  const args = (file) => ["test/bench/fixed-client.mjs", base, file, rate, seconds, connections, warmup].map(String);
+  return onLoadCore(process.execPath, (file) => ({ args: args(file), env: {} }), lines, "FIXEDJSON");
 }
 
 // --- HTTP helpers for setup ------------------------------------------------------------------

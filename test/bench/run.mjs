@@ -4,7 +4,7 @@
 // one run on the Workers runtime (Miniflare 4's own server, no wrangler dev proxy), loaded by wrk
 // (closed loop) and a Node client (one pass, fixed rate) in a separate process.
 //
-//   npm run bench -- [--duration 4] [--warmup 1] [--connections 32] [--threads 1] [--repeats 3]
+//   npm run bench -- [--duration 3] [--warmup 1] [--connections 32] [--threads 1] [--repeats 3]
 //                    [--tenants 1,100,1000,resident] [--resident <n>] [--cold 1000] [--sweep 1000]
 //                    [--only a,b] [--profile a,b] [--shared]
 //
@@ -12,7 +12,7 @@
 // test/bench/results/scaling.svg and the results block of test/bench/BENCHMARKS.md.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,7 +25,7 @@ import { tokenSigner } from "./tokens.mjs";
 
 const { values } = parseArgs({
   options: {
-    duration: { type: "string", default: "4" },
+    duration: { type: "string", default: "3" },
     warmup: { type: "string", default: "1" },
     connections: { type: "string", default: "32" },
     threads: { type: "string", default: "1" },
@@ -204,6 +204,19 @@ async function pool(items, limit, fn) {
 }
 
 /** CPU seconds a process has used so far. */
+/** CPU seconds by thread name (V8's GC workers apart from the isolate's thread), for BENCH_THREADS=1. */
+function threadCpu(pid) {
+  const out = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {}
+  }
+  return out;
+}
+
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -527,10 +540,13 @@ try {
   ];
   // Cold reads: after a restart of both runtimes on the same storage, each of COLD tenants read
   // once, CONNECTIONS in flight: every request is the first to its tenant's object.
-  const colds = [
-    { name: `cold-silo-${COLD}`, server: "silo", lines: tenants.slice(0, COLD).map(read), cold: true },
-    { name: `cold-bare-${COLD}`, server: "bare", lines: tenants.slice(0, COLD).map(bareRead), cold: true },
-  ];
+  const colds =
+    COLD === 0
+      ? []
+      : [
+          { name: `cold-silo-${COLD}`, server: "silo", lines: tenants.slice(0, COLD).map(read), cold: true },
+          { name: `cold-bare-${COLD}`, server: "bare", lines: tenants.slice(0, COLD).map(bareRead), cold: true },
+        ];
   const keep = values.only ? new Set(values.only.split(",")) : null;
   const measured = (s) => !keep || keep.has(s.name);
   const all = [...colds, ...scenarios];
@@ -578,7 +594,11 @@ try {
       }
       const stop = profiled(s.name) ? await startProfile(s.server === "silo" ? INSPECTOR : INSPECTOR + 1) : null;
       let m;
-      const cpu0 = cpuSeconds(pid);
+      // The other runtime shares the pinned core: whatever it does in the window (deferred work) is logged.
+      const other = server(s.server === "silo" ? "bare" : "silo");
+      let otherCpu0 = cpuSeconds(other.pid);
+      let cpu0 = cpuSeconds(pid);
+      let threads0 = process.env.BENCH_THREADS ? threadCpu(pid) : null;
       if (s.fixed) {
         // Half the maximum this repeat measured for the same requests, offered on a schedule.
         const max = results[s.fixed]?.[r - 1]?.rps;
@@ -590,11 +610,33 @@ try {
       } else {
         // A scenario over N tenants was warmed by its touch pass (every object started, every path
         // run); the others by wrk itself (whole seconds only).
-        if (WARMUP > 0 && !s.touch) await wrk(base, s.lines, WARMUP);
+        if (WARMUP > 0 && !s.touch) {
+          await wrk(base, s.lines, WARMUP);
+          // The CPU per request counts the measured requests' window only.
+          otherCpu0 = cpuSeconds(other.pid);
+          cpu0 = cpuSeconds(pid);
+          threads0 = process.env.BENCH_THREADS ? threadCpu(pid) : null;
+        }
+        const from = performance.timeOrigin + performance.now();
         m = await wrk(base, s.lines, DURATION);
+        m.window = [from, performance.timeOrigin + performance.now()];
+        // The trace lines come line-buffered, within a few ms of each collection's end.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (gcTraceAvailable()) m.gc = server(s.server).gc.window(...m.window);
       }
       // The runtime's CPU per request: steadier than req/s when wrk and workerd share 2 cores.
       m.cpuUsPerRequest = ((cpuSeconds(pid) - cpu0) * 1e6) / (m.sent ?? m.requests);
+      m.otherCpuMs = (cpuSeconds(other.pid) - otherCpu0) * 1e3;
+      if (threads0) {
+        const t1 = threadCpu(pid);
+        m.threadUsPerRequest = Object.fromEntries(
+          Object.entries(t1).map(([k, v]) => [
+            k,
+            Math.round(((v - (threads0[k] ?? 0)) * 1e6) / (m.sent ?? m.requests)),
+          ]),
+        );
+        log(`  ${s.name} threads µs/req ${JSON.stringify(m.threadUsPerRequest)}`);
+      }
       if (stop) {
         const { text, profiles, stalls } = await stop(`${OUT}/${s.name}`);
         console.log(text);
@@ -731,6 +773,10 @@ try {
 
 function logResult(name, m) {
   const tail = m.p999Ms === undefined ? "" : `  p99.9 ${m.p999Ms.toFixed(2)} ms`;
+  // V8's pauses and marking steps on the isolate's thread, per request of the window.
+  const gc = m.gc
+    ? `  gc ${(((m.gc.pauseMs + m.gc.markingMs) * 1000) / (m.sent ?? m.requests)).toFixed(0)} µs/req`
+    : "";
   const offered = m.offered
     ? `  (offered ${m.offered.toFixed(0)}/s, client lag ≤ ${m.lagMs.toFixed(1)} ms, ≤ ${m.maxOpen} outstanding${
         m.gc
@@ -739,7 +785,7 @@ function logResult(name, m) {
       })`
     : "";
   log(
-    `  ${name.padEnd(20)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms${tail}  errors ${m.errors}${m.errors ? ` ${JSON.stringify(m.errorKinds)}` : ""}  cpu ${m.cpuUsPerRequest.toFixed(0)} µs/req${offered}`,
+    `  ${name.padEnd(20)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms${tail}  errors ${m.errors}${m.errors ? ` ${JSON.stringify(m.errorKinds)}` : ""}  cpu ${m.cpuUsPerRequest.toFixed(0)} µs/req${gc}${m.otherCpuMs === undefined ? "" : `  other runtime ${m.otherCpuMs.toFixed(0)} ms`}${offered}`,
   );
 }
 
@@ -763,18 +809,23 @@ function markdown(r) {
           return `${Math.min(...xs).toFixed(2)} – ${median(xs).toFixed(2)} – ${Math.max(...xs).toFixed(2)}`;
         })()
       : "–";
+  // The isolate thread's GC time (pauses and marking steps) per request, median over repeats.
+  const gcUs = (x) => {
+    const g = (x?.runs ?? []).filter((y) => y.gc);
+    return g.length ? n0(median(g.map((y) => ((y.gc.pauseMs + y.gc.markingMs) * 1000) / (y.sent ?? y.requests)))) : "–";
+  };
   const levels = r.settings.levels;
   const readRows = [
     ...levels.map((n) => {
       const a = s[`silo-read-${n}`];
       const b = n === 1 ? s.baseline : s[`bare-${n}`];
       const label = `${n.toLocaleString("en")}${n === 1 ? " (bare: baseline)" : ""}${n === r.settings.residentLevel ? " (largest resident)" : ""}`;
-      return `| ${label} | warm | ${rps(a)} | ${rps(b)} | ${ratio(a, b)} | ${n0(a?.cpuUsPerRequest)} / ${n0(b?.cpuUsPerRequest)} | ${lat(a)} | ${lat(b)} | ${errs(a)} / ${errs(b)} |`;
+      return `| ${label} | warm | ${rps(a)} | ${rps(b)} | ${ratio(a, b)} | ${n0(a?.cpuUsPerRequest)} / ${n0(b?.cpuUsPerRequest)} | ${gcUs(a)} / ${gcUs(b)} | ${lat(a)} | ${lat(b)} | ${errs(a)} / ${errs(b)} |`;
     }),
     (() => {
       const a = s[`cold-silo-${r.settings.cold}`];
       const b = s[`cold-bare-${r.settings.cold}`];
-      return `| ${r.settings.cold.toLocaleString("en")} | cold | ${rps(a)} | ${rps(b)} | ${ratio(a, b)} | ${n0(a?.cpuUsPerRequest)} / ${n0(b?.cpuUsPerRequest)} | ${lat(a)} | ${lat(b)} | ${errs(a)} / ${errs(b)} |`;
+      return `| ${r.settings.cold.toLocaleString("en")} | cold | ${rps(a)} | ${rps(b)} | ${ratio(a, b)} | ${n0(a?.cpuUsPerRequest)} / ${n0(b?.cpuUsPerRequest)} | ${gcUs(a)} / ${gcUs(b)} | ${lat(a)} | ${lat(b)} | ${errs(a)} / ${errs(b)} |`;
     })(),
   ];
   const simple = (names) =>
@@ -782,7 +833,7 @@ function markdown(r) {
       .filter((k) => s[k])
       .map(
         (k) =>
-          `| ${k} | ${rps(s[k])} | ${n0(s[k].cpuUsPerRequest)} | ${lat(s[k])} | ${n2(s[k].p999Ms)} | ${errs(s[k])} |`,
+          `| ${k} | ${rps(s[k])} | ${n0(s[k].cpuUsPerRequest)} | ${gcUs(s[k])} | ${lat(s[k])} | ${n2(s[k].p999Ms)} | ${errs(s[k])} |`,
       );
   // V8's collections in the measured window (median over repeats): scavenges (longest pause) and
   // mark-compacts (longest pause), per second of load.
@@ -839,16 +890,16 @@ function markdown(r) {
     "| --- | ---: | ---: | ---: | :---: |",
     ...headline,
     "",
-    "Reads by tenant count (req/s median (min – max); ratio Silo / bare per repeat: min – median – max; CPU: runtime µs per request; p50 / p99 ms):",
+    "Reads by tenant count (req/s median (min – max); ratio Silo / bare per repeat: min – median – max; CPU: runtime µs per request; GC: the isolate thread's collection pauses and marking steps, µs per request; p50 / p99 ms):",
     "",
-    "| tenants | objects | Silo req/s | bare req/s | Silo / bare | CPU µs Silo / bare | Silo p50 / p99 | bare p50 / p99 | errors Silo / bare |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| tenants | objects | Silo req/s | bare req/s | Silo / bare | CPU µs Silo / bare | GC µs Silo / bare | Silo p50 / p99 | bare p50 / p99 | errors Silo / bare |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...readRows,
     "",
     "Writes, one tenant (the ladder from the bare minimum to Silo's create):",
     "",
-    "| scenario | req/s median (min – max) | CPU µs/req | p50 / p99 ms | p99.9 ms | errors |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| scenario | req/s median (min – max) | CPU µs/req | GC µs/req | p50 / p99 ms | p99.9 ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...simple([
       "bare-write",
       "bare-write-audit",
@@ -867,8 +918,8 @@ function markdown(r) {
     "",
     "The read ladder (closed loop): from a trivial route to the bare read:",
     "",
-    "| scenario | req/s median (min – max) | CPU µs/req | p50 / p99 ms | p99.9 ms | errors |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| scenario | req/s median (min – max) | CPU µs/req | GC µs/req | p50 / p99 ms | p99.9 ms | errors |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...simple([
       "healthz",
       "ladder-auth",

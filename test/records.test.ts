@@ -397,5 +397,15 @@ describe("permissions and masking", () => {
     const problem = await json(res);
     expect(res.status).toBe(403);
     expect(problem).toMatchObject({ code: "quota_exceeded", limit: 2, current: 2 });
+    // The refused create counted nothing: the gauge is counted up and checked in one statement,
+    // and the refusal rolls it back with the rest of the write (a batch as a whole).
+    const batch = await call("/v1/collections/notes/records:batch", {
+      method: "POST",
+      token: t.ownerToken,
+      body: { operations: [{ op: "create", data: { title: "4" } }] },
+    });
+    expect(batch.status).toBe(403);
+    const me = await json<{ usage: { records: number } }>(await call("/v1/me", { token: t.ownerToken }));
+    expect(me.usage.records).toBe(2);
   });
 });

@@ -25,13 +25,15 @@ export function readRow(store: Store, collection: string, id: string): Row | nul
   return ids.exec<Row>(store.sql, ddl.selectById(collection, id)).toArray()[0] ?? null;
 }
 
-/** The tenant's record-count gauge: the only writer of usage_counters' ('all', 'records'). */
-export function bumpRecords(store: Store, delta: number) {
-  store.sql.exec(
-    `INSERT INTO usage_counters (period, metric, value) VALUES ('all', 'records', ?)
-     ON CONFLICT (period, metric) DO UPDATE SET value = max(value + excluded.value, 0)`,
-    delta,
-  );
+/** The tenant's record-count gauge: the only writer of usage_counters' ('all', 'records'). Returns the new count. */
+export function bumpRecords(store: Store, delta: number): number {
+  return store.sql
+    .exec<{ value: number }>(
+      `INSERT INTO usage_counters (period, metric, value) VALUES ('all', 'records', ?)
+       ON CONFLICT (period, metric) DO UPDATE SET value = max(value + excluded.value, 0) RETURNING value`,
+      delta,
+    )
+    .one().value;
 }
 
 export function recordCount(store: Store): number {
@@ -106,7 +108,10 @@ function runWrite(store: Store, s: ids.Statement): Row | undefined {
 }
 
 export function createRow(store: Store, p: Principal, def: CollectionDef, data: Record<string, unknown>): ApiRecord {
-  const count = recordCount(store);
+  // The gauge counted up first and checked in the same statement: one statement, not a read and
+  // a write. Over the limit, the Abort rolls the count back with the rest of the write (every
+  // caller runs this inside inTransaction).
+  const count = bumpRecords(store, 1) - 1;
   const max = store.config.limits.maxRecords;
   if (count >= max) {
     throw new Abort(fail("quota_exceeded", `This tenant may hold ${max} records.`, { limit: max, current: count }));
@@ -132,7 +137,6 @@ export function createRow(store: Store, p: Principal, def: CollectionDef, data: 
   const rec = rowToRecord(def, runWrite(store, ddl.insertRow(def.name, row, true)) as Row);
   writeVersion(store, def, rec, "create", actorOf(p), now);
   indexRecord(store, def, rec, true);
-  bumpRecords(store, 1);
   audit(store, p, "record.create", def, rec);
   return rec;
 }

@@ -203,7 +203,6 @@ async function pool(items, limit, fn) {
   );
 }
 
-/** CPU seconds a process has used so far. */
 /** CPU seconds by thread name (V8's GC workers apart from the isolate's thread), for BENCH_THREADS=1. */
 function threadCpu(pid) {
   const out = {};
@@ -217,6 +216,7 @@ function threadCpu(pid) {
   return out;
 }
 
+/** CPU seconds a process has used so far. */
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -771,12 +771,14 @@ try {
   rmSync(TARGETS_DIR, { recursive: true, force: true });
 }
 
+/** V8's pauses and marking steps on the isolate's thread in a measured window, µs per request. */
+function gcUsPerRequest(m) {
+  return ((m.gc.pauseMs + m.gc.markingMs) * 1000) / (m.sent ?? m.requests);
+}
+
 function logResult(name, m) {
   const tail = m.p999Ms === undefined ? "" : `  p99.9 ${m.p999Ms.toFixed(2)} ms`;
-  // V8's pauses and marking steps on the isolate's thread, per request of the window.
-  const gc = m.gc
-    ? `  gc ${(((m.gc.pauseMs + m.gc.markingMs) * 1000) / (m.sent ?? m.requests)).toFixed(0)} µs/req`
-    : "";
+  const gc = m.gc ? `  gc ${gcUsPerRequest(m).toFixed(0)} µs/req` : "";
   const offered = m.offered
     ? `  (offered ${m.offered.toFixed(0)}/s, client lag ≤ ${m.lagMs.toFixed(1)} ms, ≤ ${m.maxOpen} outstanding${
         m.gc
@@ -812,7 +814,7 @@ function markdown(r) {
   // The isolate thread's GC time (pauses and marking steps) per request, median over repeats.
   const gcUs = (x) => {
     const g = (x?.runs ?? []).filter((y) => y.gc);
-    return g.length ? n0(median(g.map((y) => ((y.gc.pauseMs + y.gc.markingMs) * 1000) / (y.sent ?? y.requests)))) : "–";
+    return g.length ? n0(median(g.map(gcUsPerRequest))) : "–";
   };
   const levels = r.settings.levels;
   const readRows = [

@@ -148,18 +148,6 @@ function checkpointOf(sql: SqlStorage): { seq: number; hash: string } | undefine
   return row ? (JSON.parse(row.value) as { seq: number; hash: string }) : undefined;
 }
 
-// The chain's head as this object last wrote it, per SqlStorage. The next event is chained to it
-// and inserted only while it is still the head (its seq the highest, its hash the same: checked
-// by the INSERT itself), so a rolled-back write, a trim or a restored database can never make an
-// event chain to a stale hash; when the check fails, the head is read as before. One statement
-// an append instead of two (every mutation appends).
-const heads = new WeakMap<SqlStorage, { seq: number; hash: string }>();
-
-const COLUMNS = "seq, at, actor, action, resource, success, details, ip, user_agent, prev_hash, hash";
-const INSERT_EVENT = `INSERT INTO audit_events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_ON_HEAD = `INSERT INTO audit_events (${COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-  WHERE (SELECT max(seq) FROM audit_events) = ? AND EXISTS (SELECT 1 FROM audit_events WHERE seq = ? AND hash = ?)`;
-
 /**
  * Appends one event; call inside the transaction of the change it describes. Plain statements,
  * not the query builder: every mutation runs this, and building the queries cost more than
@@ -173,24 +161,11 @@ export function appendAudit(
   origin: Origin | null = currentOrigin(),
 ): void {
   const sql = sqlOf(target);
-  const head = heads.get(sql);
-  if (head && insertEvent(sql, head, input, now, origin, true)) return;
   const last = sql
     .exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
     .toArray()[0];
   // With every earlier event trimmed by retention, the chain continues from its checkpoint.
-  insertEvent(sql, last ?? checkpointOf(sql), input, now, origin, false);
-}
-
-/** Inserts the event chained to `anchor`; `onHead`: only if `anchor` is still the chain's head. */
-function insertEvent(
-  sql: SqlStorage,
-  anchor: { seq: number; hash: string } | undefined,
-  input: AuditInput,
-  now: Date,
-  origin: Origin | null,
-  onHead: boolean,
-): boolean {
+  const anchor = last ?? checkpointOf(sql);
   const event = {
     seq: (anchor?.seq ?? 0) + 1,
     at: now.toISOString(),
@@ -203,8 +178,9 @@ function insertEvent(
     userAgent: origin?.userAgent ?? null,
   };
   const prevHash = anchor?.hash ?? GENESIS_HASH;
-  const hash = eventHash(prevHash, event);
-  const values = [
+  sql.exec(
+    `INSERT INTO audit_events (seq, at, actor, action, resource, success, details, ip, user_agent, prev_hash, hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     event.seq,
     event.at,
     event.actor,
@@ -215,15 +191,6 @@ function insertEvent(
     event.ip,
     event.userAgent,
     prevHash,
-    hash,
-  ];
-  if (onHead && anchor) {
-    const cursor = sql.exec(INSERT_ON_HEAD, ...values, anchor.seq, anchor.seq, anchor.hash);
-    cursor.toArray();
-    if (cursor.rowsWritten === 0) return false;
-  } else {
-    sql.exec(INSERT_EVENT, ...values);
-  }
-  heads.set(sql, { seq: event.seq, hash });
-  return true;
+    eventHash(prevHash, event),
+  );
 }

@@ -220,6 +220,36 @@ describe("audit chain", () => {
     expect(await json(await call("/v1/audit/verify", { token: t.ownerToken }))).toEqual({ ok: true, count: 4 });
   });
 
+  it("chains the next event to the true head after a write that was rolled back", async () => {
+    const t = await tenantWithNotes();
+    await create(t.ownerToken, { title: "kept" });
+    // The batch's create appends its event, then the missing record aborts the whole batch: the
+    // event is rolled back with it, and the next one continues from the last committed event.
+    const batch = await call("/v1/collections/notes/records:batch", {
+      method: "POST",
+      token: t.ownerToken,
+      body: {
+        operations: [
+          { op: "create", data: { title: "rolled back" } },
+          { op: "update", id: "missing", data: { title: "x" } },
+        ],
+      },
+    });
+    expect(batch.status).toBe(404);
+    await create(t.ownerToken, { title: "after" });
+    const events = await json<Page<{ seq: number; action: string; hash: string; prevHash: string }>>(
+      await call("/v1/audit", { token: t.ownerToken }),
+    );
+    expect(events.items.map((e) => [e.seq, e.action])).toEqual([
+      [1, "tenant.provisioned"],
+      [2, "collection.create"],
+      [3, "record.create"],
+      [4, "record.create"],
+    ]);
+    for (let i = 1; i < events.items.length; i++) expect(events.items[i]?.prevHash).toBe(events.items[i - 1]?.hash);
+    expect(await json(await call("/v1/audit/verify", { token: t.ownerToken }))).toEqual({ ok: true, count: 4 });
+  });
+
   it("reports where a tampered chain breaks", async () => {
     const t = await tenantWithNotes();
     await create(t.ownerToken, { title: "x" });

@@ -604,9 +604,13 @@ try {
       let m;
       // The other runtime shares the pinned core: whatever it still does in the window is logged.
       const other = server(s.server === "silo" ? "bare" : "silo");
-      let otherCpu0 = cpuSeconds(other.pid);
-      let cpu0 = cpuSeconds(pid);
-      let threads0 = process.env.BENCH_THREADS ? threadCpu(pid) : null;
+      // Where the measured window starts: both runtimes' CPU (and the threads', BENCH_THREADS=1).
+      const mark = () => ({
+        cpu: cpuSeconds(pid),
+        other: cpuSeconds(other.pid),
+        threads: process.env.BENCH_THREADS ? threadCpu(pid) : null,
+      });
+      let start = mark();
       if (s.fixed) {
         // Half the maximum this repeat measured for the same requests, offered on a schedule.
         const max = results[s.fixed]?.[r - 1]?.rps;
@@ -621,9 +625,7 @@ try {
         if (WARMUP > 0 && !s.touch) {
           await wrk(base, s.lines, WARMUP);
           // The CPU per request counts the measured requests' window only.
-          otherCpu0 = cpuSeconds(other.pid);
-          cpu0 = cpuSeconds(pid);
-          threads0 = process.env.BENCH_THREADS ? threadCpu(pid) : null;
+          start = mark();
         }
         const from = performance.timeOrigin + performance.now();
         m = await wrk(base, s.lines, DURATION);
@@ -633,14 +635,14 @@ try {
         if (gcTraceAvailable()) m.gc = server(s.server).gc.window(...m.window);
       }
       // The runtime's CPU per request: steadier than req/s when wrk and workerd share 2 cores.
-      m.cpuUsPerRequest = ((cpuSeconds(pid) - cpu0) * 1e6) / (m.sent ?? m.requests);
-      m.otherCpuMs = (cpuSeconds(other.pid) - otherCpu0) * 1e3;
-      if (threads0) {
+      m.cpuUsPerRequest = ((cpuSeconds(pid) - start.cpu) * 1e6) / (m.sent ?? m.requests);
+      m.otherCpuMs = (cpuSeconds(other.pid) - start.other) * 1e3;
+      if (start.threads) {
         const t1 = threadCpu(pid);
         m.threadUsPerRequest = Object.fromEntries(
           Object.entries(t1).map(([k, v]) => [
             k,
-            Math.round(((v - (threads0[k] ?? 0)) * 1e6) / (m.sent ?? m.requests)),
+            Math.round(((v - (start.threads[k] ?? 0)) * 1e6) / (m.sent ?? m.requests)),
           ]),
         );
         log(`  ${s.name} threads µs/req ${JSON.stringify(m.threadUsPerRequest)}`);

@@ -10,6 +10,7 @@ import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { newRouter, withPostConventions } from "./openapi";
 import { createPortal } from "./portal/portal";
+import { ContractRouter } from "./router";
 import { accessRoutes } from "./routes/access";
 import { adminQueryRoutes } from "./routes/admin-query";
 import { aggregateRoutes } from "./routes/aggregate";
@@ -39,7 +40,8 @@ import { webhookRoutes } from "./routes/webhooks";
 import { isOverloaded } from "./tenant-client";
 
 export function createApp() {
-  const app = newRouter();
+  // RegExpRouter, with the contract's `records:batch` colon read as a letter (router.ts).
+  const app = newRouter({ router: new ContractRouter() });
   app.use("*", requestId);
   app.use("*", requestLog);
   app.use("/v1/*", bodyLimit());

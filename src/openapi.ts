@@ -2,6 +2,8 @@
 // project's problem+json (never zod's raw output), and shared schemas for the document.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import type { Router } from "hono/router";
+import type { H, RouterRoute } from "hono/types";
 import { failFromZod } from "../durable-objects/contract/result";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
@@ -43,8 +45,10 @@ function requestParts(query?: z.ZodType, params?: z.ZodType, headers?: z.ZodType
   };
 }
 
-export function newRouter() {
+/** A sub-app (its routes are added to the app's router when it is mounted), or with `router` the app itself. */
+export function newRouter(options: { router?: Router<[H, RouterRoute]> } = {}) {
   const router = new OpenAPIHono<AppEnv>({
+    ...options,
     defaultHook: (result) => {
       if (!result.success) throw ApiError.from(failFromZod(result.error, result.target));
     },

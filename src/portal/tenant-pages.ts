@@ -123,8 +123,6 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
     );
   });
 
-  pages.get("/admin/tenants/new", (c) => c.html(wizard(c.get("session").csrf)));
-
   pages.post("/admin/tenants", async (c) => {
     const form = Object.fromEntries(
       Object.entries(await c.req.parseBody({ all: true })).map(([k, v]) => [
@@ -150,8 +148,11 @@ ${next ? html`<p><a href="/admin/tenants${next}">Next page</a></p>` : ""}`,
     return c.redirect(`/admin/tenants/${res.body.id}?flash=created`, 303);
   });
 
+  // The new-tenant wizard shares the tenant page's path ("new" was always the wizard): one
+  // route, because the Worker's RegExpRouter refuses a literal segment beside a parameter.
   pages.get("/admin/tenants/:id", async (c) => {
     const id = c.req.param("id");
+    if (id === "new") return c.html(wizard(c.get("session").csrf));
     const api = c.get("api");
     const csrf = c.get("session").csrf;
     const tenant = await api<Tenant>("GET", `/v1/tenants/${encodeURIComponent(id)}`);

@@ -8,7 +8,7 @@
 // the TrieRouter reads it: it is stood in for by a character no request path can hold (URLs
 // percent-encode control characters), in the routes and in the paths matched, and put back in
 // the parameters matched.
-import type { ParamIndexMap, Params, Result, Router } from "hono/router";
+import type { ParamIndexMap, ParamStash, Result, Router } from "hono/router";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 
 const STAND_IN = "\u0001";
@@ -27,17 +27,11 @@ export class ContractRouter<T> implements Router<T> {
 
   match(method: string, path: string): Result<T> {
     if (!path.includes(":")) return this.#inner.match(method, path);
-    const result = this.#inner.match(method, path.replaceAll(":", STAND_IN));
-    if (result.length === 2) {
-      const [handlers, stash] = result;
-      return [handlers as [T, ParamIndexMap][], stash.map((s) => (typeof s === "string" ? restore(s) : s))];
-    }
-    const [handlers] = result;
-    return [
-      handlers.map(([h, params]) => [
-        h,
-        Object.fromEntries(Object.entries(params).map(([k, v]) => [k, restore(v)])) as Params,
-      ]),
+    // RegExpRouter answers with a stash of matched strings (the parameters index into it).
+    const [handlers, stash] = this.#inner.match(method, path.replaceAll(":", STAND_IN)) as [
+      [T, ParamIndexMap][],
+      ParamStash,
     ];
+    return [handlers, stash.map((s) => (typeof s === "string" ? restore(s) : s))];
   }
 }

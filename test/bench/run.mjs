@@ -222,23 +222,23 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/**
- * Waits until a server process is idle (under 5% of a core over 150 ms, at most 90 s),
- * so a scenario is not charged for the deferred work of the one before. Returns the seconds waited.
- */
-/**
- * Both runtimes idle: they share the pinned core, and one's deferred work (Silo's after a run of
- * writes took up to 1.5 s of CPU) must not land in the other's window. Seconds waited.
- */
 // Silo's read counts wait for an alarm a minute later (FLUSH_DELAY_MS, usage/usage-meter.ts),
 // plus a margin for the alarms' own work; when Silo's last reads of many tenants ended.
 const DEFERRED_FLUSH_MS = 60_000 + 3_000;
 let lastSiloReads = 0;
 
+/**
+ * Both runtimes idle: they share the pinned core, and one's deferred work (Silo's after a run of
+ * writes took up to 1.5 s of CPU) must not land in the other's window. Seconds waited.
+ */
 async function settleBoth() {
   return Math.max(...(await Promise.all([settle(silo.pid), settle(comparators.pid)])));
 }
 
+/**
+ * Waits until a server process is idle (under 5% of a core over 150 ms, at most 90 s),
+ * so a scenario is not charged for the deferred work of the one before. Returns the seconds waited.
+ */
 async function settle(pid) {
   const t0 = Date.now();
   let last = cpuSeconds(pid);

@@ -88,16 +88,17 @@ export class TenantState {
   /**
    * An object that was never provisioned must leave no storage behind, so migrations only run
    * for a database that already exists. Objects are evicted when idle and rebuilt on the next
-   * request, so this is on the path of every tenant that calls now and then: a few small
-   * queries when the schema is current, no query builder at all.
+   * request, so this is on the path of every tenant that calls now and then: one statement when
+   * the schema is current (its tables can only exist in a provisioned database), no query
+   * builder at all; whether there is a database is asked only when that statement fails.
    */
   async start(bucket: R2Bucket): Promise<void> {
     const sql = this.storage.sql;
-    if (!lifecycle.hasDatabase(sql)) return;
     let facts = lifecycle.startFacts(sql, RESTORE_OPEN_SQL, INTENTS_OPEN_SQL);
     if (facts) {
       this.migrationError = null;
     } else {
+      if (!lifecycle.hasDatabase(sql)) return;
       await this.migrate();
       facts = { config: lifecycle.loadConfig(sql), restoring: restoreOpen(sql), fileIntents: true };
     }

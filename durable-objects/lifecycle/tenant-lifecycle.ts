@@ -43,8 +43,9 @@ export interface StartFacts {
 /**
  * What a starting object reads when its schema is current, in one statement: every cold start
  * runs it (it was five statements, each compiled afresh by a new object). The restore and file
- * checks are SQL expressions of their own modules. Null when the schema is behind (or a table
- * the expressions read does not exist yet): the caller migrates and asks them one by one.
+ * checks are SQL expressions of their own modules. Null when there is no database, or its
+ * schema is behind (or a table the expressions read does not exist yet): the caller then asks
+ * whether a database exists, migrates it and asks the facts one by one.
  */
 export function startFacts(sql: SqlStorage, restoringSql: string, intentsSql: string): StartFacts | null {
   let row: { migrated: number | null; config: string | null; restoring: number; intents: number };

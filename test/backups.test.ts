@@ -344,6 +344,50 @@ describe("restoring a backup", () => {
     expect(held.status).toBe(409);
     expect((await json<{ code: string }>(held)).code).toBe("legal_hold");
   });
+
+  it("stops before the swap when a legal hold arrives while it runs: the tenant stays as it was", async () => {
+    const t = await seeded();
+    const backup = await takeBackup(t.id);
+    await damage(t);
+    const damaged = await snapshot(t.ownerToken);
+    const job = await startRestore(t.id, backup.id);
+    await runDurableObjectAlarm(stubOf(t.id)); // the manifest is read: nothing of the tenant changed yet
+    const hold = await call(`/v1/tenants/${t.id}`, { method: "PUT", token: await adminToken(), body: { legalHold: true } });
+    expect(hold.status, await hold.clone().text()).toBe(200);
+    const done = await drive(t.id, restorePath(t.id, job.id));
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/legal hold/);
+    expect(await snapshot(t.ownerToken)).toEqual(damaged);
+    expect(await r2Files(t.id)).toEqual(["dir/b.bin", "new.txt"]);
+    const failed = await json<Page<{ action: string; success: boolean; details: { error: string } }>>(
+      await call("/v1/audit?action=restore.failed", { token: t.ownerToken }),
+    );
+    expect(failed.items).toMatchObject([{ action: "restore.failed", success: false }]);
+    expect(failed.items[0]?.details.error).toMatch(/legal hold/);
+  });
+
+  it("keeps the objects of files written since the backup when a hold arrives after the swap", async () => {
+    const t = await seeded();
+    const backup = await takeBackup(t.id);
+    await damage(t);
+    const job = await startRestore(t.id, backup.id);
+    const phase = () =>
+      runInDurableObject(stubOf(t.id), (_i, state) => {
+        const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM export_jobs WHERE id = ?", job.id).one();
+        return (JSON.parse(row.state) as { phase: string }).phase;
+      });
+    for (let i = 0; i < 100 && (await phase()) !== "sweep"; i++) await runDurableObjectAlarm(stubOf(t.id));
+    expect(await phase()).toBe("sweep");
+    const hold = await call(`/v1/tenants/${t.id}`, { method: "PUT", token: await adminToken(), body: { legalHold: true } });
+    expect(hold.status, await hold.clone().text()).toBe(200);
+    const done = await drive(t.id, restorePath(t.id, job.id));
+    expect(done.status, done.error ?? "").toBe("completed");
+    expect(done.counts).toMatchObject({ filesKeptUnderHold: 1 });
+    expect(done.counts.filesRemoved).toBeUndefined();
+    // The restored catalogue is the backup's; the newcomer's bytes are kept in R2, not swept.
+    expect((await json<Page<{ path: string }>>(await call("/v1/files", { token: t.ownerToken }))).items.map((f) => f.path)).toEqual(["a.txt", "dir/b.bin"]);
+    expect(await r2Files(t.id)).toEqual(["a.txt", "dir/b.bin", "new.txt"]);
+  });
 });
 
 describe("forking a tenant from a backup", () => {

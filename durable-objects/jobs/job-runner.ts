@@ -203,11 +203,22 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
     if (job.kind === "restore") discardStaged(store, job.id);
     if (job.kind === "export" || job.kind === "backup") discardSnapshot(store, job.id);
     const at = now();
-    store.db
-      .update(exportJobs)
-      .set({ status: "failed", error: String(err instanceof Error ? err.message : err), updatedAt: at, finishedAt: at })
-      .where(eq(exportJobs.id, job.id))
-      .run();
+    const error = String(err instanceof Error ? err.message : err);
+    // The failure is the job's last word in the audit chain, with its status, in one transaction.
+    store.storage.transactionSync(() => {
+      store.db
+        .update(exportJobs)
+        .set({ status: "failed", error, updatedAt: at, finishedAt: at })
+        .where(eq(exportJobs.id, job.id))
+        .run();
+      appendAudit(store.db, {
+        actor: "system:jobs",
+        action: `${job.kind}.failed`,
+        resource: `${job.kind}:${job.id}`,
+        success: false,
+        details: { error: error.slice(0, 500) },
+      });
+    });
   }
   if (job.kind === "restore") store.restoring = restoreOpen(store.sql);
   return true;

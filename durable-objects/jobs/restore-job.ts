@@ -10,10 +10,13 @@
 //   files   after the swap, the backup's copy of every file is written back under its path, then
 //           R2 objects the restored catalogue does not name are deleted. Old objects are kept
 //           until the swap has committed; these steps only repeat safely, so a reset resumes them.
+// A legal hold placed while it runs fails the job before the swap; placed after it, the sweep
+// keeps the objects it would have deleted.
 
 import { appendAudit } from "../audit/audit-chain";
 import { expireAll } from "../changes/change-log";
 import type { TenantConfig } from "../contract/config";
+import { legalHoldFailure } from "../contract/legal-hold";
 import type { Store } from "../db/store";
 import { resealed } from "../files/file-catalog";
 import * as ddl from "../sql/ddl";
@@ -117,6 +120,15 @@ function swap(store: Store, jobId: string, s: RestoreState, settings: TenantConf
   return config;
 }
 
+/**
+ * A legal hold placed while the restore runs stops it before the swap, while nothing of the
+ * tenant has changed: the job fails and the tenant stays as it was.
+ */
+function stopUnderHold(store: Store): void {
+  const held = legalHoldFailure(store.config, "Restoring a backup");
+  if (held) throw new Error(held.detail);
+}
+
 export interface RestoreStep {
   state: RestoreState;
   finished: boolean;
@@ -138,6 +150,7 @@ export async function restoreStep(
   const bundle: BundleSource = { tenant: store.config.id, area: "backups", id: s.backupId };
   const archive = tenantStorage(bucket, store.config.id, store.cipher());
   const ref = { area: "backups" as const, id: s.backupId };
+  if (s.phase === "verify" || s.phase === "swap") stopUnderHold(store);
   if (s.phase === "verify") {
     if (!s.manifest) {
       s.manifest = await readManifest(bucket, bundle, store.cipher());
@@ -169,6 +182,7 @@ export async function restoreStep(
     if (!settingsPart) throw new Error("settings.json is missing from the backup");
     const settings = (JSON.parse(await settingsPart.text()) as TenantConfig).settings;
     const config = store.storage.transactionSync(() => {
+      stopUnderHold(store); // the awaits above let a configuration push in
       const stored = swap(store, jobId, s, settings);
       Object.assign(s, { phase: "files", index: 0 });
       save(s);
@@ -190,13 +204,18 @@ export async function restoreStep(
     if (s.index >= blobs.length) Object.assign(s, { phase: "sweep", cursor: null });
     return { state: s, finished: false };
   }
-  // sweep: objects the restored catalogue does not name (files written after the backup).
+  // sweep: objects the restored catalogue does not name (files written after the backup). Under a
+  // hold placed after the swap they are kept: their bytes are the only copy of those files.
   const page = await archive.listStoredFiles(s.cursor);
   const stale = page.paths.filter(
     (path) => store.sql.exec("SELECT 1 FROM files WHERE path = ?", path).toArray().length === 0,
   );
-  for (const path of stale) await archive.deleteStoredFile(path);
-  s.counts.filesRemoved = (s.counts.filesRemoved ?? 0) + stale.length;
+  for (const path of stale) {
+    const held = store.config.legalHold;
+    if (!held) await archive.deleteStoredFile(path);
+    const count = held ? "filesKeptUnderHold" : "filesRemoved";
+    s.counts[count] = (s.counts[count] ?? 0) + 1;
+  }
   s.cursor = page.cursor;
   if (s.cursor) return { state: s, finished: false };
   discardStaged(store, jobId);

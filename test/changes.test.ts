@@ -379,6 +379,31 @@ describe("the reader's rules on every event", () => {
     expect(JSON.stringify(raw)).not.toContain("bob@example.com");
   });
 
+  it("erasure tells the feed of the member and the files it removes, under the pseudonym", async () => {
+    const t = await tenantWithNotes();
+    await addMember(t.ownerToken, "bob", ["editor"]);
+    const bob = await userToken(t.id, "bob");
+    const headers = { "content-type": "text/plain" };
+    expect((await callRaw("/v1/files/docs/cv.txt", { method: "PUT", token: bob, body: "cv", headers })).status).toBe(201);
+    const res = await call("/v1/privacy/erasure", { method: "POST", token: t.ownerToken, body: { subject: "bob" } });
+    expect(res.status).toBe(200);
+    const { pseudonym } = await json<{ pseudonym: string }>(res);
+    const events = await allChanges(t.ownerToken);
+    expect(events.slice(-2).map((e) => [e.type, e.id])).toEqual([
+      ["member.changed", pseudonym],
+      ["file.deleted", "docs/cv.txt"],
+    ]);
+    // The member's earlier event names the pseudonym too: the feed holds no trace of the subject.
+    expect(events.filter((e) => e.type === "member.changed").map((e) => e.id)).toEqual([pseudonym, pseudonym]);
+    expect(JSON.stringify(events)).not.toContain("bob");
+    // The object went after the commit, and no delete intent is left open.
+    expect((await env.FILES.list({ prefix: `tenant-${t.id}/files/` })).objects).toEqual([]);
+    const open = await runInDurableObject(stubOf(t.id), (_i, state) =>
+      state.storage.sql.exec("SELECT key FROM meta WHERE key LIKE 'file-op:%'").toArray(),
+    );
+    expect(open).toEqual([]);
+  });
+
   it("a value sealed under a key no longer held shows as null; the page still answers", async () => {
     const t = await tenantWithNotes({
       name: "notes",

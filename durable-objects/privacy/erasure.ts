@@ -22,6 +22,7 @@ import { blindColumn } from "../crypto/field-cipher";
 import { recordVersions } from "../db/schema";
 import { Abort, inTransaction, isFailure, type Store } from "../db/store";
 import { deleteExpiredBundles, expireExports } from "../jobs/export-expiry";
+import { clearIntent, deleteToken, noteIntent } from "../files/file-intents";
 import { encodeFields, type Row, rowToRecord } from "../records/record-codec";
 import { actorOf, readRow } from "../records/record-writes";
 import { indexRecord } from "../records/search";
@@ -31,7 +32,7 @@ import * as sel from "../sql/select";
 import { tenantStorage } from "../storage/tenant-storage";
 import { redactAudit, type SubjectNames } from "./audit-redaction";
 
-/** Files the subject uploaded: their objects are deleted before the rows (never a row without object). */
+/** Files the subject uploaded: their rows go in the erasure's transaction, their objects after it. */
 export function uploadsOf(store: Store, sub: string): string[] {
   return store.sql
     .exec<{ path: string }>("SELECT path FROM files WHERE uploaded_by IN (?, ?)", sub, `user:${sub}`)
@@ -137,6 +138,11 @@ function pseudonymize(store: Store, n: SubjectNames): void {
   // The change log names them as actor and owner too.
   store.sql.exec("UPDATE change_events SET actor = ? WHERE actor = ?", stand, actor);
   store.sql.exec(
+    "UPDATE change_events SET resource_id = ? WHERE type = 'member.changed' AND resource_id = ?",
+    n.pseudonym,
+    n.sub,
+  );
+  store.sql.exec(
     "UPDATE change_events SET record = json_set(record, '$.owner', ?) WHERE json_extract(record, '$.owner') = ?",
     n.pseudonym,
     n.sub,
@@ -154,6 +160,9 @@ export function eraseSubject(
   masterKey: string,
 ): Result<ErasureResult & { expired: string[] }> {
   const result = inTransaction(store, () => {
+    // Asked again here: a hold or a new owner's change may have come in since the first check.
+    const held = legalHoldFailure(store.config, "Erasure");
+    if (held) throw new Abort(held);
     if (lastOwnerProblem(store, sub)) throw new Abort(fail("conflict", "The subject is the tenant's last owner."));
     const now = new Date().toISOString();
     const names = namesOf(store, sub);
@@ -180,11 +189,18 @@ export function eraseSubject(
     pseudonymize(store, names);
     const members = store.sql.exec("DELETE FROM members WHERE sub = ?", sub).rowsWritten > 0 ? 1 : 0;
     forgetPrincipals(store.storage);
+    // The change feed hears of the member and the files, under the pseudonym (DESIGN §10).
+    if (members) appendChange(store.db, { type: "member.changed", actor: actorOf(p), id: names.pseudonym });
     const shares = store.sql
       .exec<{ n: number }>("SELECT count(*) AS n FROM shares WHERE principal = ?", `user:${sub}`)
       .one().n;
     store.sql.exec("DELETE FROM shares WHERE principal = ?", `user:${sub}`);
-    for (const path of files) store.sql.exec("DELETE FROM files WHERE path = ?", path);
+    for (const path of files) {
+      store.sql.exec("DELETE FROM files WHERE path = ?", path);
+      // The object goes after the commit; a crash before that is settled on the next start.
+      noteIntent(store, deleteToken(path), { path, op: "delete", sub: p.sub });
+      appendChange(store.db, { type: "file.deleted", actor: actorOf(p), id: path });
+    }
     if (files.length) store.sql.exec("DELETE FROM usage_counters WHERE period = 'all' AND metric = 'r2Bytes'");
     const auditRedacted = redactAudit(store, masterKey, names);
     const expired = expireExports(store, now);
@@ -202,9 +218,10 @@ export function eraseSubject(
 }
 
 /**
- * The whole erasure of a subject: refused under legal hold or by the grant rule; the subject's
- * files go first (so no file row ever points at a deleted object), then one transaction, then
- * the bundles of the exports it expired.
+ * The whole erasure of a subject: refused under legal hold or by the grant rule; one transaction
+ * (rows, the delete intents of the subject's files, audit and change events), then the files'
+ * objects (as a file delete: a row never points at a deleted object, and an object left by a
+ * crash is removed on the next start), then the bundles of the exports it expired.
  */
 export async function erase(
   store: Store,
@@ -216,10 +233,13 @@ export async function erase(
   const refused = legalHoldFailure(store.config, "Erasure") ?? erasureRefusal(store, p, sub);
   if (refused) return refused;
   const files = uploadsOf(store, sub);
-  const archive = tenantStorage(bucket, store.config.id);
-  for (const path of files) await archive.deleteStoredFile(path);
   const erased = eraseSubject(store, p, sub, files, masterKey);
   if (!erased.ok) return erased;
+  const archive = tenantStorage(bucket, store.config.id);
+  for (const path of files) {
+    await archive.deleteStoredFile(path);
+    clearIntent(store, deleteToken(path));
+  }
   const { expired, ...result } = erased.value;
   await deleteExpiredBundles(store, bucket, expired);
   return ok(result);

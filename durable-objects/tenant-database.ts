@@ -121,7 +121,7 @@ export class TenantDatabase extends TenantPlatform {
     return this.admit(caller, "settings:manage", (s) => webhooks.getWebhook(s, id));
   }
   async deleteWebhook(caller: Caller, id: string) {
-    return this.admit(caller, "settings:manage", (s) => webhooks.deleteWebhook(s, id));
+    return this.admit(caller, "settings:manage", (s, p) => webhooks.deleteWebhook(s, p, id));
   }
   async webhookDeliveries(caller: Caller, id: string, limit: number) {
     return this.admit(caller, "settings:manage", (s) => webhooks.deliveries(s, id, limit));

@@ -196,4 +196,22 @@ describe("webhooks", () => {
     expect((await call(`/v1/webhooks/${ids[0]}`, { token: t.ownerToken })).status).toBe(404);
     expect((await register(t.ownerToken, { url: "https://hooks.example/11" })).res.status).toBe(201);
   });
+
+  it("audits every registration and removal, never the secret", async () => {
+    receiver(() => 200);
+    const t = await tenantWithNotes();
+    const { hook } = await register(t.ownerToken, { url: "https://hooks.example/audited", events: ["record.created"] });
+    const id = hook?.id as string;
+    expect((await call(`/v1/webhooks/${id}`, { method: "DELETE", token: t.ownerToken })).status).toBe(200);
+    const audit = await json<{ items: { action: string; actor: string; resource: string; details: unknown }[] }>(
+      await call("/v1/audit?limit=1000", { token: t.ownerToken }),
+    );
+    const events = audit.items.filter((e) => e.action.startsWith("webhook."));
+    expect(events.map((e) => [e.action, e.resource, e.actor])).toEqual([
+      ["webhook.create", `webhook:${id}`, `user:${t.owner}`],
+      ["webhook.delete", `webhook:${id}`, `user:${t.owner}`],
+    ]);
+    expect(events[0]?.details).toMatchObject({ url: "https://hooks.example/audited", events: ["record.created"] });
+    expect(JSON.stringify(audit)).not.toContain(hook?.secret as string);
+  });
 });

@@ -6,6 +6,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { and, asc, desc, eq, lt, lte, sql } from "drizzle-orm";
 import type { Principal } from "../access/authorize";
+import { appendAudit } from "../audit/audit-chain";
 import type { Caller } from "../contract/caller";
 import { CHANGE_TYPES, type DeliveryView } from "../contract/changes";
 import type { Page } from "../contract/records";
@@ -105,7 +106,17 @@ export function createWebhook(
     createdAt: new Date().toISOString(),
     createdBy: p.actor,
   };
-  store.db.insert(webhooks).values(row).run();
+  // An endpoint that will receive the tenant's data is audited (never its secret), with the row.
+  store.storage.transactionSync(() => {
+    store.db.insert(webhooks).values(row).run();
+    appendAudit(store.db, {
+      actor: p.actor,
+      action: "webhook.create",
+      resource: `webhook:${row.id}`,
+      success: true,
+      details: { url: row.url, events: row.events, collections: row.collections },
+    });
+  });
   return ok({ ...view(row), secret });
 }
 
@@ -117,12 +128,19 @@ export function getWebhook(store: Store, id: string): Result<WebhookView> {
   return row ? ok(view(row)) : fail("not_found", `No webhook '${id}'.`);
 }
 
-export function deleteWebhook(store: Store, id: string): Result<{ deleted: true }> {
+export function deleteWebhook(store: Store, p: Principal, id: string): Result<{ deleted: true }> {
   const found = getWebhook(store, id);
   if (!found.ok) return found;
   store.storage.transactionSync(() => {
     store.db.delete(webhookDeliveries).where(eq(webhookDeliveries.webhookId, id)).run();
     store.db.delete(webhooks).where(eq(webhooks.id, id)).run();
+    appendAudit(store.db, {
+      actor: p.actor,
+      action: "webhook.delete",
+      resource: `webhook:${id}`,
+      success: true,
+      details: { url: found.value.url },
+    });
   });
   return ok({ deleted: true });
 }

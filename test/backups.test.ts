@@ -352,7 +352,11 @@ describe("restoring a backup", () => {
     const damaged = await snapshot(t.ownerToken);
     const job = await startRestore(t.id, backup.id);
     await runDurableObjectAlarm(stubOf(t.id)); // the manifest is read: nothing of the tenant changed yet
-    const hold = await call(`/v1/tenants/${t.id}`, { method: "PUT", token: await adminToken(), body: { legalHold: true } });
+    const hold = await call(`/v1/tenants/${t.id}`, {
+      method: "PUT",
+      token: await adminToken(),
+      body: { legalHold: true },
+    });
     expect(hold.status, await hold.clone().text()).toBe(200);
     const done = await drive(t.id, restorePath(t.id, job.id));
     expect(done.status).toBe("failed");
@@ -373,19 +377,27 @@ describe("restoring a backup", () => {
     const job = await startRestore(t.id, backup.id);
     const phase = () =>
       runInDurableObject(stubOf(t.id), (_i, state) => {
-        const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM export_jobs WHERE id = ?", job.id).one();
+        const row = state.storage.sql
+          .exec<{ state: string }>("SELECT state FROM export_jobs WHERE id = ?", job.id)
+          .one();
         return (JSON.parse(row.state) as { phase: string }).phase;
       });
     for (let i = 0; i < 100 && (await phase()) !== "sweep"; i++) await runDurableObjectAlarm(stubOf(t.id));
     expect(await phase()).toBe("sweep");
-    const hold = await call(`/v1/tenants/${t.id}`, { method: "PUT", token: await adminToken(), body: { legalHold: true } });
+    const hold = await call(`/v1/tenants/${t.id}`, {
+      method: "PUT",
+      token: await adminToken(),
+      body: { legalHold: true },
+    });
     expect(hold.status, await hold.clone().text()).toBe(200);
     const done = await drive(t.id, restorePath(t.id, job.id));
     expect(done.status, done.error ?? "").toBe("completed");
     expect(done.counts).toMatchObject({ filesKeptUnderHold: 1 });
     expect(done.counts.filesRemoved).toBeUndefined();
     // The restored catalogue is the backup's; the newcomer's bytes are kept in R2, not swept.
-    expect((await json<Page<{ path: string }>>(await call("/v1/files", { token: t.ownerToken }))).items.map((f) => f.path)).toEqual(["a.txt", "dir/b.bin"]);
+    expect(
+      (await json<Page<{ path: string }>>(await call("/v1/files", { token: t.ownerToken }))).items.map((f) => f.path),
+    ).toEqual(["a.txt", "dir/b.bin"]);
     expect(await r2Files(t.id)).toEqual(["a.txt", "dir/b.bin", "new.txt"]);
   });
 });
@@ -454,6 +466,11 @@ describe("backup pruning", () => {
     const second = await takeBackup(t.id);
     expect(await ids()).toEqual([second.id]);
     expect((await env.FILES.list({ prefix: `tenant-${t.id}/backups/2026-01-01/` })).objects).toEqual([]);
+    const audit = await json<Page<{ action: string; resource: string }>>(
+      await call(`/v1/tenants/${t.id}/audit-logs?limit=1000`, { token }),
+    );
+    const pruned = audit.items.filter((e) => e.action === "backup.pruned").map((e) => e.resource);
+    expect(pruned.sort()).toEqual([`backup:${first.id}`, "backup:2026-01-01"].sort());
   });
 });
 

@@ -384,7 +384,9 @@ describe("the reader's rules on every event", () => {
     await addMember(t.ownerToken, "bob", ["editor"]);
     const bob = await userToken(t.id, "bob");
     const headers = { "content-type": "text/plain" };
-    expect((await callRaw("/v1/files/docs/cv.txt", { method: "PUT", token: bob, body: "cv", headers })).status).toBe(201);
+    expect((await callRaw("/v1/files/docs/cv.txt", { method: "PUT", token: bob, body: "cv", headers })).status).toBe(
+      201,
+    );
     const res = await call("/v1/privacy/erasure", { method: "POST", token: t.ownerToken, body: { subject: "bob" } });
     expect(res.status).toBe(200);
     const { pseudonym } = await json<{ pseudonym: string }>(res);

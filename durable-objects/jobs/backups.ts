@@ -1,6 +1,8 @@
 // The tenant's backups: the list (newest first, a page at a time), and pruning to the plan's
 // number, which legal hold stops and which never takes a backup an open restore is reading.
+
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { appendAudit } from "../audit/audit-chain";
 import type { BackupView } from "../contract/jobs";
 import { legalHoldFailure } from "../contract/legal-hold";
 import { exportJobs } from "../db/schema";
@@ -50,7 +52,11 @@ function inUse(store: Store): Set<string> {
   return new Set(open.map((r) => (r.state as RestoreState).backupId));
 }
 
-/** Keeps the plan's number of backups (all of them under legal hold); older bundles go from R2. */
+/**
+ * Keeps the plan's number of backups (all of them under legal hold); older bundles go from R2.
+ * Each backup's row goes first, with its audit event, so a listed backup always has its bundle
+ * (a crash before the bundle's delete leaves an unlisted bundle, emptied with the tenant).
+ */
 export async function pruneBackups(store: Store, bucket: R2Bucket): Promise<number> {
   if (legalHoldFailure(store.config, "Pruning backups")) return 0;
   const backups = store.db
@@ -64,8 +70,17 @@ export async function pruneBackups(store: Store, bucket: R2Bucket): Promise<numb
   let pruned = 0;
   for (const old of backups.slice(store.config.limits.maxBackups)) {
     if (keep.has(old.id)) continue;
+    store.storage.transactionSync(() => {
+      store.db.delete(exportJobs).where(eq(exportJobs.id, old.id)).run();
+      appendAudit(store.db, {
+        actor: "system:backups",
+        action: "backup.pruned",
+        resource: `backup:${old.id}`,
+        success: true,
+        details: { keep: store.config.limits.maxBackups },
+      });
+    });
     await archive.deleteBundle({ area: "backups", id: old.id });
-    store.db.delete(exportJobs).where(eq(exportJobs.id, old.id)).run();
     pruned++;
   }
   return pruned;

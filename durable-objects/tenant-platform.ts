@@ -83,7 +83,10 @@ export abstract class TenantPlatform extends DurableObject<Env> {
     return this.platform((s) => ok(verifyAudit(s, this.env.MASTER_KEY ?? "")));
   }
   async archiveAudit() {
-    return this.platform((s) => archiveAuditChain(s, this.env.FILES));
+    return this.platform((s) => {
+      this.gate.flush(s); // buffered access events belong to the chain it archives
+      return archiveAuditChain(s, this.env.FILES);
+    });
   }
   /** One tenant's part of a platform admin's cross-tenant query (read-only). */
   async aggregate(spec: AggregateSpec) {
@@ -137,6 +140,15 @@ export abstract class TenantPlatform extends DurableObject<Env> {
   }
   /** Hard delete: the whole database and any alarm. The object answers 404 from now on. */
   async wipe() {
+    // Events appended since the deletion archived the chain (a push, an admin's access, buffered
+    // reads) go to the archive first: the audit trail outlives the data, all of it.
+    const store = this.tenant.store();
+    if (store && !store.config.legalHold) {
+      this.gate.flush(store);
+      const archived = await archiveAuditChain(store, this.env.FILES);
+      if (!archived.ok) return archived;
+      if (!archived.value.complete) return fail("conflict", "The tenant's audit chain is still being archived.");
+    }
     const wiped = await this.tenant.wipe();
     if (wiped.ok) {
       this.gate.reset();

@@ -12,7 +12,7 @@ import type { TenantDatabase } from "../durable-objects/tenant-database";
 import { hardDeleteTenant } from "../src/control/tenant-deletion";
 import { getTenant } from "../src/control/tenant-service";
 import { TENANT_TASKS } from "../src/sweeps/tenant-tasks";
-import { create, tenantWithNotes } from "./data-helpers";
+import { create, NOTES, tenantWithNotes } from "./data-helpers";
 import { adminToken, call, json } from "./helpers";
 
 const DAY = 86_400_000;
@@ -105,6 +105,29 @@ describe("audit archive at hard delete", () => {
     const manifest = await auditArchive(env.FILES, t.id).manifest();
     const live = await logs(t.id, "?limit=1000");
     expect(manifest?.head?.hash).toBe(live.items.at(-1)?.hash);
+  });
+
+  it("archives what the chain gained after the deletion's archive, buffered reads too, before the wipe", async () => {
+    const t = await tenantWithNotes({ ...NOTES, auditReads: true });
+    const rec = await create(t.ownerToken, { title: "before" });
+    const first = await stubOf(t.id).archiveAudit();
+    expect(first.ok && first.value.complete).toBe(true);
+    await create(t.ownerToken, { title: "after the archive" });
+    // A read of an auditReads collection: its event is buffered in the object, not yet written.
+    expect((await call(`/v1/collections/notes/records/${rec.id}`, { token: t.ownerToken })).status).toBe(200);
+    const wiped = await stubOf(t.id).wipe();
+    expect(wiped.ok).toBe(true);
+    const manifest = await auditArchive(env.FILES, t.id).manifest();
+    let raw = "";
+    for (const part of manifest?.parts ?? [])
+      raw += await (await env.FILES.get(`_audit-archive/${t.id}/${part.name}`))?.text();
+    const actions = raw
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { action: string }).action);
+    expect(actions.filter((a) => a === "record.create")).toHaveLength(2);
+    expect(actions.at(-1)).toBe("record.read");
+    expect(manifest).toMatchObject({ complete: true, count: actions.length });
   });
 
   it("resumes an archive written a part per call, keeping the parts already written", async () => {

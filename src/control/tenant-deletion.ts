@@ -8,7 +8,7 @@ import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
 import { auditArchive } from "../../durable-objects/storage/audit-archive";
 import { purgeTenantObjects } from "../../durable-objects/storage/tenant-storage";
 import { ApiError } from "../errors";
-import { platformClient, tenantStub } from "../tenant-client";
+import { tenantStub } from "../tenant-client";
 import { adminAuditInsert, controlDb } from "./control-db";
 import { forgetExternalId } from "./external-ids";
 import { type TenantRow, tenants } from "./schema";
@@ -46,8 +46,11 @@ export async function hardDeleteTenant(env: Env, tenant: TenantRow): Promise<{ c
   const held = legalHoldFailure(tenant, "Deleting the tenant");
   if (held) throw ApiError.from(held);
   if (!(await archiveAudit(env, tenant.id))) return { complete: false, objects: 0 };
-  // The object refuses too if it holds a hold the registry row has not caught up with.
-  await platformClient(env, tenant.id).call((s) => s.wipe());
+  // The object refuses too if it holds a hold the registry row has not caught up with, and
+  // answers conflict while events it gained since the archive above are still being archived.
+  const wiped = await tenantStub(env, tenant.id).wipe();
+  if (!wiped.ok && wiped.code === "conflict") return { complete: false, objects: 0 };
+  if (!wiped.ok) throw ApiError.from(wiped);
   const purge = await purgeTenantObjects(env.FILES, tenant.id, MAX_PAGES_PER_CALL);
   if (!purge.complete) return { complete: false, objects: purge.deleted };
   const db = controlDb(env);

@@ -155,6 +155,16 @@ describe("export and import", () => {
     const job = await drive(b.id, (await json<Job>(start)).id);
     expect(job.status).toBe("failed");
     expect(job.error).toMatch(/checksum mismatch/);
+    // What the import left applied before it failed is on the target's trail, part by part.
+    const trail = await json<{ items: { action: string; resource: string; success: boolean }[] }>(
+      await call(`/v1/tenants/${b.id}/audit-logs?limit=1000`, { token: await adminToken() }),
+    );
+    const events = trail.items.filter((e) => e.action.startsWith("import."));
+    expect(events[0]?.action).toBe("import.started");
+    expect(events.at(-1)).toMatchObject({ action: "import.failed", success: false });
+    const applied = events.filter((e) => e.action === "import.part_applied").map((e) => e.resource);
+    expect(applied).toContain("part:collections.json");
+    expect(applied).not.toContain(`part:${firstPart}`);
   });
 
   it("lets an owner export their own tenant, not a viewer and not another tenant", async () => {

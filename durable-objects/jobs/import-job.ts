@@ -107,9 +107,18 @@ export async function importStep(
       s.counts.auditEvents = (s.counts.auditEvents ?? 0) + ndjsonLines(text).length;
       continue;
     }
+    // Each part commits on its own, so each is audited with it: a failed import's trail names
+    // every part it left applied (then `import.failed`).
     store.storage.transactionSync(() => {
       applyPart(store, part.name, text, s.counts, reseal);
       for (const [path, sealing] of sealings) resealed(store, path, sealing);
+      appendAudit(store.db, {
+        actor: "system:import",
+        action: "import.part_applied",
+        resource: `part:${part.name}`,
+        success: true,
+        details: { fromTenant: s.source, exportId: s.exportId },
+      });
     });
   }
   const finished = s.index >= manifest.parts.length;

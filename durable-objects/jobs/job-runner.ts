@@ -116,7 +116,7 @@ export async function startRekey(store: Store): Promise<Result<JobView>> {
   const open = openJob(store, "rekey");
   if (open) return ok(jobView(open));
   const id = `key-${crypto.randomUUID().slice(0, 12)}`;
-  return enqueue(store, { id, kind: "rekey", location: "tenant", state: newRekeyState(store) }, false);
+  return enqueue(store, { id, kind: "rekey", location: "tenant", state: newRekeyState(store) }, true);
 }
 
 /** The latest data key rotation, if any. */
@@ -136,7 +136,7 @@ async function startImport(store: Store, source: ImportSource): Promise<Result<J
   if (openJob(store, "import")) return fail("conflict", "An import is already running.");
   const id = `imp-${crypto.randomUUID().slice(0, 12)}`;
   const location = `${source.tenant}/${source.area}/${source.id}`;
-  return enqueue(store, { id, kind: "import", location, state: newImportState(source) }, false);
+  return enqueue(store, { id, kind: "import", location, state: newImportState(source) }, true);
 }
 
 export function jobById(store: Store, id: string): Result<JobView> {

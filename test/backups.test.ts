@@ -370,6 +370,27 @@ describe("restoring a backup", () => {
     expect(failed.items[0]?.details.error).toMatch(/legal hold/);
   });
 
+  it("refuses a restore and a restore point while the registry holds the tenant, before its object knows", async () => {
+    const t = await createTenant();
+    const backup = await takeBackup(t.id);
+    // The hold saved in the registry; its push to the object has not arrived (yet).
+    await env.CONTROL_DB.prepare("UPDATE tenants SET legal_hold = 1 WHERE id = ?").bind(t.id).run();
+    const token = await adminToken();
+    const asks: [string, unknown][] = [
+      [`/v1/tenants/${t.id}/backups/${backup.id}/restore`, undefined],
+      [`/v1/tenants/${t.id}/restore-point`, { at: new Date(Date.now() - 60_000).toISOString() }],
+    ];
+    for (const [path, body] of asks) {
+      const res = await call(path, { method: "POST", token, body });
+      expect(res.status, path).toBe(409);
+      expect((await json<{ code: string }>(res)).code).toBe("legal_hold");
+    }
+    const jobs = await runInDurableObject(stubOf(t.id), (_i, state) =>
+      state.storage.sql.exec("SELECT id FROM export_jobs WHERE kind = 'restore'").toArray(),
+    );
+    expect(jobs).toEqual([]);
+  });
+
   it("keeps the objects of files written since the backup when a hold arrives after the swap", async () => {
     const t = await seeded();
     const backup = await takeBackup(t.id);

@@ -3,6 +3,7 @@
 // point-in-time recovery (production only).
 import { createRoute, z } from "@hono/zod-openapi";
 import { BackupSchema, JobSchema as JobView } from "../../durable-objects/contract/jobs";
+import { legalHoldFailure } from "../../durable-objects/contract/legal-hold";
 import { adminOnly, requireAdmin } from "../caller";
 import { adminAuditInsert, controlDb } from "../control/control-db";
 import { adoptRestoredSettings } from "../control/restored-settings";
@@ -97,6 +98,9 @@ export const backupRoutes = newRouter()
       const { id, backupId } = c.req.valid("param");
       const tenant = await liveTenant(c.env, id);
       if (tenant.status !== "active") throw new ApiError("conflict", `Tenant '${id}' is ${tenant.status}.`);
+      // The registry's hold counts even before its push has reached the object (the object asks too).
+      const held = legalHoldFailure(tenant, "Restoring a backup");
+      if (held) throw ApiError.from(held);
       const job = await platformClient(c.env, id).call((s) => s.startJob({ kind: "restore", backupId }));
       await adminAuditInsert(controlDb(c.env), actor, "tenant.restore_backup", id, { backupId, restoreId: job.id });
       return c.json(job, 202);
@@ -148,7 +152,8 @@ export const backupRoutes = newRouter()
       const actor = requireAdmin(c);
       const { id } = c.req.valid("param");
       const { at } = c.req.valid("json");
-      await liveTenant(c.env, id);
+      const held = legalHoldFailure(await liveTenant(c.env, id), "Restoring to a point in time");
+      if (held) throw ApiError.from(held);
       const point = await platformClient(c.env, id).call((s) => s.restorePoint(at));
       await adminAuditInsert(controlDb(c.env), actor, "tenant.restore_point", id, point);
       return c.json(point, 202);

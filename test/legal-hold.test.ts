@@ -182,6 +182,41 @@ describe("legal hold stops sweeps and key destruction", () => {
     expect(run.value.auditTrimmed).toBeGreaterThan(0);
   });
 
+  it("a hold placed between retention's batches stops its continuation", async () => {
+    const t = await tenantWithNotes();
+    const gone = await create(t.ownerToken, { title: "deleted" });
+    await call(`/v1/collections/notes/records/${gone.id}`, { method: "DELETE", token: t.ownerToken });
+    // 600 more soft-deleted rows, copies of that one: more than one batch of 500.
+    const deleted = () =>
+      runInDurableObject(stubOf(t.id), (_i, state) => {
+        const sql = state.storage.sql;
+        return sql.exec<{ n: number }>("SELECT count(*) AS n FROM c_notes WHERE deleted_at IS NOT NULL").one().n;
+      });
+    await runInDurableObject(stubOf(t.id), (_i, state) => {
+      const sql = state.storage.sql;
+      const cols = sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('c_notes')")
+        .toArray()
+        .map((c) => c.name)
+        .filter((c) => c !== "id");
+      const list = cols.map((c) => `"${c}"`).join(", ");
+      sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600)
+         INSERT INTO c_notes (id, ${list}) SELECT 'copy-' || n.i, ${list} FROM c_notes, n WHERE c_notes.id = ?`,
+        gone.id,
+      );
+    });
+    expect(await deleted()).toBe(601);
+    const first = await stubOf(t.id).retention(inDays(400));
+    expect(first).toMatchObject({ ok: true, value: { held: false, recordsPurged: 500, more: true } });
+    await setHold(t.id, true);
+    await runDurableObjectAlarm(stubOf(t.id)); // the continuation
+    expect(await deleted()).toBe(101);
+    await setHold(t.id, false);
+    const rest = await stubOf(t.id).retention(inDays(400));
+    expect(rest).toMatchObject({ ok: true, value: { recordsPurged: 101, more: false } });
+  });
+
   it("keeps every backup under hold; pruning resumes once it is lifted", async () => {
     const h = await heldTenant();
     await call(`/v1/tenants/${h.id}`, {

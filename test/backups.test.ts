@@ -457,6 +457,23 @@ describe("forking a tenant from a backup", () => {
     expect(notes.items).toEqual((await list(a.ownerToken, "include_deleted=true&sort=id&limit=100")).items);
   });
 
+  it("never overwrites a file written in the target while the import runs: the import fails instead", async () => {
+    const a = await seeded();
+    const backup = await takeBackup(a.id);
+    const b = await createTenant(undefined, "alice");
+    const start = await call(`/v1/tenants/${b.id}/import`, {
+      method: "POST",
+      token: await adminToken(),
+      body: { fromTenant: a.id, backupId: backup.id },
+    });
+    expect(start.status, await start.clone().text()).toBe(202);
+    expect((await put(b.ownerToken, "a.txt", "mine")).status).toBe(201);
+    const job = await drive(b.id, `/v1/tenants/${b.id}/exports/${(await json<Job>(start)).id}`);
+    expect(job.status).toBe("failed");
+    expect(job.error).toMatch(/a\.txt was written in this tenant during the import/);
+    expect(await (await callRaw("/v1/files/a.txt", { token: b.ownerToken })).text()).toBe("mine");
+  });
+
   it("refuses an import naming both or neither of exportId and backupId", async () => {
     const b = await createTenant();
     for (const body of [{ fromTenant: "acme" }, { fromTenant: "acme", exportId: "x", backupId: "y" }]) {

@@ -11,7 +11,7 @@ import type { MasterKeys } from "../contract/wrapped-key";
 import { unwrapDataKey } from "../contract/wrapped-key";
 import { FieldCipher, KeyRing } from "../crypto/field-cipher";
 import type { Store } from "../db/store";
-import { resealed } from "../files/file-catalog";
+import { fileRow, resealed } from "../files/file-catalog";
 import { tenantStorage } from "../storage/tenant-storage";
 import { blobsByPath, type Manifest, ndjsonLines, readManifest, readPart, sha256 } from "./bundle";
 import { applyPart, Resealer } from "./bundle-apply";
@@ -63,6 +63,7 @@ export async function importStep(
   keys: MasterKeys,
   state: ImportState,
   maxParts: number,
+  save: (s: ImportState) => void = () => {},
 ): Promise<{ state: ImportState; finished: boolean }> {
   const s: ImportState = { ...state, counts: { ...state.counts } };
   const bundle = sourceOf(s);
@@ -88,6 +89,8 @@ export async function importStep(
       // the source's key and sealed anew under this tenant's (its row takes the new sealing).
       for (const row of ndjsonLines(text)) {
         const path = row.path as string;
+        // A file written here while the import ran is never overwritten: the import fails instead.
+        if (fileRow(store, path)) throw new Error(`file ${path} was written in this tenant during the import`);
         const blob = blobs.get(path);
         const object = blob
           ? await source.getPart({ area: bundle.area, id: bundle.id }, blob.name)
@@ -105,13 +108,15 @@ export async function importStep(
     if (section === "audit") {
       // The target keeps its own chain; the import event records the source chain's head.
       s.counts.auditEvents = (s.counts.auditEvents ?? 0) + ndjsonLines(text).length;
+      save({ ...s, index: s.index + 1 });
       continue;
     }
-    // Each part commits on its own, so each is audited with it: a failed import's trail names
-    // every part it left applied (then `import.failed`).
+    // Each part commits on its own, with the job's progress (a reset never applies it twice) and
+    // its audit event: a failed import's trail names every part it left applied.
     store.storage.transactionSync(() => {
       applyPart(store, part.name, text, s.counts, reseal);
       for (const [path, sealing] of sealings) resealed(store, path, sealing);
+      save({ ...s, index: s.index + 1 });
       appendAudit(store.db, {
         actor: "system:import",
         action: "import.part_applied",

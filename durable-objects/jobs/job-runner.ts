@@ -174,7 +174,7 @@ export async function stepJobs(store: Store, env: Env): Promise<boolean> {
           ? await rekeyObjectsStep(store, env.FILES, job.state as RekeyState, chunkRows)
           : store.storage.transactionSync(() => rekeyStep(store, job.state as RekeyState, chunkRows * 4))
         : job.kind === "import"
-          ? await importStep(store, env.FILES, env, job.state as ImportState, IMPORT_PARTS_PER_STEP)
+          ? await importStep(store, env.FILES, env, job.state as ImportState, IMPORT_PARTS_PER_STEP, save)
           : job.kind === "restore"
             ? await restoreStep(store, env.FILES, job.id, job.state as RestoreState, IMPORT_PARTS_PER_STEP, save)
             : await exportStep(

@@ -4,8 +4,10 @@
 // work with its audit event in the same transaction. The object's state and its platform calls
 // (no caller) are in tenant-platform.ts, which this class extends.
 import { createKey, listKeys, type NewKey, revokeKey } from "./access/api-keys";
+import { mayGiveRoles } from "./access/grants";
 import { unmaskableProblem } from "./access/masking";
 import { addMember, memberPage, removeMember, updateMember } from "./access/members";
+import { roleExists } from "./access/role-definitions";
 import { deleteRole, listRoles, putRole } from "./access/roles";
 import { addShare, listShares, removeShare } from "./access/shares";
 import { listAudit, verifyAudit } from "./audit/audit-log";
@@ -17,7 +19,7 @@ import type { AuditQuery } from "./contract/audit";
 import type { Caller, ReferenceReader } from "./contract/caller";
 import type { WebhookInput } from "./contract/changes";
 import type { StoredObject } from "./contract/files";
-import { type Json, ok, type Result } from "./contract/result";
+import { fail, type Json, ok, type Result } from "./contract/result";
 import { admitUpload, beginMultipart, checkMultipart, deleteSettled, type UploadInput } from "./files/file-calls";
 import { commitUpload, deleteFileRow, listFiles, readForDownload } from "./files/file-catalog";
 import { clearIntent } from "./files/file-intents";
@@ -177,6 +179,20 @@ export class TenantDatabase extends TenantPlatform {
   }
   async removeMember(caller: Caller, sub: string) {
     return this.admit(caller, "members:manage", (s, p) => removeMember(s, p, sub));
+  }
+  /**
+   * Whether the caller may make `name` the role anyone who signs in joins with (settings'
+   * autoJoinRole): a grant like any other, within the caller's permissions and clearance.
+   */
+  async mayAutoJoin(caller: Caller, name: string) {
+    return this.admit(caller, "settings:manage", (s, p) => {
+      if (!roleExists(s.sql, name)) {
+        return fail("validation_failed", `Invalid json field 'autoJoinRole': no role '${name}'.`, {
+          field: "autoJoinRole",
+        });
+      }
+      return mayGiveRoles(s, p, "(members who join)", [name]) ?? ok({ allowed: true as const });
+    });
   }
   /** Any member may see the roles and what they grant. */
   async listRoles(caller: Caller) {

@@ -370,6 +370,43 @@ describe("record ACLs", () => {
     const open = await create(t.bob, { title: "Quarterly newsletter", visibility: "public" }, "docs");
     expect((await canRead(t.carol, open.id)).get).toBe(200);
   });
+
+  it("a token's roles narrow clearance and role shares as they narrow permissions", async () => {
+    const t = await aclTenant();
+    // dave is an editor (confidential clearance); signed in as a viewer he clears what viewers do.
+    const secret = await create(
+      t.bob,
+      { title: "Quarterly salaries", visibility: "public", classification: "confidential" },
+      "docs",
+    );
+    expect((await canRead(t.dave, secret.id)).get).toBe(200);
+    const daveAsViewer = await userToken(t.id, "dave", { roles: ["viewer"] });
+    expect(await canRead(daveAsViewer, secret.id)).toMatchObject({ get: 404, inList: false, inSearch: false });
+    // A share to a role reaches a narrowed token only when the token names that role.
+    const role = await call("/v1/roles/finance", {
+      method: "PUT",
+      token: t.ownerToken,
+      body: { permissions: ["records:read"] },
+    });
+    expect(role.status).toBe(200);
+    const roles = await call("/v1/members/carol", {
+      method: "PATCH",
+      token: t.ownerToken,
+      body: { roles: ["viewer", "finance"] },
+    });
+    expect(roles.status).toBe(200);
+    const budget = await create(t.bob, { title: "Quarterly budget", visibility: "shared" }, "docs");
+    const shared = await call(`/v1/collections/docs/records/${budget.id}/shares`, {
+      method: "POST",
+      token: t.bob,
+      body: { principal: "role:finance", permission: "read" },
+    });
+    expect(shared.status, await shared.clone().text()).toBe(201);
+    expect((await canRead(t.carol, budget.id)).get).toBe(200);
+    expect((await canRead(await userToken(t.id, "carol", { roles: ["viewer"] }), budget.id)).get).toBe(404);
+    const asFinance = await userToken(t.id, "carol", { roles: ["viewer", "finance"] });
+    expect((await canRead(asFinance, budget.id)).get).toBe(200);
+  });
 });
 
 describe("cross-tenant query", () => {

@@ -120,6 +120,22 @@ describe("no one grants what they do not hold", () => {
     expect(audit.items.map((e) => e.resource)).toEqual(expect.arrayContaining(["member:actor", "role:manager"]));
   });
 
+  it("a token narrowed by its roles gives no role above the clearance it narrows to", async () => {
+    const t = await tenantFor("admin");
+    await call("/v1/roles/secret", {
+      method: "PUT",
+      token: t.ownerToken,
+      body: { permissions: [], clearance: "restricted" },
+    });
+    // An admin (restricted clearance) signed in as a manager (internal) acts with internal.
+    const asManager = await userToken(t.id, "actor", { roles: ["manager"] });
+    const give = await call("/v1/members", { method: "POST", token: asManager, body: { sub: "x", roles: ["secret"] } });
+    expect(give.status).toBe(403);
+    expect((await json<{ detail: string }>(give)).detail).toMatch(/clearance 'restricted'/);
+    const full = await call("/v1/members", { method: "POST", token: t.actor, body: { sub: "x", roles: ["secret"] } });
+    expect(full.status).toBe(201);
+  });
+
   it("clearance counts as holdings: no role above one's own clearance is given or defined", async () => {
     const t = await tenantFor("manager");
     await call("/v1/roles/secret", {

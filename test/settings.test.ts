@@ -153,6 +153,22 @@ describe("tenant settings", () => {
     expect(await json(await call("/v1/settings", { token: t.ownerToken }))).toMatchObject({ auditRetentionDays: 1000 });
   });
 
+  it("sets autoJoinRole only to a role within the caller's clearance", async () => {
+    const t = await createTenant();
+    for (const [name, body] of [
+      ["auditor", { permissions: ["records:read"], clearance: "restricted" }],
+      ["settings_keeper", { permissions: ["settings:manage", "records:read", "files:read"] }],
+    ] as const) {
+      expect((await call(`/v1/roles/${name}`, { method: "PUT", token: t.ownerToken, body })).status).toBe(200);
+    }
+    const keeper = await member(t, "kim", ["settings_keeper"]);
+    const escalate = await patch(keeper, { autoJoinRole: "auditor" });
+    expect(escalate.status).toBe(403);
+    expect((await json<{ detail: string }>(escalate)).detail).toMatch(/clearance 'restricted'/);
+    expect(await json(await call("/v1/settings", { token: t.ownerToken }))).toMatchObject({ autoJoinRole: null });
+    expect((await patch(t.ownerToken, { autoJoinRole: "auditor" })).status).toBe(200);
+  });
+
   it("sets autoJoinRole only to a role whose permissions the caller holds", async () => {
     const t = await createTenant();
     const role = await call("/v1/roles/settings_keeper", {

@@ -22,6 +22,11 @@ export interface Principal {
   /** How the audit trail names this caller: user:<sub>, admin:<sub> or key:<id>. */
   actor: string;
   roles: string[];
+  /**
+   * The roles a token narrows the member to (its roles claim), or none: clearance and role shares
+   * then count only as far as these reach, as permissions do (role-definitions.ts).
+   */
+  tokenRoles?: readonly string[] | null;
   permissions: Set<Permission>;
   /**
    * Whether the caller acts with owner rights (making, demoting and removing owners): members
@@ -92,6 +97,7 @@ function admitCaller(
       sub: caller.sub,
       actor: actorOf(caller),
       roles: [...roles],
+      tokenRoles: caller.tokenRoles,
       permissions: new Set(permissions),
       owner,
     });
@@ -113,6 +119,7 @@ function admitCaller(
     sub: caller.sub,
     actor: actorOf(caller),
     roles: resolved.value,
+    tokenRoles: caller.tokenRoles,
     permissions,
     owner: resolved.value.includes("owner") && (!caller.tokenRoles || caller.tokenRoles.includes("owner")),
   };

@@ -8,7 +8,7 @@ import { CLASSIFICATIONS, type Classification as Clearance } from "../contract/a
 import { type Failure, fail } from "../contract/result";
 import type { Store } from "../db/store";
 import type { Principal } from "./authorize";
-import { clearanceLevel, roleGrant, rolesGrant } from "./role-definitions";
+import { clearanceLevel, clearanceLevelOf, roleGrant, rolesGrant } from "./role-definitions";
 
 /** Access being handed out (or taken away, which needs as much). */
 export interface Grant {
@@ -21,7 +21,7 @@ export interface Grant {
 /** The clearance the caller holds: all of it when it sees every record (collections:manage). */
 function heldLevel(store: Store, p: Principal): number {
   if (p.permissions.has("collections:manage")) return CLASSIFICATIONS.length - 1;
-  return rolesGrant(store.sql, p.roles).level;
+  return clearanceLevelOf(store.sql, p);
 }
 
 /** What a set of roles amounts to as a grant. */

@@ -11,7 +11,7 @@ import { present, type ViewOptions } from "../records/record-codec";
 import { exec } from "../sql/identifiers";
 import { shareCount } from "../sql/select";
 import type { Principal } from "./authorize";
-import { rolesGrant } from "./role-definitions";
+import { clearanceLevelOf, shareRolesOf } from "./role-definitions";
 
 /** What a reference reader (org/reference.ts) clears, whatever the tenant's roles say. */
 const REFERENCE_CLEARANCE = ["public", "internal"];
@@ -21,11 +21,12 @@ export const seesAll = (p: Principal) => p.permissions.has("collections:manage")
 /** Classifications the caller's roles clear (custom roles carry their own clearance). */
 export function allowedClassifications(store: Store, p: Principal): string[] {
   if (p.reference) return REFERENCE_CLEARANCE;
-  return CLASSIFICATIONS.slice(0, rolesGrant(store.sql, p.roles).level + 1);
+  return CLASSIFICATIONS.slice(0, clearanceLevelOf(store.sql, p) + 1);
 }
 
 /** Whom a share must name to reach `p`; a reference reader is named by none. */
-export const granteesOf = (p: Principal) => (p.reference ? [] : [`user:${p.sub}`, ...p.roles.map((r) => `role:${r}`)]);
+export const granteesOf = (p: Principal) =>
+  p.reference ? [] : [`user:${p.sub}`, ...shareRolesOf(p).map((r) => `role:${r}`)];
 
 export function canSee(store: Store, p: Principal, def: CollectionDef, rec: ApiRecord): boolean {
   if (!def.acl || seesAll(p) || rec.owner === p.sub) return true;

@@ -1,7 +1,9 @@
 // What a role grants: a set of permissions and a classification clearance. Built-in roles come
 // from the catalogue; custom ones from the roles table, their clearance kept beside the
 // permissions as one "clearance:<level>" entry.
+
 import { CLASSIFICATIONS as CLEARANCES, type Classification as Clearance, type Permission } from "../contract/access";
+import type { Principal } from "./authorize";
 import { BUILTIN_ROLES, isPermission } from "./permissions";
 
 export const CLEARANCE_PREFIX = "clearance:";
@@ -57,3 +59,18 @@ export function rolesGrant(sql: SqlStorage, roles: readonly string[]): RoleGrant
   }
   return { permissions, clearance: CLEARANCES[level] as Clearance, level };
 }
+
+/**
+ * The clearance level `p` acts with: its roles' highest, and no higher than its token's roles'
+ * when a token narrows it (a member holding admin, signed in as viewer, clears what viewers do).
+ */
+export function clearanceLevelOf(sql: SqlStorage, p: Principal): number {
+  const level = rolesGrant(sql, p.roles).level;
+  return p.tokenRoles ? Math.min(level, rolesGrant(sql, p.tokenRoles).level) : level;
+}
+
+/** The roles through which a share to a role reaches `p`: its own, only those its token names. */
+export const shareRolesOf = (p: Principal): string[] => {
+  const narrowed = p.tokenRoles;
+  return narrowed ? p.roles.filter((r) => narrowed.includes(r)) : p.roles;
+};

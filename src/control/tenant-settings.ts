@@ -5,7 +5,6 @@
 // tier or limits change, the reconcile sweep) carries the row's settings, so none can undo it.
 import { actorOf, type Caller } from "../../durable-objects/contract/caller";
 import type { Settings } from "../../durable-objects/contract/config";
-import { forbidden, invalid } from "../errors";
 import type { TenantClient } from "../tenant-client";
 import { controlDb } from "./control-db";
 import { effectiveSettings } from "./tenant-config";
@@ -13,18 +12,11 @@ import { commit, getTenant } from "./tenant-service";
 
 /**
  * autoJoinRole hands a role to anyone who signs in: like any grant, only a role that exists and
- * whose permissions the caller holds all of (DESIGN §4: no one grants what they do not hold).
+ * lies within the caller's own permissions and clearance (DESIGN §4: no one grants what they do
+ * not hold). The tenant's object judges it by the rule every grant goes through.
  */
 export async function checkJoinRole(t: TenantClient, name: string): Promise<void> {
-  const roles = await t.call((s, caller) => s.listRoles(caller));
-  const role = roles.find((r) => r.name === name);
-  if (!role) throw invalid(`Invalid json field 'autoJoinRole': no role '${name}'.`, { field: "autoJoinRole" });
-  const me = await t.call((s, caller) => s.me(caller));
-  const held = new Set(me.principal.permissions);
-  const missing = role.permissions.filter((p) => !held.has(p));
-  if (missing.length > 0) {
-    throw forbidden(`autoJoinRole '${name}' would grant ${missing.join(", ")}, which you do not hold.`);
-  }
+  await t.call((s, caller) => s.mayAutoJoin(caller, name));
 }
 
 /** Applies a validated change for a caller whose settings:manage the tenant's object has confirmed. */

@@ -2,8 +2,10 @@
 // with one schema per collection, built from the collections' definitions, so a generator such
 // as openapi-typescript makes a client typed by the tenant's own fields. Per caller: a pii field
 // is typed as the masked string it reads as for a caller without pii:read.
+
 import type { z } from "zod";
 import { FieldSchema } from "../durable-objects/contract/collections";
+import { nameTable } from "../durable-objects/contract/name-table";
 
 type Schema = Record<string, unknown>;
 type Field = z.infer<typeof FieldSchema>;
@@ -48,17 +50,17 @@ function valueSchema(f: Field, masked: boolean): Schema {
   }
 }
 
-const SYSTEM: Record<string, Schema> = {
+const SYSTEM: Record<string, Schema> = nameTable({
   id: { type: "string", readOnly: true },
   version: { type: "integer", readOnly: true },
   createdAt: { type: "string", format: "date-time", readOnly: true },
   updatedAt: { type: "string", format: "date-time", readOnly: true },
   deletedAt: { type: "string", format: "date-time", readOnly: true },
-};
-const ACL: Record<string, Schema> = {
+});
+const ACL: Record<string, Schema> = nameTable({
   visibility: { type: "string", enum: ["private", "shared", "public"] },
   classification: { type: "string", enum: ["public", "internal", "confidential", "restricted"] },
-};
+});
 
 const fieldsOf = (c: Collection): Field[] =>
   c.fields.flatMap((raw) => {

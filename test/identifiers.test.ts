@@ -3,7 +3,7 @@
 // role names, record ids (paths and batches). File paths have their own tests (file-path.test.ts).
 import { describe, expect, it } from "vitest";
 import { create, tenantWithNotes } from "./data-helpers";
-import { adminToken, call, json, uniqueId } from "./helpers";
+import { adminToken, call, json, uniqueId, userToken } from "./helpers";
 
 const CONTROLS = ["\u0000", "\u0001", "\n", "\u001b", "\u007f", "\u0085", "\u009b"];
 
@@ -95,5 +95,41 @@ describe("control characters in identifiers", () => {
       body: { roles: ["editor"] },
     });
     expect(patched.status).toBe(200);
+  });
+});
+
+describe("names that are members of every JavaScript object", () => {
+  it("are plain names: a field, a filter, a rename, a role and a token's roles named after Object's members", async () => {
+    const t = await tenantWithNotes({
+      name: "things",
+      fields: [
+        { name: "constructor", type: "string" },
+        { name: "tostring", type: "string" },
+      ],
+    });
+    const o = t.ownerToken;
+    const rec = await create(o, { constructor: "c1", tostring: "t1" }, "things");
+    const listed = await call("/v1/collections/things/records?constructor=eq.c1&sort=constructor", { token: o });
+    expect(listed.status, await listed.clone().text()).toBe(200);
+    expect((await json<{ items: { id: string }[] }>(listed)).items.map((r) => r.id)).toEqual([rec.id]);
+    const counted = await call("/v1/collections/things/aggregate?groupBy=constructor", { token: o });
+    expect(counted.status, await counted.clone().text()).toBe(200);
+    // A rename keeps the field's values in its history under the new name.
+    const renamed = await call("/v1/collections/things", {
+      method: "PATCH",
+      token: o,
+      body: { rename: { tostring: "label" } },
+    });
+    expect(renamed.status, await renamed.clone().text()).toBe(200);
+    const history = await json<{ items: { data: Record<string, unknown> }[] }>(
+      await call(`/v1/collections/things/records/${rec.id}/history`, { token: o }),
+    );
+    expect(history.items[0]?.data).toMatchObject({ constructor: "c1", label: "t1" });
+    // No role is called constructor or toString: giving one is a 400, a token naming them grants nothing.
+    const give = await call("/v1/members", { method: "POST", token: o, body: { sub: "ann", roles: ["constructor"] } });
+    expect(give.status).toBe(400);
+    const me = await call("/v1/me", { token: await userToken(t.id, t.owner, { roles: ["constructor", "toString", "__proto__"] }) });
+    expect(me.status, await me.clone().text()).toBe(200);
+    expect((await json<{ principal: { permissions: string[] } }>(me)).principal.permissions).toEqual([]);
   });
 });

@@ -1,15 +1,17 @@
 // The built-in roles over the permission catalogue (contract/access.ts).
+
 import { PERMISSIONS, type Permission } from "../contract/access";
+import { nameTable } from "../contract/name-table";
 
 const readOnly: Permission[] = ["records:read", "files:read"];
 const writer: Permission[] = [...readOnly, "records:write", "files:write"];
 
-export const BUILTIN_ROLES: Record<string, readonly Permission[]> = {
+export const BUILTIN_ROLES: Record<string, readonly Permission[]> = nameTable({
   owner: PERMISSIONS,
   admin: PERMISSIONS,
   editor: writer,
   viewer: readOnly,
-};
+});
 
 export function isPermission(value: string): value is Permission {
   return (PERMISSIONS as readonly string[]).includes(value);

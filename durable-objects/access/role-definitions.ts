@@ -3,17 +3,18 @@
 // permissions as one "clearance:<level>" entry.
 
 import { CLASSIFICATIONS as CLEARANCES, type Classification as Clearance, type Permission } from "../contract/access";
+import { nameTable } from "../contract/name-table";
 import type { Principal } from "./authorize";
 import { BUILTIN_ROLES, isPermission } from "./permissions";
 
 export const CLEARANCE_PREFIX = "clearance:";
 
-export const BUILTIN_CLEARANCE: Record<string, Clearance> = {
+export const BUILTIN_CLEARANCE: Record<string, Clearance> = nameTable({
   owner: "restricted",
   admin: "restricted",
   editor: "confidential",
   viewer: "internal",
-};
+});
 
 export function clearanceOf(stored: string[]): Clearance {
   const entry = stored.find((p) => p.startsWith(CLEARANCE_PREFIX))?.slice(CLEARANCE_PREFIX.length);

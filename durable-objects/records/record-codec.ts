@@ -3,6 +3,7 @@
 
 import { maskValue } from "../access/masking";
 import type { CollectionDef, FieldDef } from "../collections/collection-schema";
+import { nameTable } from "../contract/name-table";
 import type { ApiRecord } from "../contract/records";
 import type { Json } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
@@ -11,17 +12,17 @@ import type { Store } from "../db/store";
 export type Row = Record<string, SqlStorageValue>;
 
 /** API names of the system fields, and their columns. */
-export const SYSTEM_FIELDS: Record<string, string> = {
+export const SYSTEM_FIELDS: Record<string, string> = nameTable({
   id: "id",
   version: "version",
   createdAt: "created_at",
   updatedAt: "updated_at",
-};
-export const ACL_FIELDS: Record<string, string> = {
+});
+export const ACL_FIELDS: Record<string, string> = nameTable({
   owner: "owner",
   visibility: "visibility",
   classification: "classification",
-};
+});
 
 export function encodeValue(field: FieldDef, value: unknown): SqlStorageValue {
   if (value === null || value === undefined) return null;
@@ -99,7 +100,7 @@ export function renameSnapshot(def: CollectionDef, data: ApiRecord): ApiRecord {
   const out: ApiRecord = {};
   for (const [key, value] of Object.entries(data)) {
     let name = key;
-    for (let hops = 0; def.renames[name] && hops < 64; hops++) name = def.renames[name] as string;
+    for (let hops = 0; Object.hasOwn(def.renames, name) && hops < 64; hops++) name = def.renames[name] as string;
     if (!(name in out) || key === name) out[name] = value;
   }
   return out;

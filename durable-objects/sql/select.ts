@@ -1,5 +1,6 @@
 // Statements over records: filters, sorting, keyset pagination, as_of, ACLs, and the queries of
 // single features (retention, export, erasure, aggregates), all with bound values.
+import { nameTable } from "../contract/name-table";
 import { collectionTable, IDENTIFIER, ident, SqlIdentifierError, type Statement, statement } from "./identifiers";
 
 /** A piece of SQL with its bound values, in order. */
@@ -42,7 +43,7 @@ export interface Filter {
   value: SqlStorageValue | SqlStorageValue[];
 }
 
-const COMPARATORS: Record<string, string> = { eq: "=", ne: "<>", gt: ">", gte: ">=", lt: "<", lte: "<=" };
+const COMPARATORS: Record<string, string> = nameTable({ eq: "=", ne: "<>", gt: ">", gte: ">=", lt: "<", lte: "<=" });
 
 export function filterFragment(f: Filter, resolve: Resolver): Fragment {
   const col = resolve(f.field);

@@ -126,6 +126,35 @@ describe("collections", () => {
     expect((await json(dup)).field).toBe("handle");
   });
 
+  it("refuses names whose table, index or blind column would be cut short, and index names another collection holds", async () => {
+    const t = await tenantWithNotes();
+    const post = (body: unknown) => call("/v1/collections", { method: "POST", token: t.ownerToken, body });
+    const long = (n: number) => `n${"x".repeat(n - 1)}`;
+    for (const body of [
+      { name: long(62), fields: [{ name: "title", type: "string" }] },
+      { name: "secrets", fields: [{ name: long(60), type: "string", encrypted: true }] },
+      { name: "secrets", fields: [{ name: long(60), type: "string", indexed: true }] },
+    ]) {
+      const res = await post(body);
+      expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect((await json(res)).code).toBe("validation_failed");
+    }
+    expect((await post({ name: long(61), fields: [{ name: long(59), type: "string", encrypted: true }] })).status).toBe(
+      201,
+    );
+    // "a" with an index named f_b, then "a_x" with a unique field b: both would be i_a_x_f_b.
+    const a = await post({
+      name: "a",
+      fields: [{ name: "c", type: "string" }],
+      indexes: [{ name: "f_b", fields: ["c"] }],
+    });
+    expect(a.status, await a.clone().text()).toBe(201);
+    const ax = await post({ name: "a_x", fields: [{ name: "b", type: "string", unique: true }] });
+    expect(ax.status).toBe(409);
+    expect((await json(ax)).code).toBe("conflict");
+    expect((await call("/v1/collections/a_x", { token: t.ownerToken })).status).toBe(404);
+  });
+
   it("drops a collection with its records", async () => {
     const t = await tenantWithNotes();
     await create(t.ownerToken, { title: "x" });

@@ -128,7 +128,9 @@ describe("names that are members of every JavaScript object", () => {
     // No role is called constructor or toString: giving one is a 400, a token naming them grants nothing.
     const give = await call("/v1/members", { method: "POST", token: o, body: { sub: "ann", roles: ["constructor"] } });
     expect(give.status).toBe(400);
-    const me = await call("/v1/me", { token: await userToken(t.id, t.owner, { roles: ["constructor", "toString", "__proto__"] }) });
+    const me = await call("/v1/me", {
+      token: await userToken(t.id, t.owner, { roles: ["constructor", "toString", "__proto__"] }),
+    });
     expect(me.status, await me.clone().text()).toBe(200);
     expect((await json<{ principal: { permissions: string[] } }>(me)).principal.permissions).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { type FieldSchema, type FieldType, MAX_FIELDS } from "../contract/collec
 import type { Json } from "../contract/result";
 import { blindColumn } from "../crypto/field-cipher";
 import type { ColumnSpec, ColumnType } from "../sql/ddl";
+import { derivedFits } from "../sql/identifiers";
 
 /** A field's definition; `default` typed as the contract's JSON (zod's own JSON type is too deep for Hono's). */
 export type FieldDef = Omit<z.infer<typeof FieldSchema>, "default"> & { default?: Json };
@@ -68,6 +69,20 @@ export function definitionProblem(def: CollectionDef): string | null {
   }
   const columns = def.fields.reduce((n, f) => n + (f.encrypted ? 2 : 1), 0);
   if (columns > MAX_FIELDS) return `A collection holds at most ${MAX_FIELDS} columns (encrypted fields take two).`;
+  if (!derivedFits(`c_${def.name}`)) return "A collection's name is at most 61 characters.";
+  for (const f of def.fields) {
+    if (f.encrypted && !derivedFits(blindColumn(f.name))) {
+      return `Encrypted field '${f.name}': an encrypted field's name is at most 59 characters.`;
+    }
+    if ((f.unique || f.indexed) && !derivedFits(`i_${def.name}_f_${f.name}`)) {
+      return `Field '${f.name}' is indexed: its name and the collection's are at most 58 characters together.`;
+    }
+  }
+  for (const ix of def.indexes) {
+    if (!derivedFits(`i_${def.name}_x_${ix.name}`)) {
+      return `Index '${ix.name}': its name and the collection's are at most 58 characters together.`;
+    }
+  }
   const indexNames = new Set<string>();
   for (const ix of def.indexes) {
     if (indexNames.has(ix.name)) return `Index '${ix.name}' is declared twice.`;

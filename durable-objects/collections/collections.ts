@@ -49,13 +49,33 @@ export function loadDefinition(store: Store, name: string): CollectionDef | null
 
 const actor = (p: Principal) => p.actor;
 
+/**
+ * An index's name must be this collection's: another collection's index of the same name (`a` with
+ * index `f_b` beside `a_x` with field `b`) would silently stand in for it, a unique rule unkept.
+ */
+function claimIndex(store: Store, collection: string, suffix: string): void {
+  const held = store.sql
+    .exec<{ table: string }>(
+      "SELECT tbl_name AS \"table\" FROM sqlite_master WHERE type = 'index' AND name = ?",
+      ids.indexId(collection, suffix),
+    )
+    .toArray()[0];
+  if (held && held.table !== ids.collectionTableId(collection)) {
+    throw new Abort(
+      fail("conflict", `The index name '${ids.indexId(collection, suffix)}' is taken by another collection.`),
+    );
+  }
+}
+
 export function applyIndexes(store: Store, def: CollectionDef) {
   for (const f of def.fields) {
     if (f.unique || f.indexed) {
+      claimIndex(store, def.name, `f_${f.name}`);
       ids.exec(store.sql, ddl.createIndex(def.name, `f_${f.name}`, [indexColumn(def, f.name)], Boolean(f.unique)));
     }
   }
   for (const ix of def.indexes) {
+    claimIndex(store, def.name, `x_${ix.name}`);
     ids.exec(
       store.sql,
       ddl.createIndex(

@@ -81,12 +81,25 @@ export function systemColumn(name: (typeof SYSTEM_COLUMNS)[number]): string {
 /** The table holding a collection's records: "c_<name>" keeps tenant tables apart from system ones. */
 export function collectionTable(collection: string): string {
   if (!isIdentifier(collection)) throw new SqlIdentifierError(`invalid collection: ${JSON.stringify(collection)}`);
-  return ident(`c_${collection}`.slice(0, 63));
+  return ident(collectionTableId(collection));
 }
 
+/** A collection's table name unquoted (as sqlite_master holds it). */
+export const collectionTableId = (collection: string) => `c_${collection}`.slice(0, 63);
+
 export function indexName(collection: string, suffix: string): string {
-  return ident(`i_${collection}_${suffix}`.slice(0, 63));
+  return ident(indexId(collection, suffix));
 }
+
+/** An index's name unquoted (as sqlite_master holds it). */
+export const indexId = (collection: string, suffix: string) => `i_${collection}_${suffix}`.slice(0, 63);
+
+/**
+ * Whether a derived name (a collection's table, an index, a blind column) is whole. Names that
+ * would be cut short are refused when a definition is made: two names cut alike would share one
+ * table or index (older definitions keep the cut names they were made with).
+ */
+export const derivedFits = (name: string) => name.length <= 63;
 
 /** A statement and its bound values. */
 export interface Statement {

@@ -309,6 +309,30 @@ describe("sealed objects in R2", () => {
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(data);
     const ranged = await callRaw("/v1/files/old.bin", { token: t.ownerToken, headers: { range: "bytes=65530-65545" } });
     expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(data.slice(65530, 65546));
+    // Its preconditions: a malformed entity tag is a 400 (R2 would throw on it), as on sealed files.
+    const ask = (headers: Record<string, string>) => callRaw("/v1/files/old.bin", { token: t.ownerToken, headers });
+    const malformed: Record<string, string>[] = [
+      { "if-match": "abc" },
+      { "if-none-match": '"unclosed' },
+      { "if-match": 'W/x"' },
+    ];
+    for (const headers of malformed) {
+      const res = await ask(headers);
+      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect((await json<{ code: string }>(res)).code).toBe("validation_failed");
+    }
+    expect((await ask({ "if-match": '"other"' })).status).toBe(412);
+    expect((await ask({ "if-none-match": object.httpEtag })).status).toBe(304);
+    expect((await ask({ "if-match": `"x", ${object.httpEtag}` })).status).toBe(200);
+    const sealed = await callRaw("/v1/files/new.txt", {
+      method: "PUT",
+      token: t.ownerToken,
+      body: "new",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(sealed.status).toBe(201);
+    const bad = await callRaw("/v1/files/new.txt", { token: t.ownerToken, headers: { "if-match": "abc" } });
+    expect(bad.status).toBe(400);
   });
 
   it("a data key rotation seals every object anew before the old key is destroyed", async () => {

@@ -6,7 +6,7 @@ import type { FilePath } from "../../durable-objects/storage/file-path";
 import { openStream, parseSealing, SealError, type Sealing } from "../../durable-objects/storage/object-seal";
 import { type TenantStorage, tenantStorage, userMetadata } from "../../durable-objects/storage/tenant-storage";
 import type { AppEnv } from "../context";
-import { ApiError, notFound } from "../errors";
+import { ApiError, invalid, notFound } from "../errors";
 import { tenantClient } from "../tenant-client";
 
 /** Types a browser will not run: served inline. Everything else is an attachment. */
@@ -70,8 +70,22 @@ function preconditions(headers: Headers, etag: string, modified: Date): 304 | 41
   return null;
 }
 
+/** `*` or a list of entity tags, strong or weak (RFC 9110 §13.1.1-2). */
+const ENTITY_TAGS = /^\s*(\*|(W\/)?"[\x21\x23-\x7e\x80-\xff]*"(\s*,\s*(W\/)?"[\x21\x23-\x7e\x80-\xff]*")*)\s*$/;
+
+/** A malformed If-Match or If-None-Match is the client's mistake, refused before R2 is asked. */
+function conditionalProblem(c: Context<AppEnv>): void {
+  for (const name of ["if-match", "if-none-match"]) {
+    const value = c.req.header(name);
+    if (value !== undefined && !ENTITY_TAGS.test(value)) {
+      throw invalid(`${name} must be * or a list of quoted entity tags.`, { field: name });
+    }
+  }
+}
+
 /** Streams a file (or its headers) from R2 after the tenant's object authorized and metered it. */
 export async function download(c: Context<AppEnv>, path: FilePath, headOnly: boolean): Promise<Response> {
+  conditionalProblem(c);
   const t = await tenantClient(c);
   const { file, sealing, key } = await t.call((s, caller) => s.fileRead(caller, path));
   const storage = tenantStorage(c.env.FILES, t.tenantId);

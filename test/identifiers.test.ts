@@ -96,6 +96,32 @@ describe("control characters in identifiers", () => {
     });
     expect(patched.status).toBe(200);
   });
+
+  it("refuses a lone surrogate (no character at all) in a sub, a principal and an erasure subject", async () => {
+    const t = await tenantWithNotes({ name: "notes", fields: [{ name: "title", type: "string" }], acl: true });
+    const rec = await create(t.ownerToken, { title: "a" });
+    const o = t.ownerToken;
+    const bad = "ann\ud800";
+    const asks: [string, Promise<Response>][] = [
+      ["member", call("/v1/members", { method: "POST", token: o, body: { sub: bad, roles: ["viewer"] } })],
+      [
+        "share",
+        call(`/v1/collections/notes/records/${rec.id}/shares`, {
+          method: "POST",
+          token: o,
+          body: { principal: `user:${bad}`, permission: "read" },
+        }),
+      ],
+      ["erasure", call("/v1/privacy/erasure", { method: "POST", token: o, body: { subject: bad } })],
+    ];
+    for (const [what, ask] of asks) {
+      const res = await ask;
+      expect(res.status, what).toBe(400);
+      expect((await json<{ code: string }>(res)).code, what).toBe("validation_failed");
+    }
+    const members = await json<{ items: { sub: string }[] }>(await call("/v1/members", { token: o }));
+    expect(members.items.map((m) => m.sub)).toEqual([t.owner]);
+  });
 });
 
 describe("names that are members of every JavaScript object", () => {

@@ -4,6 +4,7 @@
 // work with its audit event in the same transaction. The object's state and its platform calls
 // (no caller) are in tenant-platform.ts, which this class extends.
 import { createKey, listKeys, type NewKey, revokeKey } from "./access/api-keys";
+import { storedElevated } from "./access/authorize";
 import { mayGiveRoles } from "./access/grants";
 import { unmaskableProblem } from "./access/masking";
 import { addMember, memberPage, removeMember, updateMember } from "./access/members";
@@ -34,6 +35,8 @@ import { meView, usageReport } from "./usage/usage-report";
 
 type Mode = "put" | "patch";
 type Version = number | null;
+
+const elevated = (caller: Caller) => caller.kind === "admin" || caller.kind === "org";
 
 export class TenantDatabase extends TenantPlatform {
   /** Whether a tenant user holds a permission (the control plane asks, e.g. to read its tenant). */
@@ -114,7 +117,11 @@ export class TenantDatabase extends TenantPlatform {
   }
   async createWebhook(caller: Caller, body: WebhookInput) {
     const local = this.env.ALLOW_LOCAL_WEBHOOKS === "true";
-    return this.admit(caller, "settings:manage", (s, p) => webhooks.createWebhook(s, p, caller, body, local));
+    // Deliveries are judged as the registrant at each event: an elevated caller's access, checked
+    // by its request alone, is never kept (authorizeStored).
+    return this.admit(caller, "settings:manage", (s, p) =>
+      elevated(caller) ? storedElevated() : webhooks.createWebhook(s, p, caller, body, local),
+    );
   }
   async listWebhooks(caller: Caller) {
     return this.admit(caller, "settings:manage", (s) => ok(webhooks.listWebhooks(s)));
@@ -137,7 +144,7 @@ export class TenantDatabase extends TenantPlatform {
   }
   async realtimeTicket(caller: Caller) {
     return this.gate.admitAsync(this.tenant.store(), caller, "records:read", async () =>
-      ok(await this.realtime.ticket(caller)),
+      elevated(caller) ? storedElevated() : ok(await this.realtime.ticket(caller)),
     );
   }
   /** Erases a data subject's personal data (members:manage, within the grant rule). */

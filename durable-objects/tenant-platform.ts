@@ -4,7 +4,7 @@
 // jobs make (no caller: the Worker has checked the platform admin). One object, one class
 // hierarchy: both halves are the same Durable Object's RPC surface.
 import { DurableObject } from "cloudflare:workers";
-import { authorize, type Principal, statusFailure } from "./access/authorize";
+import { authorize, authorizeStored, type Principal, statusFailure } from "./access/authorize";
 import { noteAccess, noteRefused } from "./audit/access-audit";
 import { archiveAuditChain } from "./audit/audit-archiving";
 import { listAudit, verifyAudit } from "./audit/audit-log";
@@ -46,9 +46,9 @@ export abstract class TenantPlatform extends DurableObject<Env> {
     this.gate = new Gate(ctx, () => this.tenant.db);
     // Every statement through the tenant's state is counted (rows read and written, usage/sql-meter.ts).
     this.tenant = new TenantState(meteredStorage(ctx.storage, this.gate.meter.sql), env);
-    this.realtime = new Realtime(ctx, (s, caller) =>
+    this.realtime = new Realtime(ctx, (s, caller, stored) =>
       s
-        ? authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read")
+        ? (stored ? authorizeStored : authorize)(() => this.tenant.db, s.storage, s.config, caller, "records:read")
         : fail("not_found", "Tenant not found."),
     );
     ctx.blockConcurrencyWhile(() => this.tenant.start(env.FILES));
@@ -176,10 +176,10 @@ export abstract class TenantPlatform extends DurableObject<Env> {
   /** The webhook outbox's step: new events taken in, due deliveries sent; when it is next due. */
   private async webhookStep(store: Store): Promise<number | null> {
     if (!webhooks.hasWebhooks(store)) return null;
-    webhooks.enqueue(store, (s, caller) =>
-      authorize(() => this.tenant.db, s.storage, s.config, caller, "records:read"),
-    );
-    const sent = await webhooks.sendDue(store);
+    const judge = (s: Store, caller: Caller) =>
+      authorizeStored(() => this.tenant.db, s.storage, s.config, caller, "records:read");
+    webhooks.enqueue(store, judge);
+    const sent = await webhooks.sendDue(store, judge);
     if (sent.sent) {
       this.gate.meter.count("webhookDeliveries", sent.sent);
       this.gate.flush(store);

@@ -161,6 +161,35 @@ describe("realtime: credentials and withdrawal", () => {
     await owner.until(() => owner.closed()?.code === 4403);
   });
 
+  it("closes a removed member under autoJoinRole, never joining them again for the socket", async () => {
+    const t = await tenantWithNotes();
+    const put = await call(`/v1/tenants/${t.id}`, {
+      method: "PUT",
+      token: await adminToken(),
+      body: { settings: { autoJoinRole: "viewer" } },
+    });
+    expect(put.status).toBe(200);
+    const bobToken = await userToken(t.id, "bob");
+    expect((await call("/v1/me", { token: bobToken })).status).toBe(200); // joins as a viewer
+    const bob = await open("/v1/realtime", bobToken);
+    bob.subscribe(null);
+    await bob.until(() => subscribed(bob));
+    expect((await call("/v1/members/bob", { method: "DELETE", token: t.ownerToken })).status).toBe(200);
+    await bob.until(() => bob.closed()?.code === 4403);
+    const members = await json<{ items: { sub: string }[] }>(await call("/v1/members", { token: t.ownerToken }));
+    expect(members.items.map((m) => m.sub)).toEqual([t.owner]);
+  });
+
+  it("refuses a platform admin's socket and ticket: its access is checked by its request alone", async () => {
+    const t = await tenantWithNotes();
+    const headers = { "x-silo-tenant": t.id, "x-silo-reason": "support ticket 42" };
+    const token = await adminToken();
+    const socket = await call("/v1/realtime", { token, headers: { ...headers, upgrade: "websocket" } });
+    expect(socket.status).toBe(403);
+    const ticket = await call("/v1/realtime/tickets", { method: "POST", token, headers });
+    expect(ticket.status).toBe(403);
+  });
+
   it("closes with 4410 a subscriber whose since is older than the kept log", async () => {
     const t = await tenantWithNotes();
     await create(t.ownerToken, { title: "a" });

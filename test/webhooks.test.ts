@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { urlProblem } from "../durable-objects/changes/webhooks";
 import { create, NOTES, tenantWithNotes } from "./data-helpers";
-import { call, json, userToken } from "./helpers";
+import { adminToken, call, json, userToken } from "./helpers";
 
 interface Received {
   url: string;
@@ -195,6 +195,67 @@ describe("webhooks", () => {
     expect((await call(`/v1/webhooks/${ids[0]}`, { method: "DELETE", token: t.ownerToken })).status).toBe(200);
     expect((await call(`/v1/webhooks/${ids[0]}`, { token: t.ownerToken })).status).toBe(404);
     expect((await register(t.ownerToken, { url: "https://hooks.example/11" })).res.status).toBe(201);
+  });
+
+  it("sends nothing queued for a registrant who lost access before the receiver came back", async () => {
+    let status = 500;
+    const got = receiver(() => status);
+    const t = await tenantWithNotes();
+    await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub: "ops", roles: ["admin"] } });
+    const { hook } = await register(await userToken(t.id, "ops"), { url: "https://hooks.example/d" });
+    const id = hook?.id as string;
+    await create(t.ownerToken, { title: "one", email: "ann@example.com" });
+    await vi.waitFor(async () => {
+      await tick(t.id);
+      expect(got).toHaveLength(1);
+    });
+    expect(JSON.parse(got[0]?.body as string).record.email).toBe("ann@example.com");
+    expect((await call("/v1/members/ops", { method: "DELETE", token: t.ownerToken })).status).toBe(200);
+    status = 200;
+    await makeDue(t.id);
+    await tick(t.id);
+    expect(got).toHaveLength(1);
+    expect(await deliveries(t.ownerToken, id)).toMatchObject([
+      { status: "failed", lastError: expect.stringMatching(/no longer has access/) },
+    ]);
+  });
+
+  it("builds each attempt's body anew: a value erased while the receiver was down is never sent", async () => {
+    let status = 500;
+    const got = receiver(() => status);
+    const t = await tenantWithNotes();
+    await call("/v1/members", { method: "POST", token: t.ownerToken, body: { sub: "bob", roles: ["editor"] } });
+    await register(t.ownerToken, { url: "https://hooks.example/e" });
+    await create(await userToken(t.id, "bob"), { title: "cv", email: "bob@example.com" });
+    await vi.waitFor(async () => {
+      await tick(t.id);
+      expect(got.length).toBeGreaterThanOrEqual(1);
+    });
+    expect(got.map((r) => r.body).join()).toContain("bob@example.com");
+    const erased = await call("/v1/privacy/erasure", { method: "POST", token: t.ownerToken, body: { subject: "bob" } });
+    expect(erased.status).toBe(200);
+    status = 200;
+    const before = got.length;
+    await makeDue(t.id);
+    await tick(t.id);
+    const retried = got.slice(before);
+    expect(retried.map((r) => JSON.parse(r.body).type)).toContain("record.created");
+    expect(retried.map((r) => r.body).join()).not.toContain("bob@example.com");
+  });
+
+  it("refuses a platform admin's registration: its access is checked by its request alone", async () => {
+    receiver(() => 200);
+    const t = await tenantWithNotes();
+    const res = await call("/v1/webhooks", {
+      method: "POST",
+      token: await adminToken(),
+      headers: { "x-silo-tenant": t.id, "x-silo-reason": "support ticket 42" },
+      body: { url: "https://hooks.example/f" },
+    });
+    expect(res.status).toBe(403);
+    expect((await call("/v1/webhooks", { token: t.ownerToken })).status).toBe(200);
+    const listed = await json<{ items: unknown[] }>(await call("/v1/webhooks", { token: t.ownerToken }));
+    expect(listed.items).toEqual([]);
   });
 
   it("audits every registration and removal, never the secret", async () => {

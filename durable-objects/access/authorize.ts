@@ -68,11 +68,33 @@ export function authorize(
   config: TenantConfig | null,
   caller: Caller,
   permission: Permission | null,
+  join = true,
 ): Result<Principal> {
-  const p = admitCaller(db, storage, config, caller, permission);
+  const p = admitCaller(db, storage, config, caller, permission, join);
   // Judged after membership: only the tenant's own callers learn what its plan holds.
   return (p.ok && config && featureFailure(config, caller)) || p;
 }
+
+/**
+ * A caller kept past its request (a live subscriber, a webhook's registrant), judged again at each
+ * event: as `authorize`, except that it never joins the tenant (a member removed stays removed
+ * under autoJoinRole) and a platform admin's or ancestor's elevated access, checked only at the
+ * request that made it, is never kept.
+ */
+export function authorizeStored(
+  db: LazyDb,
+  storage: DurableObjectStorage,
+  config: TenantConfig | null,
+  caller: Caller,
+  permission: Permission | null,
+): Result<Principal> {
+  if (caller.kind === "admin" || caller.kind === "org") return storedElevated();
+  return authorize(db, storage, config, caller, permission, false);
+}
+
+/** The refusal for keeping a platform admin's or an ancestor's elevated access past its request. */
+export const storedElevated = () =>
+  fail("forbidden", "Live changes and webhooks are for the tenant's own members and API keys.");
 
 function admitCaller(
   db: LazyDb,
@@ -80,6 +102,7 @@ function admitCaller(
   config: TenantConfig | null,
   caller: Caller,
   permission: Permission | null,
+  join: boolean,
 ): Result<Principal> {
   const down = statusFailure(config);
   if (down) return down;
@@ -105,7 +128,7 @@ function admitCaller(
   const resolved =
     caller.kind === "admin" || caller.kind === "org"
       ? elevatedRoles(db, caller)
-      : memberRoles(db, storage.sql, config as TenantConfig, caller);
+      : memberRoles(db, storage.sql, config as TenantConfig, caller, join);
   if (!resolved.ok) return resolved;
   const lookup = (n: string) => customRole(storage.sql, n);
   const permissions = permissionsOf(resolved.value, lookup);
@@ -180,11 +203,17 @@ function elevatedRoles(db: LazyDb, caller: Caller): Result<string[]> {
 
 // The two lookups on every request are plain SQL on the object's own database (its statement
 // cache keeps them compiled): building them with the query builder cost a fifth of a read.
-function memberRoles(db: LazyDb, sql: SqlStorage, config: TenantConfig, caller: Caller): Result<string[]> {
+function memberRoles(
+  db: LazyDb,
+  sql: SqlStorage,
+  config: TenantConfig,
+  caller: Caller,
+  join: boolean,
+): Result<string[]> {
   const member = sql.exec<{ roles: string }>("SELECT roles FROM members WHERE sub = ?", caller.sub).toArray()[0];
   if (member) return ok(JSON.parse(member.roles) as string[]);
   const joinRole = config.settings.autoJoinRole;
-  if (joinRole && roleExists(sql, joinRole)) {
+  if (join && joinRole && roleExists(sql, joinRole)) {
     const now = new Date().toISOString();
     const tx = db();
     tx.transaction(() => {

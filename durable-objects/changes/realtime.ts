@@ -5,7 +5,7 @@
 // later one after its write commits: in seq order, each once, each as `visibleEvent` (the rule of
 // GET /v1/changes and of reads) lets that caller see it. Access is decided again on every
 // delivery: a caller whose membership, role or tenant is withdrawn is closed with 4403.
-import type { Principal } from "../access/authorize";
+import { type Principal, storedElevated } from "../access/authorize";
 import type { Caller } from "../contract/caller";
 import type { Result } from "../contract/result";
 import type { Store } from "../db/store";
@@ -34,7 +34,8 @@ export const MAX_REPLAY = 1000;
 const STEP = 200;
 const TICKET_TTL_MS = 60_000;
 
-type Authorize = (store: Store | null, caller: Caller) => Result<Principal>;
+/** Admits a caller: `stored` for one kept on a socket (authorizeStored: it never joins the tenant). */
+type Authorize = (store: Store | null, caller: Caller, stored: boolean) => Result<Principal>;
 
 const digest = async (secret: string) =>
   [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)))]
@@ -65,7 +66,9 @@ export class Realtime {
     }
     const caller = await this.callerOf(request);
     if (!caller) return refusal({ code: "unauthenticated", detail: "The ticket is unknown, used or expired." });
-    const p = this.authorize(store, caller);
+    // An elevated caller's access was checked by its request alone: a socket would keep it for ever.
+    if (caller.kind === "admin" || caller.kind === "org") return refusal(storedElevated());
+    const p = this.authorize(store, caller, false);
     if (!p.ok) return refusal(p);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
@@ -82,7 +85,7 @@ export class Realtime {
       return;
     }
     const sub = ws.deserializeAttachment() as Subscriber;
-    const p = this.authorize(store, sub.caller);
+    const p = this.authorize(store, sub.caller, true);
     if (!p.ok || !store) {
       ws.close(CLOSE.withdrawn, "access withdrawn");
       return;
@@ -108,7 +111,7 @@ export class Realtime {
     for (const ws of sockets) {
       const sub = ws.deserializeAttachment() as Subscriber | null;
       if (!sub) continue;
-      const p = this.authorize(store, sub.caller);
+      const p = this.authorize(store, sub.caller, true);
       if (!p.ok) {
         ws.close(CLOSE.withdrawn, "access withdrawn");
         continue;

@@ -198,7 +198,8 @@ export function enqueue(store: Store, authorize: Authorize, now = new Date()): v
             webhookId: hook.id,
             seq: e.seq,
             type: e.type,
-            body: JSON.stringify(seen),
+            // The body is built again at each attempt, as the registrant may then see the event.
+            body: "",
             status: "pending",
             nextAt: now.toISOString(),
             createdAt: now.toISOString(),
@@ -218,8 +219,17 @@ export function signature(secret: string, body: string, t: number): string {
   return `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${body}`).digest("hex")}`;
 }
 
-/** Sends what is due; answers how many were sent and when the next one is due (or null). */
-export async function sendDue(store: Store, now = new Date()): Promise<{ sent: number; nextAt: number | null }> {
+/**
+ * Sends what is due; answers how many were sent and when the next one is due (or null). Each
+ * attempt is judged anew, as a read by the registrant now would be: one who lost access, or an
+ * event purged, erased or no longer visible to them, is not sent (the delivery fails), and the
+ * body is the event as it reads now (pii blanked by an erasure stays blank).
+ */
+export async function sendDue(
+  store: Store,
+  authorize: Authorize,
+  now = new Date(),
+): Promise<{ sent: number; nextAt: number | null }> {
   const due = store.db
     .select()
     .from(webhookDeliveries)
@@ -234,9 +244,25 @@ export async function sendDue(store: Store, now = new Date()): Promise<{ sent: n
       .all()
       .map((h) => [h.id, h]),
   );
+  const judged = new Map<string, Result<Principal>>();
+  const current = new Map();
   for (const d of due) {
     const hook = hooks.get(d.webhookId);
     if (!hook) continue;
+    const p = judged.get(hook.id) ?? authorize(store, hook.caller);
+    judged.set(hook.id, p);
+    const event = changesAfter(store, d.seq - 1, null, 1).find((e) => e.seq === d.seq);
+    const seen = p.ok && event ? visibleEvent(store, p.value, event, current) : null;
+    if (!seen) {
+      const reason = !p.ok ? "the registrant no longer has access" : "the event is no longer visible to the registrant";
+      store.db
+        .update(webhookDeliveries)
+        .set({ status: "failed", lastError: `Not sent: ${reason}.`, nextAt: now.toISOString() })
+        .where(eq(webhookDeliveries.id, d.id))
+        .run();
+      continue;
+    }
+    const body = JSON.stringify(seen);
     const t = Math.floor(now.getTime() / 1000);
     const secret = String(store.cipher().decrypt(hook.secret));
     let status: number | null = null;
@@ -246,11 +272,11 @@ export async function sendDue(store: Store, now = new Date()): Promise<{ sent: n
         method: "POST",
         headers: {
           "content-type": "application/json",
-          "silo-signature": signature(secret, d.body, t),
+          "silo-signature": signature(secret, body, t),
           "silo-event-id": `${hook.id}:${d.seq}`,
           "user-agent": "Silo-Webhooks/1",
         },
-        body: d.body,
+        body,
         redirect: "manual",
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });

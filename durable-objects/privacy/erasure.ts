@@ -137,6 +137,9 @@ function pseudonymize(store: Store, n: SubjectNames): void {
   }
   // The change log names them as actor and owner too.
   store.sql.exec("UPDATE change_events SET actor = ? WHERE actor = ?", stand, actor);
+  // Webhooks they registered name them; bodies queued before deliveries were built at send time go.
+  store.sql.exec("UPDATE webhooks SET created_by = ? WHERE created_by = ?", stand, actor);
+  store.sql.exec("UPDATE webhook_deliveries SET body = '' WHERE body != ''");
   store.sql.exec(
     "UPDATE change_events SET resource_id = ? WHERE type = 'member.changed' AND resource_id = ?",
     n.pseudonym,

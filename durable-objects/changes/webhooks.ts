@@ -244,15 +244,13 @@ export async function sendDue(
       .all()
       .map((h) => [h.id, h]),
   );
-  const judged = new Map<string, Result<Principal>>();
-  const current = new Map();
   for (const d of due) {
     const hook = hooks.get(d.webhookId);
     if (!hook) continue;
-    const p = judged.get(hook.id) ?? authorize(store, hook.caller);
-    judged.set(hook.id, p);
+    // Judged right before its own send (the sends before it awaited: access may have changed).
+    const p = authorize(store, hook.caller);
     const event = changesAfter(store, d.seq - 1, null, 1).find((e) => e.seq === d.seq);
-    const seen = p.ok && event ? visibleEvent(store, p.value, event, current) : null;
+    const seen = p.ok && event ? visibleEvent(store, p.value, event, new Map()) : null;
     if (!seen) {
       const reason = !p.ok ? "the registrant no longer has access" : "the event is no longer visible to the registrant";
       store.db

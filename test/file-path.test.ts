@@ -183,7 +183,7 @@ describe("files over HTTP: edges", () => {
     expect(bad.status).toBe(400);
   });
 
-  it("applies the file-size limit to a completed multipart upload and keeps nothing it refuses", async () => {
+  it("applies the file-size limit to a multipart upload before R2 completes it: the earlier file stays", async () => {
     const t = await createTenant();
     const admin = await adminToken();
     const limited = await call(`/v1/tenants/${t.id}`, {
@@ -210,10 +210,26 @@ describe("files over HTTP: edges", () => {
     });
     expect(done.status).toBe(413);
     expect((await json<{ code: string }>(done)).code).toBe("payload_too_large");
-    // The object R2 assembled is gone, and so is the row of the bytes it replaced.
-    expect((await callRaw("/v1/files/big.bin", { token: t.ownerToken })).status).toBe(404);
-    expect(await env.FILES.head(`tenant-${t.id}/files/big.bin`)).toBeNull();
+    // Refused before R2 assembled anything: the file at the path is the earlier one, whole.
+    const kept = await callRaw("/v1/files/big.bin", { token: t.ownerToken });
+    expect(kept.status).toBe(200);
+    expect(await kept.text()).toBe("old");
     const me = await json<{ usage: { storageBytes: number } }>(await callRaw("/v1/me", { token: t.ownerToken }));
-    expect(me.usage.storageBytes).toBe(0);
+    expect(me.usage.storageBytes).toBe(3);
+    // The upload is still open: once the limit allows it, the same parts complete.
+    await call(`/v1/tenants/${t.id}`, {
+      method: "PUT",
+      token: admin,
+      body: { settings: { maxFileBytes: 20 * 1024 * 1024 } },
+    });
+    const again = await callRaw(`/v1/files/big.bin?uploadId=${encodeURIComponent(uploadId)}`, {
+      method: "POST",
+      token: t.ownerToken,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ parts }),
+    });
+    expect(again.status, await again.clone().text()).toBe(201);
+    const read = await callRaw("/v1/files/big.bin", { token: t.ownerToken });
+    expect((await read.arrayBuffer()).byteLength).toBe(10 * 1024 * 1024);
   });
 });

@@ -40,7 +40,7 @@ export function beginMultipart(
   const check = beginUpload(store, reservations, { path, contentType, size: 0 });
   if (!check.ok) return check;
   reservations.release(check.value.reservation);
-  if (uploadId) rememberUpload(store, uploadId, path, p.sub, store.cipher().keyId);
+  if (uploadId) rememberUpload(store, uploadId, path, p.sub, store.cipher().keyId, contentType);
   return ok({ allowed: true });
 }
 
@@ -52,7 +52,12 @@ export function checkMultipart(store: Store, path: string, uploadId: string, fin
   if (held) return held;
   if (finished) forgetUpload(store, uploadId);
   // Every part is sealed under the key the upload began with, its salt from the upload id.
-  return ok({ path, seal: sealFor(store.cipher(), path, uploadSalt(uploadId), upload.keyId ?? store.cipher().keyId) });
+  return ok({
+    path,
+    // Uploads begun before the type was remembered complete as the catch-all type.
+    contentType: upload.contentType ?? "application/octet-stream",
+    seal: sealFor(store.cipher(), path, uploadSalt(uploadId), upload.keyId ?? store.cipher().keyId),
+  });
 }
 
 /** The Worker deleted a file's object from R2 after its row: the delete's intent is done. */

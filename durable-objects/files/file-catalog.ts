@@ -331,18 +331,28 @@ export function listFiles(
 
 // ---- multipart uploads: ids are recorded per tenant, so a foreign id is simply unknown ----
 
-export function rememberUpload(store: Store, uploadId: string, path: string, sub: string, keyId: string): void {
+export function rememberUpload(
+  store: Store,
+  uploadId: string,
+  path: string,
+  sub: string,
+  keyId: string,
+  contentType: string,
+): void {
   store.sql.exec(
     "INSERT INTO meta (key, value) VALUES (?, ?)",
     `mpu:${uploadId}`,
-    JSON.stringify({ path, sub, keyId, createdAt: new Date().toISOString() }),
+    JSON.stringify({ path, sub, keyId, contentType, createdAt: new Date().toISOString() }),
   );
 }
 
-/** The upload's path and the data key its parts are sealed under. */
-export function uploadPath(store: Store, uploadId: string): { path: string; keyId?: string } | null {
+/** The upload's path, the data key its parts are sealed under and the type it began with. */
+export function uploadPath(
+  store: Store,
+  uploadId: string,
+): { path: string; keyId?: string; contentType?: string } | null {
   const row = store.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", `mpu:${uploadId}`).toArray()[0];
-  return row ? (JSON.parse(row.value) as { path: string; keyId?: string }) : null;
+  return row ? (JSON.parse(row.value) as { path: string; keyId?: string; contentType?: string }) : null;
 }
 
 export function forgetUpload(store: Store, uploadId: string): void {

@@ -216,19 +216,33 @@ export async function multipart(
     })
     .safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) throw invalid('The body is {"parts":[{"partNumber":1,"etag":"..."}, ...]}.');
-  await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, false));
+  const begun = await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, false));
   const layout = partsOf(parsed.data.parts);
+  // The whole size is known from the parts before R2 assembles them: the tenant's type, file-size
+  // and quota rules (and its rate limit) apply now, as to a single PUT, so a refused completion
+  // leaves any earlier file at this path as it was (R2 replaces it only when it completes).
+  const { reservation } = await t.call((s, caller) =>
+    s.fileBeginUpload(caller, { path, contentType: begun.contentType, size: layout.size }),
+  );
   let object: R2Object;
   try {
     object = await storage
       .resumeMultipart(path, uploadId)
       .complete(layout.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
   } catch (err) {
+    await t.call((s) => s.fileAbortUpload(reservation));
     throw r2Failure(err) ?? err;
   }
-  const { seal } = await t.call((s, caller) => s.multipartCheck(caller, path, uploadId, true));
+  // From here R2 holds the new object: a refusal removes it (and the row of what it replaced).
+  const { seal } = await refusedRemoves(t, storage, path, () =>
+    t.call((s, caller) => s.multipartCheck(caller, path, uploadId, true)),
+  ).catch(async (err) => {
+    await t.call((s) => s.fileAbortUpload(reservation));
+    throw err;
+  });
   if (object.size !== layout.stored) {
-    await storage.deleteFile(path);
+    await discard(t, storage, path);
+    await t.call((s) => s.fileAbortUpload(reservation));
     throw invalid("The parts' etags do not describe the parts uploaded.");
   }
   const plain = {
@@ -244,15 +258,5 @@ export async function multipart(
       size: layout.size,
     }),
   };
-  // Only now is the whole size known: the tenant's type, file-size and quota rules apply to it
-  // exactly as to a single PUT (a refused object is removed, not kept uncounted).
-  const checked = {
-    path,
-    contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
-    size: layout.size,
-  };
-  const { reservation } = await refusedRemoves(t, storage, path, () =>
-    t.call((s, caller) => s.fileBeginUpload(caller, checked)),
-  );
   return commit(c, t, storage, path, object, reservation, plain);
 }

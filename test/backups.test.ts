@@ -423,18 +423,24 @@ describe("restoring a backup", () => {
   });
 });
 
+/** A new, empty tenant with an import of `from`'s new backup started into it, and its job's path. */
+async function startFork(from: string) {
+  const backup = await takeBackup(from);
+  const b = await createTenant(undefined, "alice");
+  const start = await call(`/v1/tenants/${b.id}/import`, {
+    method: "POST",
+    token: await adminToken(),
+    body: { fromTenant: from, backupId: backup.id },
+  });
+  expect(start.status, await start.clone().text()).toBe(202);
+  return { b, jobPath: `/v1/tenants/${b.id}/exports/${(await json<Job>(start)).id}` };
+}
+
 describe("forking a tenant from a backup", () => {
   it("loads another tenant's backup into an empty one, encrypted fields re-sealed under the new key", async () => {
     const a = await seeded();
-    const backup = await takeBackup(a.id);
-    const b = await createTenant(undefined, "alice");
-    const start = await call(`/v1/tenants/${b.id}/import`, {
-      method: "POST",
-      token: await adminToken(),
-      body: { fromTenant: a.id, backupId: backup.id },
-    });
-    expect(start.status, await start.clone().text()).toBe(202);
-    const job = await drive(b.id, `/v1/tenants/${b.id}/exports/${(await json<Job>(start)).id}`);
+    const { b, jobPath } = await startFork(a.id);
+    const job = await drive(b.id, jobPath);
     expect(job.status, job.error ?? "").toBe("completed");
 
     const read = await json<Rec>(await call(`/v1/collections/docs/records/${a.doc.id}`, { token: b.ownerToken }));
@@ -459,16 +465,9 @@ describe("forking a tenant from a backup", () => {
 
   it("never overwrites a file written in the target while the import runs: the import fails instead", async () => {
     const a = await seeded();
-    const backup = await takeBackup(a.id);
-    const b = await createTenant(undefined, "alice");
-    const start = await call(`/v1/tenants/${b.id}/import`, {
-      method: "POST",
-      token: await adminToken(),
-      body: { fromTenant: a.id, backupId: backup.id },
-    });
-    expect(start.status, await start.clone().text()).toBe(202);
+    const { b, jobPath } = await startFork(a.id);
     expect((await put(b.ownerToken, "a.txt", "mine")).status).toBe(201);
-    const job = await drive(b.id, `/v1/tenants/${b.id}/exports/${(await json<Job>(start)).id}`);
+    const job = await drive(b.id, jobPath);
     expect(job.status).toBe("failed");
     expect(job.error).toMatch(/a\.txt was written in this tenant during the import/);
     expect(await (await callRaw("/v1/files/a.txt", { token: b.ownerToken })).text()).toBe("mine");

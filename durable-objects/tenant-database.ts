@@ -17,7 +17,7 @@ import * as webhooks from "./changes/webhooks";
 import * as collections from "./collections/collections";
 import type { OrgAction, Permission } from "./contract/access";
 import type { AuditQuery } from "./contract/audit";
-import type { Caller, ReferenceReader } from "./contract/caller";
+import { type Caller, isElevated, type ReferenceReader } from "./contract/caller";
 import type { WebhookInput } from "./contract/changes";
 import type { StoredObject } from "./contract/files";
 import { fail, type Json, ok, type Result } from "./contract/result";
@@ -35,8 +35,6 @@ import { meView, usageReport } from "./usage/usage-report";
 
 type Mode = "put" | "patch";
 type Version = number | null;
-
-const elevated = (caller: Caller) => caller.kind === "admin" || caller.kind === "org";
 
 export class TenantDatabase extends TenantPlatform {
   /** Whether a tenant user holds a permission (the control plane asks, e.g. to read its tenant). */
@@ -120,7 +118,7 @@ export class TenantDatabase extends TenantPlatform {
     // Deliveries are judged as the registrant at each event: an elevated caller's access, checked
     // by its request alone, is never kept (authorizeStored).
     return this.admit(caller, "settings:manage", (s, p) =>
-      elevated(caller) ? storedElevated() : webhooks.createWebhook(s, p, caller, body, local),
+      isElevated(caller) ? storedElevated() : webhooks.createWebhook(s, p, caller, body, local),
     );
   }
   async listWebhooks(caller: Caller) {
@@ -144,7 +142,7 @@ export class TenantDatabase extends TenantPlatform {
   }
   async realtimeTicket(caller: Caller) {
     return this.gate.admitAsync(this.tenant.store(), caller, "records:read", async () =>
-      elevated(caller) ? storedElevated() : ok(await this.realtime.ticket(caller)),
+      isElevated(caller) ? storedElevated() : ok(await this.realtime.ticket(caller)),
     );
   }
   /** Erases a data subject's personal data (members:manage, within the grant rule). */

@@ -5,7 +5,7 @@ import { noteRefused } from "../audit/access-audit";
 import { appendAudit } from "../audit/audit-chain";
 import { appendChange } from "../changes/change-log";
 import type { Permission } from "../contract/access";
-import { actorOf, type Caller } from "../contract/caller";
+import { actorOf, type Caller, isElevated } from "../contract/caller";
 import type { TenantConfig } from "../contract/config";
 import { type Failure, fail, ok, type Result } from "../contract/result";
 import { members } from "../db/schema";
@@ -88,7 +88,7 @@ export function authorizeStored(
   caller: Caller,
   permission: Permission | null,
 ): Result<Principal> {
-  if (caller.kind === "admin" || caller.kind === "org") return storedElevated();
+  if (isElevated(caller)) return storedElevated();
   return authorize(db, storage, config, caller, permission, false);
 }
 
@@ -125,10 +125,9 @@ function admitCaller(
       owner,
     });
   }
-  const resolved =
-    caller.kind === "admin" || caller.kind === "org"
-      ? elevatedRoles(db, caller)
-      : memberRoles(db, storage.sql, config as TenantConfig, caller, join);
+  const resolved = isElevated(caller)
+    ? elevatedRoles(db, caller)
+    : memberRoles(db, storage.sql, config as TenantConfig, caller, join);
   if (!resolved.ok) return resolved;
   const lookup = (n: string) => customRole(storage.sql, n);
   const permissions = permissionsOf(resolved.value, lookup);

@@ -6,7 +6,7 @@
 // GET /v1/changes and of reads) lets that caller see it. Access is decided again on every
 // delivery: a caller whose membership, role or tenant is withdrawn is closed with 4403.
 import { type Principal, storedElevated } from "../access/authorize";
-import type { Caller } from "../contract/caller";
+import { type Caller, isElevated } from "../contract/caller";
 import type { Result } from "../contract/result";
 import type { Store } from "../db/store";
 import { visibleEvent } from "./change-feed";
@@ -67,7 +67,7 @@ export class Realtime {
     const caller = await this.callerOf(request);
     if (!caller) return refusal({ code: "unauthenticated", detail: "The ticket is unknown, used or expired." });
     // An elevated caller's access was checked by its request alone: a socket would keep it for ever.
-    if (caller.kind === "admin" || caller.kind === "org") return refusal(storedElevated());
+    if (isElevated(caller)) return refusal(storedElevated());
     const p = this.authorize(store, caller, false);
     if (!p.ok) return refusal(p);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];

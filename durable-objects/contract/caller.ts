@@ -24,6 +24,9 @@ export interface Caller {
   userAgent?: string | null;
 }
 
+/** A platform admin or an ancestor's org:manage holder: owner rights checked by the request alone. */
+export const isElevated = (caller: Caller) => caller.kind === "admin" || caller.kind === "org";
+
 export interface IdempotencyInput {
   key: string;
   /** Method, path, query and a hash of the body: tells a retry from a reuse of the key. */

@@ -10,7 +10,7 @@ export const SubjectSchema = z
   .string()
   .min(1)
   .max(MAX_SUBJECT_LENGTH)
-  .refine(isSubject, { message: "must not contain control characters" });
+  .refine(isSubject, { message: "must not contain control characters or lone surrogates" });
 
 /** A record id, as the object generates them (and as imports keep them). */
 export const RECORD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -25,3 +25,13 @@ export function notModified(header: string | undefined, version: unknown): boole
   if (header.trim() === "*") return true;
   return header.split(",").some((tag) => Number(TAG.exec(tag)?.[2]) === version);
 }
+
+/** `*` or a list of entity tags, strong or weak (RFC 9110 §13.1.1-2), as files' ETags are. */
+const ENTITY_TAGS = /^\s*(\*|(W\/)?"[\x21\x23-\x7e\x80-\xff]*"(\s*,\s*(W\/)?"[\x21\x23-\x7e\x80-\xff]*")*)\s*$/;
+
+/** A file precondition's header that is no list of quoted tags is refused (400). */
+export function checkEntityTags(name: "if-match" | "if-none-match", value: string | undefined): void {
+  if (value !== undefined && !ENTITY_TAGS.test(value)) {
+    throw invalid(`${name} must be * or a list of quoted entity tags.`, { field: name });
+  }
+}

@@ -6,7 +6,8 @@ import type { FilePath } from "../../durable-objects/storage/file-path";
 import { openStream, parseSealing, SealError, type Sealing } from "../../durable-objects/storage/object-seal";
 import { type TenantStorage, tenantStorage, userMetadata } from "../../durable-objects/storage/tenant-storage";
 import type { AppEnv } from "../context";
-import { ApiError, invalid, notFound } from "../errors";
+import { ApiError, notFound } from "../errors";
+import { checkEntityTags } from "../etag";
 import { tenantClient } from "../tenant-client";
 
 /** Types a browser will not run: served inline. Everything else is an attachment. */
@@ -70,17 +71,9 @@ function preconditions(headers: Headers, etag: string, modified: Date): 304 | 41
   return null;
 }
 
-/** `*` or a list of entity tags, strong or weak (RFC 9110 §13.1.1-2). */
-const ENTITY_TAGS = /^\s*(\*|(W\/)?"[\x21\x23-\x7e\x80-\xff]*"(\s*,\s*(W\/)?"[\x21\x23-\x7e\x80-\xff]*")*)\s*$/;
-
 /** A malformed If-Match or If-None-Match is the client's mistake, refused before R2 is asked. */
 function conditionalProblem(c: Context<AppEnv>): void {
-  for (const name of ["if-match", "if-none-match"]) {
-    const value = c.req.header(name);
-    if (value !== undefined && !ENTITY_TAGS.test(value)) {
-      throw invalid(`${name} must be * or a list of quoted entity tags.`, { field: name });
-    }
-  }
+  for (const name of ["if-match", "if-none-match"] as const) checkEntityTags(name, c.req.header(name));
 }
 
 /** Streams a file (or its headers) from R2 after the tenant's object authorized and metered it. */
